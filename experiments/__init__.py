@@ -1,0 +1,1 @@
+"""Experiment entry points: each writes PNG figures with their numbers as JSON beside them."""

@@ -1,0 +1,64 @@
+"""Side effects shared by the experiments: output folders, JSON, progress, saving state."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+from typing import Any
+
+import numpy as np
+
+
+def to_jsonable(obj: Any) -> Any:
+  """numpy/JAX scalars and arrays to plain Python; non-finite floats to None (JSON has no NaN)."""
+  if isinstance(obj, dict):
+    return {str(k): to_jsonable(v) for k, v in obj.items()}
+  if isinstance(obj, (list, tuple)):
+    return [to_jsonable(v) for v in obj]
+  if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
+    return to_jsonable(np.asarray(obj).tolist())
+  if isinstance(obj, float):
+    return obj if math.isfinite(obj) else None
+  return obj
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+  """Write to a temporary file in the same folder, then rename: never a half-written file."""
+  folder = os.path.dirname(os.path.abspath(path))
+  os.makedirs(folder, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+  try:
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+    raise
+
+
+def write_json(path: str, obj: Any) -> None:
+  atomic_write_bytes(path, json.dumps(to_jsonable(obj), indent=1, allow_nan=False).encode())
+
+
+def save_npy(path: str, array) -> None:
+  import io
+  buf = io.BytesIO()
+  np.save(buf, np.asarray(array))
+  atomic_write_bytes(path, buf.getvalue())
+
+
+def fail(message: str, code: int = 2) -> "NoReturn":  # noqa: F821
+  """One-line error to stderr and exit: the only way experiments report bad input."""
+  print(f"error: {message}", file=sys.stderr)
+  raise SystemExit(code)
+
+
+def matplotlib_pyplot():
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  return plt

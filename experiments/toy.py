@@ -1,0 +1,342 @@
+"""Train one GAN objective on one toy 2-D data set (the main job).
+
+  python -m experiments.toy                      # WGAN-GP on 8gaussians, about 2 minutes
+  python -m experiments.toy --objective wgan --dataset 25gaussians --out runs/wgan25
+  python -m experiments.toy --preset official    # the official gan_toy.py sizes (width 512)
+
+Writes into --out: samples.npy (final samples), metrics.json (mode coverage, exact W1, the
+losses and the Wasserstein estimate over training, the configuration and timings),
+samples.png (samples over the real data with the critic's value contours, as in WGAN-GP
+figure 1) and losses.png (loss curves). Ctrl-C stops the run and still writes everything for
+the iterations done; a non-finite loss stops it naming the step and keeps the last finite
+state in last_finite_state.msgpack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from experiments import common
+
+DEFAULTS = dict(dataset="8gaussians", objective="wgan-gp", iters=8000, batch_size=256, seed=0,
+                out="runs/toy", width=128, depth=3, norm="none", latent_dim=2,
+                lr_decay="linear", iters_per_call=50, eval_every=1000, num_samples=2500,
+                log_every=10)
+PRESETS = {
+    "default": {},
+    # gan_toy.py: DIM 512, λ 0.1, batch 256, 100,000 generator iterations, constant lr.
+    "official": dict(width=512, iters=100_000, lr_decay="none"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+  from wgan_jax.config import OBJECTIVES
+  from wgan_jax.data import TOY_DATASETS
+  from wgan_jax.models.mlp import NORMS
+
+  p = argparse.ArgumentParser(
+      prog="python -m experiments.toy", description=__doc__,
+      formatter_class=argparse.RawDescriptionHelpFormatter)
+  d = DEFAULTS
+  g = p.add_argument_group("run")
+  g.add_argument("--dataset", choices=sorted(TOY_DATASETS), default=None,
+                 help=f"toy data set (default {d['dataset']})")
+  g.add_argument("--data-file", default=None, metavar="PATH",
+                 help="use your own 2-D points instead (.npy [N,2], .csv or whitespace text with "
+                      "two columns); mode metrics then do not apply, W1 does")
+  g.add_argument("--objective", choices=OBJECTIVES, default=None,
+                 help=f"the game: gan (minimax, saturating G), nsgan (-log D), wgan (clipping), "
+                      f"wgan-gp, wgan-gp-onesided (default {d['objective']})")
+  g.add_argument("--preset", choices=sorted(PRESETS), default="default",
+                 help="default: CPU-sized (width 128, 8000 iterations, linear lr decay); "
+                      "official: the official toy code's sizes (width 512, 100,000 iterations, "
+                      "constant lr). Explicit flags override the preset")
+  g.add_argument("--iters", type=int, default=None,
+                 help=f"generator iterations (default {d['iters']})")
+  g.add_argument("--batch-size", type=int, default=None,
+                 help=f"examples per critic and generator step (default {d['batch_size']})")
+  g.add_argument("--seed", type=int, default=None, help="PRNG seed of the whole run (default 0)")
+  g.add_argument("--out", default=None, help=f"output folder (default {d['out']})")
+  m = p.add_argument_group("models (the official toy MLPs)")
+  m.add_argument("--width", type=int, default=None,
+                 help=f"hidden units per layer of G and the critic (default {d['width']}; "
+                      "official 512)")
+  m.add_argument("--depth", type=int, default=None,
+                 help=f"hidden layers of G and the critic (default {d['depth']})")
+  m.add_argument("--norm", choices=NORMS, default=None,
+                 help="normalisation after each hidden layer (default none); batch is refused "
+                      "with a gradient penalty")
+  m.add_argument("--latent-dim", type=int, default=None, help="size of z ~ N(0, I) (default 2)")
+  o = p.add_argument_group("optimisation (unset: the objective's defaults)")
+  o.add_argument("--n-critic", type=int, default=None,
+                 help="critic steps per generator step (gan/nsgan 1, wgan/wgan-gp 5)")
+  o.add_argument("--optimizer", choices=("adam", "rmsprop"), default=None,
+                 help="gan/nsgan/wgan-gp: adam; wgan: rmsprop")
+  o.add_argument("--lr-d", type=float, default=None,
+                 help="critic learning rate (gan 2e-4, wgan 5e-5, wgan-gp 1e-4)")
+  o.add_argument("--lr-g", type=float, default=None, help="generator learning rate (as --lr-d)")
+  o.add_argument("--beta1", type=float, default=None, help="Adam β1 (0.5)")
+  o.add_argument("--beta2", type=float, default=None, help="Adam β2 (wgan-gp 0.9, gan 0.999)")
+  o.add_argument("--lr-decay", choices=("linear", "none"), default=None,
+                 help="linear: both learning rates fall linearly to 0 over --iters (default); "
+                      "none: constant")
+  o.add_argument("--clip-value", type=float, default=None,
+                 help="WGAN weight clipping c: every critic weight in [-c, c] (wgan: 0.01)")
+  o.add_argument("--no-warmup", action="store_true",
+                 help="wgan: drop the official warm-up (100 critic steps for the first 25 "
+                      "generator iterations and every 500th)")
+  o.add_argument("--gp-weight", type=float, default=None,
+                 help="gradient penalty λ (toy default 0.1 as in gan_toy.py; the paper's 10 "
+                      "elsewhere)")
+  o.add_argument("--gp-target", type=float, default=None,
+                 help="the gradient norm the penalty pulls towards (1)")
+  o.add_argument("--instance-noise", type=float, default=None,
+                 help="std of Gaussian noise added to D's real and fake inputs (0: off)")
+  o.add_argument("--instance-noise-anneal", type=int, default=None,
+                 help="generator iterations over which the noise std falls linearly to 0 "
+                      "(0: constant)")
+  o.add_argument("--weight-penalty", type=float, default=None,
+                 help="coefficient of the L2 penalty Σ‖w‖² on D's weights (0: off)")
+  e = p.add_argument_group("execution and output")
+  e.add_argument("--iters-per-call", type=int, default=None,
+                 help=f"generator iterations fused in one compiled call (default "
+                      f"{d['iters_per_call']}); larger is faster for small models")
+  e.add_argument("--eval-every", type=int, default=None,
+                 help=f"generator iterations between evaluations (default {d['eval_every']})")
+  e.add_argument("--num-samples", type=int, default=None,
+                 help="samples for the metrics and samples.npy (default 2500, the papers' "
+                      "protocol)")
+  e.add_argument("--log-every", type=int, default=None,
+                 help="keep the losses of every n-th iteration in metrics.json (default 10)")
+  e.add_argument("--no-progress", action="store_true", help="no progress bar")
+  return p
+
+
+def resolve(args: argparse.Namespace) -> argparse.Namespace:
+  """Defaults < preset < explicit flags."""
+  values = dict(vars(args))
+  values.update(DEFAULTS)
+  values.update(PRESETS[args.preset])
+  for k, v in vars(args).items():
+    if v is not None:
+      values[k] = v
+  return argparse.Namespace(**values)
+
+
+def make_run(args):
+  """Validate everything and build (config, dataset, GAN) before anything is compiled."""
+  from wgan_jax import GAN, ConfigError, make_config
+  from wgan_jax.data import load_points, make_toy_dataset
+  from wgan_jax.models import MLPCritic, MLPGenerator
+
+  for name in ("iters", "width", "depth", "iters_per_call", "eval_every", "num_samples",
+               "log_every"):
+    v = getattr(args, name)
+    if v < 1:
+      common.fail(f"--{name.replace('_', '-')}: must be a positive integer, got {v}")
+  try:
+    dataset = load_points(args.data_file) if args.data_file else make_toy_dataset(args.dataset)
+  except ValueError as e:
+    common.fail(f"--data-file: {e}" if args.data_file else f"--dataset: {e}")
+  objective = args.objective
+  # Toy runs use the official toy code's λ = 0.1 for the gradient penalty; --gp-weight given
+  # with another objective adds the penalty to it (e.g. a GAN-GP).
+  gp_weight = args.gp_weight
+  if gp_weight is None and objective.startswith("wgan-gp"):
+    gp_weight = 0.1
+  try:
+    config = make_config(
+        objective, batch_size=args.batch_size, latent_dim=args.latent_dim,
+        n_critic=args.n_critic, optimizer=args.optimizer, lr_d=args.lr_d, lr_g=args.lr_g,
+        beta1=args.beta1, beta2=args.beta2, clip_value=args.clip_value,
+        gp_weight=gp_weight,
+        gp_target=args.gp_target, instance_noise=args.instance_noise,
+        instance_noise_anneal=args.instance_noise_anneal, weight_penalty=args.weight_penalty,
+        lr_decay_steps=args.iters if args.lr_decay == "linear" else 0,
+        warmup=False if args.no_warmup else None)
+  except ConfigError as e:
+    common.fail(str(e))
+  if args.norm == "batch" and config.uses_gradient_penalty:
+    common.fail("--norm: a critic trained with a gradient penalty must not use BatchNorm "
+                "(it couples the examples of a batch); use --norm layer or none")
+  gan = GAN(MLPGenerator(out_dim=2, width=args.width, depth=args.depth, norm=args.norm),
+            MLPCritic(width=args.width, depth=args.depth, norm=args.norm),
+            config, lambda data, key: dataset.sample_one(key))
+  return config, dataset, gan
+
+
+def evaluate(gan, state, dataset, key, n: int) -> Dict[str, float]:
+  import jax
+  from wgan_jax import mode_coverage, wasserstein1_exact
+  k_fake, k_real = jax.random.split(key)
+  fake = np.asarray(gan.sample(state, k_fake, n))
+  real = np.asarray(dataset.sample(k_real, n))
+  if not np.isfinite(fake).all():
+    return dict(nonfinite_samples=float((~np.isfinite(fake).all(axis=1)).sum())), fake
+  out = dict(w1_exact=wasserstein1_exact(fake, real))
+  if dataset.centres is not None:
+    out.update(mode_coverage(fake, dataset.centres, dataset.std))
+  return out, fake
+
+
+def first_nonfinite(metrics: Dict[str, np.ndarray]):
+  """(index, name) of the first non-finite metric in a block of per-iteration metrics."""
+  bad = [(int(np.argmax(~np.isfinite(v))), k) for k, v in metrics.items()
+         if not np.isfinite(v).all()]
+  return min(bad) if bad else None
+
+
+def plot_samples(path, gan, state, dataset, fake, key, title):
+  import jax
+  import jax.numpy as jnp
+  plt = common.matplotlib_pyplot()
+  real = np.asarray(dataset.sample(key, len(fake)))
+  lim = 1.25 * float(np.abs(real).max())
+  grid = np.linspace(-lim, lim, 128, dtype=np.float32)
+  xx, yy = np.meshgrid(grid, grid)
+  pts = jnp.asarray(np.stack([xx.ravel(), yy.ravel()], axis=1))
+  values = np.asarray(jax.jit(gan.critic_values)(state, pts)).reshape(xx.shape)
+  fig, ax = plt.subplots(figsize=(6, 6))
+  cs = ax.contour(xx, yy, values, levels=20, cmap="viridis", linewidths=0.8)
+  fig.colorbar(cs, ax=ax, shrink=0.8, label="critic value")
+  ax.scatter(real[:, 0], real[:, 1], s=2, c="tab:orange", label="real")
+  shown = fake[np.all(np.abs(fake) < 2 * lim, axis=1)]
+  ax.scatter(shown[:, 0], shown[:, 1], s=2, c="tab:green", label="generated")
+  ax.set_xlim(-lim, lim)
+  ax.set_ylim(-lim, lim)
+  ax.set_aspect("equal")
+  ax.legend(loc="upper right", markerscale=4)
+  ax.set_title(title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return dict(grid=grid, critic_values=values)
+
+
+def plot_losses(path, history, title):
+  plt = common.matplotlib_pyplot()
+  keys = [k for k in ("d_loss", "g_loss", "w_estimate", "gp") if k in history]
+  fig, axes = plt.subplots(len(keys), 1, figsize=(7, 2.2 * len(keys)), sharex=True)
+  axes = np.atleast_1d(axes)
+  for ax, k in zip(axes, keys):
+    ax.plot(history["iteration"], history[k], lw=0.8)
+    ax.set_ylabel(k)
+    ax.grid(alpha=0.3)
+  axes[-1].set_xlabel("generator iteration")
+  axes[0].set_title(title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def train(args, config, dataset, gan, *, progress: bool = True) -> Dict:
+  """The training loop (the only place with side effects). Returns the summary written."""
+  import flax.serialization
+  import jax
+  from wgan_jax import plan_blocks
+
+  key = jax.random.key(args.seed)
+  k_init, k_train, k_eval = jax.random.split(key, 3)
+  state = gan.init(k_init)
+  history: Dict[str, List[float]] = {"iteration": []}
+  evals: List[Dict] = []
+  bar = None
+  if progress:
+    from tqdm import tqdm
+    bar = tqdm(total=args.iters, unit="it", dynamic_ncols=True, file=sys.stderr)
+  t0 = time.time()
+  compile_s = None
+  stopped = None
+  g = 0
+  next_eval = args.eval_every
+
+  def blocks():  # compiled calls that stop at every evaluation point
+    for start in range(0, args.iters, args.eval_every):
+      yield from plan_blocks(config, start, min(start + args.eval_every, args.iters),
+                             args.iters_per_call)
+
+  try:
+    for n_critic, k in blocks():
+      t_call = time.time()
+      new_state, metrics = gan.train_step(n_critic, k)(state, k_train)
+      metrics = jax.device_get(metrics)
+      if compile_s is None:
+        compile_s = time.time() - t_call
+      bad = first_nonfinite(metrics)
+      if bad is not None:
+        idx, name = bad
+        common.atomic_write_bytes(f"{args.out}/last_finite_state.msgpack",
+                                  flax.serialization.to_bytes(state))
+        stopped = (f"non-finite {name} at generator iteration {g + idx + 1}; the last finite "
+                   f"state (after iteration {g}) is in {args.out}/last_finite_state.msgpack")
+        break
+      state = new_state
+      for i in range(k):
+        it = g + i + 1
+        if it % args.log_every == 0 or it == args.iters:
+          history["iteration"].append(it)
+          for name, v in metrics.items():
+            history.setdefault(name, []).append(float(v[i]))
+      g += k
+      if bar is not None:
+        bar.update(k)
+        post = {"d": f"{metrics['d_loss'][-1]:.3f}", "g": f"{metrics['g_loss'][-1]:.3f}"}
+        if "w_estimate" in metrics:
+          post["W"] = f"{metrics['w_estimate'][-1]:.3f}"
+        bar.set_postfix(post, refresh=False)
+      if g >= next_eval and g < args.iters:
+        ev, _ = evaluate(gan, state, dataset, jax.random.fold_in(k_eval, g), args.num_samples)
+        evals.append(dict(iteration=g, seconds=time.time() - t0, **ev))
+        next_eval += args.eval_every
+  except KeyboardInterrupt:
+    stopped = f"interrupted by the user at generator iteration {g}"
+  finally:
+    if bar is not None:
+      bar.close()
+  train_s = time.time() - t0
+  final, fake = evaluate(gan, state, dataset, jax.random.fold_in(k_eval, g), args.num_samples)
+  evals.append(dict(iteration=g, seconds=train_s, **final))
+  common.save_npy(f"{args.out}/samples.npy", fake)
+  title = (f"{config.objective} on {dataset.name}, {g} generator iterations\n" +
+           ", ".join(f"{k} {v:.3g}" for k, v in final.items() if k != "num_modes"))
+  surface = plot_samples(f"{args.out}/samples.png", gan, state, dataset, fake,
+                         jax.random.fold_in(k_eval, -1 % 2**31), title)
+  written = ["samples.npy", "metrics.json", "samples.png"]
+  if history["iteration"]:
+    plot_losses(f"{args.out}/losses.png", history, f"{config.objective} on {dataset.name}")
+    written.append("losses.png")
+  summary = dict(
+      final=final, evaluations=evals, history=history,
+      generator_iterations=g, train_seconds=train_s, first_call_seconds=compile_s,
+      iterations_per_second=g / train_s if train_s > 0 else None,
+      stopped=stopped, dataset=dataset.name, config=dataclasses.asdict(config),
+      args={k: v for k, v in vars(args).items()},
+      value_surface=surface, files=written)
+  common.write_json(f"{args.out}/metrics.json", summary)
+  return summary
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+  args = resolve(build_parser().parse_args(argv))
+  config, dataset, gan = make_run(args)
+  summary = train(args, config, dataset, gan, progress=not args.no_progress)
+  final = summary["final"]
+  print(f"{config.objective} on {dataset.name}: {summary['generator_iterations']} iterations in "
+        f"{summary['train_seconds']:.1f} s ({summary['iterations_per_second']:.1f} it/s); " +
+        ", ".join(f"{k} {v:.4g}" for k, v in final.items()))
+  print(f"wrote {', '.join(summary['files'])} into {args.out}")
+  if summary["stopped"]:
+    print(f"stopped: {summary['stopped']}", file=sys.stderr)
+    return 1 if "non-finite" in summary["stopped"] else 130
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

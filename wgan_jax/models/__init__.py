@@ -1,0 +1,5 @@
+"""Flax linen models."""
+
+from wgan_jax.models.mlp import MLPCritic, MLPGenerator
+
+__all__ = ["MLPCritic", "MLPGenerator"]

@@ -1,0 +1,62 @@
+"""The MLPs of the official WGAN-GP toy code (gan_toy.py).
+
+G: z ∈ R^{latent} → depth × (Dense width + ReLU) → Dense out_dim.
+Critic: x → depth × (Dense width + ReLU) → Dense 1 (one score per example).
+Hidden layers use He-uniform init and the output layer Glorot-uniform, biases 0, as in the
+official code. `norm` inserts a normalisation after each hidden Dense: "none" (the default),
+"layer" (LayerNorm, safe with a gradient penalty) or "batch" (BatchNorm, which mixes the
+examples of a batch and therefore is refused for critics trained with a gradient penalty).
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+NORMS = ("none", "layer", "batch")
+
+_he_uniform = nn.initializers.variance_scaling(2.0, "fan_in", "uniform")
+_glorot_uniform = nn.initializers.xavier_uniform()
+
+
+class _MLPBody(nn.Module):
+  width: int
+  depth: int
+  norm: str
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    for _ in range(self.depth):
+      x = nn.Dense(self.width, kernel_init=_he_uniform)(x)
+      if self.norm == "layer":
+        x = nn.LayerNorm()(x)
+      elif self.norm == "batch":
+        x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
+      x = nn.relu(x)
+    return x
+
+
+class MLPGenerator(nn.Module):
+  """z → x. `latent_dim` is read from the input's last axis; `out_dim` sets x's size."""
+  out_dim: int = 2
+  width: int = 512
+  depth: int = 3
+  norm: str = "none"
+
+  @nn.compact
+  def __call__(self, z, train: bool = True):
+    h = _MLPBody(self.width, self.depth, self.norm)(z, train)
+    return nn.Dense(self.out_dim, kernel_init=_glorot_uniform)(h)
+
+
+class MLPCritic(nn.Module):
+  """x [B, ...] → scores [B] (a discriminator's logits or a critic's values)."""
+  width: int = 512
+  depth: int = 3
+  norm: str = "none"
+
+  @nn.compact
+  def __call__(self, x, train: bool = True):
+    x = jnp.reshape(x, (x.shape[0], -1))
+    h = _MLPBody(self.width, self.depth, self.norm)(x, train)
+    return nn.Dense(1, kernel_init=_glorot_uniform)(h)[:, 0]
