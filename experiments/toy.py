@@ -6,10 +6,12 @@
 
 Writes into --out: samples.npy (final samples), metrics.json (mode coverage, exact W1, the
 losses and the Wasserstein estimate over training, the configuration and timings),
-samples.png (samples over the real data with the critic's value contours, as in WGAN-GP
-figure 1) and losses.png (loss curves). Ctrl-C stops the run and still writes everything for
-the iterations done; a non-finite loss stops it naming the step and keeps the last finite
-state in last_finite_state.msgpack.
+metrics.jsonl and tensorboard/ (the losses as they come), samples/ (samples at each
+evaluation), samples.png (samples over the real data with the critic's value contours, as in
+WGAN-GP figure 1), losses.png (loss curves) and checkpoints/ (orbax; --resume continues).
+SIGTERM or Ctrl-C finishes the current compiled call, checkpoints and writes every output for
+the iterations done; a non-finite loss stops the run naming the step and the quantity, with the
+last finite state kept as a checkpoint.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from experiments import common
+from experiments import common, runner
 
 DEFAULTS = dict(dataset="8gaussians", objective="wgan-gp", iters=8000, batch_size=256, seed=0,
                 out="runs/toy", width=128, depth=3, norm="none", latent_dim=2,
@@ -116,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
   e.add_argument("--log-every", type=int, default=None,
                  help="keep the losses of every n-th iteration in metrics.json (default 10)")
   e.add_argument("--no-progress", action="store_true", help="no progress bar")
+  runner.add_run_flags(p)
   return p
 
 
@@ -123,6 +126,7 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
   """Defaults < preset < explicit flags."""
   values = dict(vars(args))
   values.update(DEFAULTS)
+  values.update(runner.RUN_DEFAULTS)
   values.update(PRESETS[args.preset])
   for k, v in vars(args).items():
     if v is not None:
@@ -160,7 +164,8 @@ def make_run(args):
         gp_target=args.gp_target, instance_noise=args.instance_noise,
         instance_noise_anneal=args.instance_noise_anneal, weight_penalty=args.weight_penalty,
         lr_decay_steps=args.iters if args.lr_decay == "linear" else 0,
-        warmup=False if args.no_warmup else None)
+        warmup=False if args.no_warmup else None,
+        skip_nonfinite=args.skip_nonfinite or None)
   except ConfigError as e:
     common.fail(str(e))
   if args.norm == "batch" and config.uses_gradient_penalty:
@@ -184,13 +189,6 @@ def evaluate(gan, state, dataset, key, n: int) -> Dict[str, float]:
   if dataset.centres is not None:
     out.update(mode_coverage(fake, dataset.centres, dataset.std))
   return out, fake
-
-
-def first_nonfinite(metrics: Dict[str, np.ndarray]):
-  """(index, name) of the first non-finite metric in a block of per-iteration metrics."""
-  bad = [(int(np.argmax(~np.isfinite(v))), k) for k, v in metrics.items()
-         if not np.isfinite(v).all()]
-  return min(bad) if bad else None
 
 
 def plot_samples(path, gan, state, dataset, fake, key, title):
@@ -236,105 +234,63 @@ def plot_losses(path, history, title):
   plt.close(fig)
 
 
-def train(args, config, dataset, gan, *, progress: bool = True) -> Dict:
-  """The training loop (the only place with side effects). Returns the summary written."""
-  import flax.serialization
+def fingerprint(args, config, dataset) -> Dict:
+  """What a checkpoint must match to be resumed by this run."""
+  return dict(config=dataclasses.asdict(config), dataset=dataset.name, width=args.width,
+              depth=args.depth, norm=args.norm, seed=args.seed, iters=args.iters)
+
+
+def run(args, config, dataset, gan, *, progress: bool = True) -> Dict:
+  """Train with the shared runner, then write samples, metrics and figures (process 0)."""
   import jax
-  from wgan_jax import plan_blocks
 
-  key = jax.random.key(args.seed)
-  k_init, k_train, k_eval = jax.random.split(key, 3)
-  state = gan.init(k_init)
-  history: Dict[str, List[float]] = {"iteration": []}
-  evals: List[Dict] = []
-  bar = None
-  if progress:
-    from tqdm import tqdm
-    bar = tqdm(total=args.iters, unit="it", dynamic_ncols=True, file=sys.stderr)
-  t0 = time.time()
-  compile_s = None
-  stopped = None
-  g = 0
-  next_eval = args.eval_every
+  def evaluate_at(state, key, iteration):
+    ev, fake = evaluate(gan, state, dataset, key, args.num_samples)
+    common.save_npy(f"{args.out}/samples/iter_{iteration:07d}.npy", fake)
+    return ev
 
-  def blocks():  # compiled calls that stop at every evaluation point
-    for start in range(0, args.iters, args.eval_every):
-      yield from plan_blocks(config, start, min(start + args.eval_every, args.iters),
-                             args.iters_per_call)
-
-  try:
-    for n_critic, k in blocks():
-      t_call = time.time()
-      new_state, metrics = gan.train_step(n_critic, k)(state, k_train)
-      metrics = jax.device_get(metrics)
-      if compile_s is None:
-        compile_s = time.time() - t_call
-      bad = first_nonfinite(metrics)
-      if bad is not None:
-        idx, name = bad
-        common.atomic_write_bytes(f"{args.out}/last_finite_state.msgpack",
-                                  flax.serialization.to_bytes(state))
-        stopped = (f"non-finite {name} at generator iteration {g + idx + 1}; the last finite "
-                   f"state (after iteration {g}) is in {args.out}/last_finite_state.msgpack")
-        break
-      state = new_state
-      for i in range(k):
-        it = g + i + 1
-        if it % args.log_every == 0 or it == args.iters:
-          history["iteration"].append(it)
-          for name, v in metrics.items():
-            history.setdefault(name, []).append(float(v[i]))
-      g += k
-      if bar is not None:
-        bar.update(k)
-        post = {"d": f"{metrics['d_loss'][-1]:.3f}", "g": f"{metrics['g_loss'][-1]:.3f}"}
-        if "w_estimate" in metrics:
-          post["W"] = f"{metrics['w_estimate'][-1]:.3f}"
-        bar.set_postfix(post, refresh=False)
-      if g >= next_eval and g < args.iters:
-        ev, _ = evaluate(gan, state, dataset, jax.random.fold_in(k_eval, g), args.num_samples)
-        evals.append(dict(iteration=g, seconds=time.time() - t0, **ev))
-        next_eval += args.eval_every
-  except KeyboardInterrupt:
-    stopped = f"interrupted by the user at generator iteration {g}"
-  finally:
-    if bar is not None:
-      bar.close()
-  train_s = time.time() - t0
-  final, fake = evaluate(gan, state, dataset, jax.random.fold_in(k_eval, g), args.num_samples)
-  evals.append(dict(iteration=g, seconds=train_s, **final))
+  result = runner.train(args, gan, fingerprint=fingerprint(args, config, dataset),
+                        evaluate=evaluate_at, progress=progress)
+  if not result["main_process"]:
+    return result
+  state, g = result.pop("state"), result["generator_iterations"]
+  final, fake = evaluate(gan, state, dataset, result.pop("final_key"), args.num_samples)
+  result["evaluations"].append(dict(iteration=g, seconds=result["train_seconds"], **final))
   common.save_npy(f"{args.out}/samples.npy", fake)
   title = (f"{config.objective} on {dataset.name}, {g} generator iterations\n" +
            ", ".join(f"{k} {v:.3g}" for k, v in final.items() if k != "num_modes"))
   surface = plot_samples(f"{args.out}/samples.png", gan, state, dataset, fake,
-                         jax.random.fold_in(k_eval, -1 % 2**31), title)
-  written = ["samples.npy", "metrics.json", "samples.png"]
+                         jax.random.key(args.seed + 1), title)
+  written = ["samples.npy", "metrics.json", "metrics.jsonl", "samples.png", "tensorboard/"]
+  history = result["history"]
   if history["iteration"]:
     plot_losses(f"{args.out}/losses.png", history, f"{config.objective} on {dataset.name}")
     written.append("losses.png")
-  summary = dict(
-      final=final, evaluations=evals, history=history,
-      generator_iterations=g, train_seconds=train_s, first_call_seconds=compile_s,
-      iterations_per_second=g / train_s if train_s > 0 else None,
-      stopped=stopped, dataset=dataset.name, config=dataclasses.asdict(config),
-      args={k: v for k, v in vars(args).items()},
-      value_surface=surface, files=written)
+  summary = dict(final=final, **result, dataset=dataset.name,
+                 config=dataclasses.asdict(config), args=dict(vars(args)),
+                 value_surface=surface, files=written)
   common.write_json(f"{args.out}/metrics.json", summary)
   return summary
 
 
 def main(argv: Optional[List[str]] = None) -> int:
   args = resolve(build_parser().parse_args(argv))
+  runner.check_run_flags(args)
   config, dataset, gan = make_run(args)
-  summary = train(args, config, dataset, gan, progress=not args.no_progress)
-  final = summary["final"]
-  print(f"{config.objective} on {dataset.name}: {summary['generator_iterations']} iterations in "
-        f"{summary['train_seconds']:.1f} s ({summary['iterations_per_second']:.1f} it/s); " +
-        ", ".join(f"{k} {v:.4g}" for k, v in final.items()))
-  print(f"wrote {', '.join(summary['files'])} into {args.out}")
+  runner.init_distributed(args)
+  summary = run(args, config, dataset, gan, progress=not args.no_progress)
+  if summary.get("main_process", True) and "final" in summary:
+    final = summary["final"]
+    rate = summary["iterations_per_second"]
+    print(f"{config.objective} on {dataset.name}: {summary['generator_iterations']} iterations "
+          f"in {summary['train_seconds']:.1f} s"
+          + (f" ({rate:.1f} it/s)" if rate else "") + "; " +
+          ", ".join(f"{k} {v:.4g}" for k, v in final.items()))
+    print(f"wrote {', '.join(summary['files'])} into {args.out}")
   if summary["stopped"]:
     print(f"stopped: {summary['stopped']}", file=sys.stderr)
-    return 1 if "non-finite" in summary["stopped"] else 130
+    return 1 if "non-finite" in summary["stopped"] else 0 if "--stop-at" in summary[
+        "stopped"] else 130
   return 0
 
 

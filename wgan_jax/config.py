@@ -55,6 +55,7 @@ class GANConfig:
   instance_noise: float = 0.0             # initial std of noise on D's inputs
   instance_noise_anneal: int = 0          # G iterations to anneal it linearly to 0 (0: constant)
   weight_penalty: float = 0.0             # coefficient of Σ‖w‖² on D's weights
+  skip_nonfinite: bool = False            # optax.apply_if_finite: skip non-finite updates
   lr_decay_steps: int = 0                 # >0: both learning rates decay linearly to 0 over this
                                           # many generator iterations (WGAN-GP ResNet recipe)
 

@@ -69,6 +69,8 @@ def make_optimizer(config: GANConfig, lr: float, *, critic: bool) -> optax.Gradi
     opt = optax.rmsprop(lr, decay=config.rmsprop_decay)
   if critic and config.clip_value is not None:
     opt = optax.chain(opt, clip_params(config.clip_value))
+  if config.skip_nonfinite:
+    opt = optax.apply_if_finite(opt, max_consecutive_errors=1_000_000)
   return opt
 
 
@@ -208,7 +210,8 @@ class GAN:
     return self.critic.apply(variables, x, train=train), model_state
 
   # ---------------------------------------------------------------- critic
-  def _critic_step(self, state: GANState, key: jax.Array, data: Any) -> Tuple[GANState, Metrics]:
+  def critic_grads(self, state: GANState, key: jax.Array, data: Any = None):
+    """(loss, grads, aux, new_model_state) of the critic at `state`; grads are `pmean`'d."""
     c = self.config
     step_key = jax.random.fold_in(jax.random.fold_in(key, 0), state.critic_steps)
     real, z, eps, k_nr, k_nf = self._draws(step_key, data)
@@ -244,11 +247,16 @@ class GAN:
       return total, (aux, ms)
 
     (total, (aux, ms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d.params)
-    grads = self._pmean(grads)
-    ms = self._pmean(ms)
+    aux = dict(aux, noise_std=std)
+    return total, self._pmean(grads), aux, self._pmean(ms)
+
+  def _critic_step(self, state: GANState, key: jax.Array, data: Any) -> Tuple[GANState, Metrics]:
+    c = self.config
+    d = state.critic
+    total, grads, aux, ms = self.critic_grads(state, key, data)
     updates, opt_state = self.d_optimizer.update(grads, d.opt_state, d.params)
     params = optax.apply_updates(d.params, updates)
-    metrics = dict(aux, d_loss=total, d_grad_norm=global_norm(grads), noise_std=std)
+    metrics = dict(aux, d_loss=total, d_grad_norm=global_norm(grads))
     if c.is_wasserstein:
       metrics["w_estimate"] = -aux["d_adv_loss"]
     metrics = self._pmean(metrics)
@@ -257,7 +265,8 @@ class GAN:
     return new_state, metrics
 
   # ---------------------------------------------------------------- generator
-  def _generator_step(self, state: GANState, key: jax.Array) -> Tuple[GANState, Metrics]:
+  def generator_grads(self, state: GANState, key: jax.Array):
+    """(loss, grads, new_model_state) of the generator at `state`; grads are `pmean`'d."""
     c = self.config
     step_key = jax.random.fold_in(jax.random.fold_in(key, 1), state.step)
     keys = example_keys(step_key, self.local_batch, self._offset())
@@ -279,8 +288,11 @@ class GAN:
       return loss, ms
 
     (loss, ms), grads = jax.value_and_grad(loss_fn, has_aux=True)(g.params)
-    grads = self._pmean(grads)
-    ms = self._pmean(ms)
+    return loss, self._pmean(grads), self._pmean(ms)
+
+  def _generator_step(self, state: GANState, key: jax.Array) -> Tuple[GANState, Metrics]:
+    g = state.generator
+    loss, grads, ms = self.generator_grads(state, key)
     updates, opt_state = self.g_optimizer.update(grads, g.opt_state, g.params)
     params = optax.apply_updates(g.params, updates)
     metrics = self._pmean(dict(g_loss=loss, g_grad_norm=global_norm(grads)))

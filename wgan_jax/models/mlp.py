@@ -3,12 +3,15 @@
 G: z ∈ R^{latent} → depth × (Dense width + ReLU) → Dense out_dim.
 Critic: x → depth × (Dense width + ReLU) → Dense 1 (one score per example).
 Hidden layers use He-uniform init and the output layer Glorot-uniform, biases 0, as in the
-official code. `norm` inserts a normalisation after each hidden Dense: "none" (the default),
+official code. `axis_name` makes BatchNorm average its statistics over a device axis (set by
+`wgan_jax.parallel`). `norm` inserts a normalisation after each hidden Dense: "none" (the default),
 "layer" (LayerNorm, safe with a gradient penalty) or "batch" (BatchNorm, which mixes the
 examples of a batch and therefore is refused for critics trained with a gradient penalty).
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -23,6 +26,7 @@ class _MLPBody(nn.Module):
   width: int
   depth: int
   norm: str
+  axis_name: Optional[str] = None
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -31,7 +35,8 @@ class _MLPBody(nn.Module):
       if self.norm == "layer":
         x = nn.LayerNorm()(x)
       elif self.norm == "batch":
-        x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
+        x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                         axis_name=self.axis_name if train else None)(x)
       x = nn.relu(x)
     return x
 
@@ -42,10 +47,11 @@ class MLPGenerator(nn.Module):
   width: int = 512
   depth: int = 3
   norm: str = "none"
+  axis_name: Optional[str] = None  # BatchNorm statistics synchronised over this device axis
 
   @nn.compact
   def __call__(self, z, train: bool = True):
-    h = _MLPBody(self.width, self.depth, self.norm)(z, train)
+    h = _MLPBody(self.width, self.depth, self.norm, self.axis_name)(z, train)
     return nn.Dense(self.out_dim, kernel_init=_glorot_uniform)(h)
 
 
@@ -54,9 +60,10 @@ class MLPCritic(nn.Module):
   width: int = 512
   depth: int = 3
   norm: str = "none"
+  axis_name: Optional[str] = None
 
   @nn.compact
   def __call__(self, x, train: bool = True):
     x = jnp.reshape(x, (x.shape[0], -1))
-    h = _MLPBody(self.width, self.depth, self.norm)(x, train)
+    h = _MLPBody(self.width, self.depth, self.norm, self.axis_name)(x, train)
     return nn.Dense(1, kernel_init=_glorot_uniform)(h)[:, 0]
