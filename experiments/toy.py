@@ -276,8 +276,8 @@ def run(args, config, dataset, gan, *, progress: bool = True) -> Dict:
 def main(argv: Optional[List[str]] = None) -> int:
   args = resolve(build_parser().parse_args(argv))
   runner.check_run_flags(args)
+  runner.init_distributed(args)  # before anything touches the XLA backend
   config, dataset, gan = make_run(args)
-  runner.init_distributed(args)
   summary = run(args, config, dataset, gan, progress=not args.no_progress)
   if summary.get("main_process", True) and "final" in summary:
     final = summary["final"]

@@ -5,9 +5,3 @@ import os
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                            " --xla_force_host_platform_device_count=4").strip()
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
-
-import pytest  # noqa: E402
-
-
-def pytest_configure(config):
-  config.addinivalue_line("markers", "slow: long quality runs (run with -m slow)")

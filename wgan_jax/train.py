@@ -115,6 +115,8 @@ class GAN:
     axis_name: set when the steps run inside pmap/shard_map: gradients and metrics are
       `pmean`'d over it and each shard draws its slice of the global batch.
     num_shards: how many shards the global batch is split into (1 on one device).
+    unroll_critic: unroll the n_critic `lax.scan` (same numbers; a speed choice, see
+      `python -m benchmarks.throughput`).
   """
   generator: nn.Module
   critic: nn.Module
@@ -122,6 +124,7 @@ class GAN:
   sample_real: SampleFn
   axis_name: Optional[str] = None
   num_shards: int = 1
+  unroll_critic: bool = False  # unroll the n_critic loop (XLA may pick other layouts in loops)
 
   def __post_init__(self):
     if self.config.batch_size % self.num_shards:
@@ -302,7 +305,7 @@ class GAN:
   def _train_iterations(self, state, key, data=None, *, n_critic: int, iterations: int):
     def one(state, _):
       state, cm = jax.lax.scan(lambda s, _: self._critic_step(s, key, data), state, None,
-                               length=n_critic)
+                               length=n_critic, unroll=n_critic if self.unroll_critic else 1)
       state, gm = self._generator_step(state, key)
       return state, {**jax.tree_util.tree_map(lambda m: m[-1], cm), **gm}
 

@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers (speed is measured here, never asserted in tests)."""
