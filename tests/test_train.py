@@ -171,3 +171,17 @@ def test_short_wgan_gp_run_captures_all_8_modes():
   # Measured for seeds 0-3 of this set-up: 8/8 modes, hq 0.61-0.65 (the README's default run,
   # 8000 iterations at lr 1e-4, reaches about 0.78). A looser bound guards against regressions.
   assert cov["hq_fraction"] > 0.4, cov
+
+
+def test_independent_runs_equal_single_runs():
+  gan = make_gan("wgan-gp")
+  runs = wj.IndependentRuns(gan)
+  init_keys = jax.random.split(jax.random.key(0), 3)
+  train_keys = jax.random.split(jax.random.key(1), 3)
+  states, metrics = runs.train_step(iterations=4)(runs.init(init_keys), train_keys)
+  assert metrics["d_loss"].shape == (3, 4)
+  for i in range(3):
+    single, m = gan.train_step(iterations=4)(gan.init(init_keys[i]), train_keys[i])
+    assert_trees_close(jax.tree_util.tree_map(lambda x: x[i], states), single,
+                       rtol=1e-4, atol=1e-6)
+  assert runs.sample(states, jax.random.key(2), 7).shape == (3, 7, 2)

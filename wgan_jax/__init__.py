@@ -11,7 +11,8 @@ from wgan_jax.losses import (minimax_discriminator_loss, minimax_generator_loss,
 from wgan_jax.metrics import mode_coverage, wasserstein1_exact
 from wgan_jax.penalties import (gradient_penalty, instance_noise, interpolate,
                                 weight_penalty)
-from wgan_jax.train import GAN, GANState, PlayerState, example_keys, plan_blocks
+from wgan_jax.train import (GAN, GANState, IndependentRuns, PlayerState, example_keys,
+                            plan_blocks)
 from wgan_jax.transforms import clip_params
 
 __version__ = "0.1.0"
@@ -21,6 +22,7 @@ __all__ = sorted([
     "GAN",
     "GANConfig",
     "GANState",
+    "IndependentRuns",
     "OBJECTIVES",
     "PlayerState",
     "clip_params",
