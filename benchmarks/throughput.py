@@ -27,7 +27,6 @@ from typing import Callable, Dict, List
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 
 def matmul_gflops(n: int = 2048, seconds: float = 2.0) -> float:

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
-import time
 from typing import Dict, List, Optional
 
 import numpy as np

@@ -18,7 +18,6 @@ import dataclasses
 import functools
 from typing import Any, Callable, Dict, Optional, Tuple
 
-import chex
 import flax.linen as nn
 import flax.struct
 import jax

@@ -48,9 +48,10 @@ def forward(params, x, deltas=None):
   return h[:, 0]
 
 
-def run(out: str, *, full: bool = False, seed: int = 0):
-  width = 512 if full else 128
-  steps = 2000 if full else 400
+def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+  scale = scale or ("full" if full else "default")
+  width = dict(tiny=16, default=128, full=512)[scale]
+  steps = dict(tiny=10, default=400, full=2000)[scale]
   ds = make_toy_dataset("swissroll")
   batch = 256
 

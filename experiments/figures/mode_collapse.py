@@ -66,10 +66,11 @@ def mean_se(values):
   return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
 
 
-def run(out: str, *, full: bool = False, seed: int = 0):
-  seeds = 10 if full else 5
-  iters = 20000 if full else 1500
-  width = 512 if full else 64
+def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+  scale = scale or ("full" if full else "default")
+  seeds = dict(tiny=2, default=5, full=10)[scale]
+  iters = dict(tiny=10, default=1500, full=20000)[scale]
+  width = dict(tiny=8, default=64, full=512)[scale]
   rows, samples = {}, {}
   for d_i, name in enumerate(("8gaussians", "25gaussians")):
     ds = make_toy_dataset(name)

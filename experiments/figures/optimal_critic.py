@@ -36,9 +36,10 @@ class MLP(nn.Module):
     return nn.Dense(1)(h)[:, 0]
 
 
-def run(out: str, *, full: bool = False, seed: int = 0):
-  steps = 20000 if full else 3000
-  model = MLP(128 if full else 64)
+def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+  scale = scale or ("full" if full else "default")
+  steps = dict(tiny=50, default=3000, full=20000)[scale]
+  model = MLP(dict(tiny=16, default=64, full=128)[scale])
 
   def sample_pair(k):
     k0, k1 = jax.random.split(k)

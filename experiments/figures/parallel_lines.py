@@ -72,11 +72,12 @@ def estimates(thetas, key, *, steps: int, batch: int, width: int):
   return np.asarray(w), np.asarray(js)
 
 
-def run(out: str, *, full: bool = False, seed: int = 0):
-  thetas = np.round(np.linspace(-1, 1, 21 if full else 11), 6)
-  steps = 3000 if full else 600
+def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+  scale = scale or ("full" if full else "default")
+  thetas = np.round(np.linspace(-1, 1, dict(tiny=5, default=11, full=21)[scale]), 6)
+  steps = dict(tiny=30, default=600, full=3000)[scale]
   w_hat, js_hat = estimates(thetas, jax.random.key(seed), steps=steps, batch=256,
-                            width=256 if full else 64)
+                            width=dict(tiny=16, default=64, full=256)[scale])
   cf = closed_forms(thetas)
   plt = common.matplotlib_pyplot()
   fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))

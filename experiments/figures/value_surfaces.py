@@ -46,11 +46,13 @@ def mode_contrast(critic, params, points, radius=0.25):
   return float(np.mean(centre - around.mean(1)) / (around.std() + 1e-12))
 
 
-def run(out: str, *, full: bool = False, seed: int = 0):
-  width = 512 if full else 128
-  steps = dict(clip=20000 if full else 3000, gp=5000 if full else 1500)
+def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+  scale = scale or ("full" if full else "default")
+  width = dict(tiny=16, default=128, full=512)[scale]
+  steps = dict(tiny=dict(clip=20, gp=20), default=dict(clip=3000, gp=1500),
+               full=dict(clip=20000, gp=5000))[scale]
   critic = MLPCritic(width=width)
-  grid = np.linspace(-3, 3, 128 if full else 64, dtype=np.float32)
+  grid = np.linspace(-3, 3, 128 if scale == "full" else 64, dtype=np.float32)
   xx, yy = np.meshgrid(grid, grid)
   pts = jnp.asarray(np.stack([xx.ravel(), yy.ravel()], 1))
   plt = common.matplotlib_pyplot()

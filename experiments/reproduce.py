@@ -1,0 +1,110 @@
+"""Reproduce the papers' figures and tables, and write RESULTS.md beside them.
+
+  python -m experiments.reproduce                       # all, CPU sizes (about 10 minutes)
+  python -m experiments.reproduce --only parallel_lines --only mode_collapse
+  python -m experiments.reproduce --full --out runs/full   # the papers' sizes, for an accelerator
+
+Each figure writes NAME.png and NAME.json (every number plotted) into --out; RESULTS.md lists,
+for each, what the paper shows, what we measured, each checked claim, and whether the shape
+matches (yes: every claim holds; partly; no).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+from typing import Dict, List, Optional
+
+from experiments import common
+from experiments.figures import FIGURES
+
+
+def verdict(checks: Dict[str, bool]) -> str:
+  ok = sum(checks.values())
+  return "yes" if ok == len(checks) else "no" if ok == 0 else "partly"
+
+
+def results_markdown(results: List[Dict], *, full: bool, seconds: Dict[str, float]) -> str:
+  lines = ["# Results", "",
+           f"Written by `python -m experiments.reproduce{' --full' if full else ''}`; every "
+           "number below is in the JSON beside each figure. \"Shape matches\" is *yes* when "
+           "every checked claim holds, *partly* when some do, *no* when none do; the checks "
+           "are the papers' qualitative claims, measured on our CPU-sized runs.", "",
+           "| figure | shape matches | seconds |", "|---|---|---|"]
+  for r in results:
+    lines.append(f"| [{r['name']}](#{r['name']}) | {verdict(r['checks'])} | "
+                 f"{seconds[r['name']]:.0f} |")
+  for r in results:
+    lines += ["", f"## {r['name']}", "", f"![{r['name']}]({r['name']}.png)", "",
+              f"**Paper.** {r['paper']}", "", f"**Measured.** {r['summary']}", ""]
+    lines += [f"- [{'x' if ok else ' '}] {claim}" for claim, ok in r["checks"].items()]
+    if r.get("markdown"):
+      lines += ["", r["markdown"]]
+    if r.get("note"):
+      lines += ["", f"**Note.** {r['note']}"]
+  return "\n".join(lines) + "\n"
+
+
+NOTES = {
+    "vanishing_gradients": (
+        "On 2-D toy data a well-pretrained generator's distribution overlaps the data's (a 2-D "
+        "latent mapped onto the plane), so a fresh discriminator cannot separate them and does "
+        "not saturate: the paper's premise (disjoint low-dimensional supports in image space) "
+        "does not hold here, and the original cost's gradient does not decay. The image "
+        "models (issue 5) are the natural place to try it again."),
+    "loss_tracks_quality": (
+        "WGAN runs at RMSProp 5e-4 in the CPU default (10x the paper's 5e-5, at which a "
+        "4000-iteration run at width 128 did not improve: exact W1 0.783 -> 0.787); --full uses "
+        "the paper's rate."),
+    "value_surfaces": (
+        "The penalised critics peak on the data more than the clipped ones (peak contrast), "
+        "but a quadratic fits both surfaces about equally well at these run lengths: the "
+        "'clipping gives simpler functions' claim is not visible in that statistic."),
+    "mode_collapse": (
+        "These CPU runs are short (1500 generator iterations, width 64), so the share of "
+        "high-quality samples is far below the published rows (10-15% on the ring against "
+        "their 95-99%): the samples sit on the modes' neighbourhoods but not yet within 3σ. "
+        "wgan at the paper's RMSProp 5e-5 has barely started in 1500 iterations (2.6/8 ring "
+        "modes): slow learning, not mode collapse. --full trains 20,000 iterations at width "
+        "512 over 10 seeds."),
+    "gradient_norms": (
+        "A fixed 'generator' (data + N(0, 1)) stands in for the trained one; at width 128 "
+        "clipping at c = 0.1 grows only slightly per layer rather than exploding."),
+}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+  p = argparse.ArgumentParser(prog="python -m experiments.reproduce", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--out", default="runs/reproduce", help="output folder (default runs/reproduce)")
+  p.add_argument("--only", action="append", choices=FIGURES, default=None, metavar="NAME",
+                 help=f"run only this figure (repeatable); one of {', '.join(FIGURES)}")
+  p.add_argument("--full", action="store_true", help="the papers' sizes (for an accelerator)")
+  p.add_argument("--scale", choices=("tiny", "default", "full"), default=None,
+                 help="tiny: seconds-long smoke runs (tests); default: CPU sizes; full: as --full")
+  p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
+  args = p.parse_args(argv)
+  scale = args.scale or ("full" if args.full else "default")
+  names = args.only or list(FIGURES)
+  results, seconds = [], {}
+  for name in names:
+    module = importlib.import_module(f"experiments.figures.{name}")
+    t0 = time.time()
+    print(f"[{name}] running ({scale})...", file=sys.stderr, flush=True)
+    r = module.run(args.out, seed=args.seed, scale=scale)
+    seconds[name] = time.time() - t0
+    r["note"] = NOTES.get(name)
+    results.append(r)
+    print(f"[{name}] {verdict(r['checks'])}: {r['summary']} ({seconds[name]:.0f} s)",
+          file=sys.stderr, flush=True)
+  md = results_markdown(results, full=scale == "full", seconds=seconds)
+  common.atomic_write_bytes(os.path.join(args.out, "RESULTS.md"), md.encode())
+  print(f"wrote {os.path.join(args.out, 'RESULTS.md')} and {len(results)} figures")
+  return 0
+
+
+if __name__ == "__main__":
+  raise SystemExit(main())
