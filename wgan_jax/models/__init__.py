@@ -1,5 +1,6 @@
 """Flax linen models."""
 
+from wgan_jax.models.dcgan import DCGANCritic, DCGANGenerator
 from wgan_jax.models.mlp import MLPCritic, MLPGenerator
 
-__all__ = ["MLPCritic", "MLPGenerator"]
+__all__ = ["DCGANCritic", "DCGANGenerator", "MLPCritic", "MLPGenerator"]

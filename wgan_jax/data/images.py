@@ -1,0 +1,65 @@
+"""Image data held as arrays: scikit-learn's 8×8 digits (embedded default) and image folders.
+
+Images are float32 [N, H, W, C] scaled to [-1, 1]. A GAN draws its real examples inside the
+compiled step from such an array passed as the step's `data` argument (`array_sampler`), one
+random index per example.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Tuple
+
+import jax
+import numpy as np
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+def load_digits(validation: int = 297) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+  """scikit-learn's 1797 handwritten 8×8 digits (shipped inside the package: no download).
+
+  Returns (train_images, train_labels, val_images, val_labels); images [N, 8, 8, 1] in
+  [-1, 1] (the raw 0..16 grey levels scaled), split by a fixed permutation (seed 0) into
+  1797 − `validation` training and `validation` held-out images.
+  """
+  from sklearn.datasets import load_digits as sk_load_digits
+  d = sk_load_digits()
+  images = (d.images.astype(np.float32) / 8.0 - 1.0)[..., None]
+  order = np.random.default_rng(0).permutation(len(images))
+  val, train = order[:validation], order[validation:]
+  return images[train], d.target[train], images[val], d.target[val]
+
+
+def load_image_folder(path: str) -> np.ndarray:
+  """Every image file directly in `path` as [N, H, W, C] float32 in [-1, 1].
+
+  Raises:
+    ValueError: no such folder, no image files in it, unreadable files, or images of
+      different sizes or channel counts.
+  """
+  from PIL import Image
+  if not os.path.isdir(path):
+    raise ValueError(f"--data-dir: {path} is not a folder")
+  files = sorted(f for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTENSIONS))
+  if not files:
+    raise ValueError(f"--data-dir: no image files ({', '.join(IMAGE_EXTENSIONS)}) in {path}")
+  arrays = []
+  for f in files:
+    try:
+      with Image.open(os.path.join(path, f)) as im:
+        a = np.asarray(im)
+    except OSError as e:
+      raise ValueError(f"--data-dir: cannot read {f}: {e}") from None
+    arrays.append(a[..., None] if a.ndim == 2 else a)
+  shapes = sorted({a.shape for a in arrays})
+  if len(shapes) > 1:
+    first = {s: next(f for f, a in zip(files, arrays) if a.shape == s) for s in shapes[:2]}
+    raise ValueError(f"--data-dir: images of mixed sizes in {path}: " + ", ".join(
+        f"{f} is {s[1]}×{s[0]}×{s[2]}" for s, f in first.items()))
+  return (np.stack(arrays).astype(np.float32) / 127.5 - 1.0)
+
+
+def array_sampler(data: jax.Array, key: jax.Array) -> jax.Array:
+  """One example drawn uniformly from an array data set [N, ...] (for `GAN(sample_real=...)`)."""
+  return data[jax.random.randint(key, (), 0, data.shape[0])]

@@ -1,0 +1,94 @@
+"""Sample-quality metrics over a classifier's logits and features (pure functions).
+
+They are the formulas of the Inception score, the Fréchet distance and the kernel (KID)
+distance, written over arrays so that any classifier's outputs can be plugged in: the project's
+own small classifiers, or Inception features a user computes. Numbers on our classifiers are
+NOT comparable with published Inception-based scores.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Dict
+
+import numpy as np
+import scipy.linalg
+import scipy.special
+
+
+def classifier_score(logits: np.ndarray, *, splits: int = 1) -> float:
+  """exp(E_x KL(p(y|x) ‖ p(y))): the Inception score's formula on any classifier's logits.
+
+  Between 1 (every sample gets the same prediction) and the number of classes (confident and
+  uniformly spread predictions). With `splits` > 1 the mean over that many equal splits.
+
+  References:
+    Salimans et al., "Improved Techniques for Training GANs", NeurIPS 2016, arXiv:1606.03498.
+  """
+  logits = np.asarray(logits, np.float64)
+  if logits.ndim != 2 or len(logits) < splits:
+    raise ValueError(f"logits must be [N, classes] with N ≥ splits, got {logits.shape}")
+  scores = []
+  for part in np.array_split(logits, splits):
+    logp = scipy.special.log_softmax(part, axis=1)
+    p = np.exp(logp)
+    log_marginal = np.log(p.mean(axis=0) + 1e-300)
+    kl = np.sum(p * (logp - log_marginal), axis=1)
+    scores.append(float(np.exp(kl.mean())))
+  return float(np.mean(scores))
+
+
+def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
+  """‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^{1/2}) between Gaussian fits of two feature sets.
+
+  References:
+    Heusel et al., "GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash
+    Equilibrium" (FID), NeurIPS 2017, arXiv:1706.08500.
+  """
+  a = np.asarray(features_a, np.float64)
+  b = np.asarray(features_b, np.float64)
+  if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+    raise ValueError(f"features must be [N, d] with the same d and N ≥ 2, got {a.shape}, "
+                     f"{b.shape}")
+  mu_a, mu_b = a.mean(0), b.mean(0)
+  cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+  with warnings.catch_warnings():  # singular covariances (dead features) are common
+    warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+    covmean = scipy.linalg.sqrtm(cov_a @ cov_b)
+    if not np.isfinite(covmean).all():  # as pytorch-fid: retry with a small ridge
+      ridge = 1e-6 * np.eye(len(cov_a))
+      covmean = scipy.linalg.sqrtm((cov_a + ridge) @ (cov_b + ridge))
+  if np.iscomplexobj(covmean):
+    covmean = covmean.real  # tiny imaginary parts from numerical error
+  value = float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2 * covmean))
+  return max(value, 0.0)
+
+
+def kernel_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
+  """Unbiased MMD² with the cubic polynomial kernel k(x, y) = (x·y / d + 1)³ (KID).
+
+  References:
+    Bińkowski et al., "Demystifying MMD GANs", ICLR 2018, arXiv:1801.01401.
+  """
+  a = np.asarray(features_a, np.float64)
+  b = np.asarray(features_b, np.float64)
+  if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+    raise ValueError(f"features must be [N, d] with the same d and N ≥ 2, got {a.shape}, "
+                     f"{b.shape}")
+  d = a.shape[1]
+  k = lambda x, y: (x @ y.T / d + 1.0) ** 3
+  kaa, kbb, kab = k(a, a), k(b, b), k(a, b)
+  m, n = len(a), len(b)
+  return float((kaa.sum() - np.trace(kaa)) / (m * (m - 1))
+               + (kbb.sum() - np.trace(kbb)) / (n * (n - 1)) - 2 * kab.mean())
+
+
+def class_histogram(logits: np.ndarray, num_classes: int | None = None) -> Dict[str, float]:
+  """Predicted-class histogram: classes covered and KL(histogram ‖ uniform) (natural log)."""
+  logits = np.asarray(logits)
+  c = num_classes or logits.shape[1]
+  counts = np.bincount(np.argmax(logits, axis=1), minlength=c).astype(np.float64)
+  p = counts / counts.sum()
+  nz = p > 0
+  return dict(classes_covered=float(nz.sum()), num_classes=float(c),
+              kl_to_uniform=float(np.sum(p[nz] * np.log(c * p[nz]))))

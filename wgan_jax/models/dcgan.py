@@ -1,0 +1,75 @@
+"""DCGAN generator and critic, sized by the image shape (official WGAN-GP MNIST/CIFAR code).
+
+Generator: z → Dense to (h/2^k, w/2^k, 4·dim) [+ BatchNorm] + ReLU → k transposed 5×5 stride-2
+convolutions halving the channels ([+ BatchNorm] + ReLU between) → `channels` maps → tanh (data
+in [-1, 1]). Critic: k 5×5 stride-2 convolutions (dim, 2·dim, 4·dim) with LeakyReLU(0.2) and an
+optional normalisation → Dense 1. `norm="batch"` in the critic is what DCGAN/WGAN use; a critic
+trained with a gradient penalty must use "layer" (the WGAN-GP paper's suggestion) or "none".
+The number of stride-2 stages k is the largest ≤ 3 that divides both image sides.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+_conv_init = nn.initializers.normal(0.02)
+
+
+def stages_for(shape: Tuple[int, int]) -> int:
+  h, w = shape
+  for k in (3, 2, 1):
+    if h % 2 ** k == 0 and w % 2 ** k == 0 and h // 2 ** k >= 1 and w // 2 ** k >= 1:
+      return k
+  raise ValueError(f"image sides must be even, got {h}×{w}")
+
+
+def _norm(kind: str, train: bool, axis_name: Optional[str]):
+  if kind == "batch":
+    return nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                        axis_name=axis_name if train else None)
+  if kind == "layer":
+    return nn.LayerNorm()
+  return lambda x: x
+
+
+class DCGANGenerator(nn.Module):
+  image_shape: Tuple[int, int, int] = (32, 32, 3)   # H, W, C
+  dim: int = 64
+  norm: str = "batch"
+  axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, z, train: bool = True):
+    h, w, c = self.image_shape
+    k = stages_for((h, w))
+    # 4·dim channels at the coarsest scale for k = 3 (then 2·dim, dim, C), as the official code.
+    x = nn.Dense((h // 2 ** k) * (w // 2 ** k) * self.dim * 2 ** (k - 1),
+                 kernel_init=_conv_init)(z)
+    x = x.reshape(z.shape[0], h // 2 ** k, w // 2 ** k, -1)
+    x = nn.relu(_norm(self.norm, train, self.axis_name)(x))
+    for i in range(k - 1, 0, -1):
+      x = nn.ConvTranspose(self.dim * 2 ** (i - 1), (5, 5), (2, 2), padding="SAME",
+                           kernel_init=_conv_init)(x)
+      x = nn.relu(_norm(self.norm, train, self.axis_name)(x))
+    x = nn.ConvTranspose(c, (5, 5), (2, 2), padding="SAME", kernel_init=_conv_init)(x)
+    return jnp.tanh(x)
+
+
+class DCGANCritic(nn.Module):
+  """x [B, H, W, C] → scores [B]."""
+  dim: int = 64
+  norm: str = "none"
+  axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, x, train: bool = True):
+    k = stages_for(x.shape[1:3])
+    for i in range(k):
+      x = nn.Conv(self.dim * 2 ** i, (5, 5), (2, 2), padding="SAME", kernel_init=_conv_init)(x)
+      if i > 0:
+        x = _norm(self.norm, train, self.axis_name)(x)
+      x = nn.leaky_relu(x, 0.2)
+    return nn.Dense(1, kernel_init=_conv_init)(x.reshape(x.shape[0], -1))[:, 0]
