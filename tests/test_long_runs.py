@@ -161,3 +161,15 @@ def test_crc32c_and_tensorboard_records(tmp_path):
   open(w.path, "wb").write(bytes(data))
   with pytest.raises(ValueError, match="CRC"):
     list(summary.read_tfrecords(w.path))
+
+
+def test_tensorboard_reads_our_events(tmp_path):
+  """Only where TensorBoard is installed (it is not a dependency)."""
+  ea_mod = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+  w = summary.TensorBoardWriter(str(tmp_path))
+  for step in (10, 20):
+    w.scalars(step, {"d_loss": step / 10})
+  w.close()
+  ea = ea_mod.EventAccumulator(str(tmp_path))
+  ea.Reload()
+  assert [(e.step, e.value) for e in ea.Scalars("d_loss")] == [(10, 1.0), (20, 2.0)]
