@@ -54,3 +54,29 @@ def test_bad_shapes():
     im.frechet_distance(np.zeros((5, 2)), np.zeros((5, 3)))
   with pytest.raises(ValueError):
     im.classifier_score(np.zeros(5))
+
+
+def test_stacked_modes():
+  eye = np.eye(10)
+  # Samples with label triples (1,2,3) twice and (4,5,6) once.
+  logits = np.stack([np.stack([eye[1], eye[2], eye[3]])] * 2 + [np.stack([eye[4], eye[5],
+                                                                           eye[6]])])
+  m = im.stacked_modes(logits * 10)
+  p = np.array([2 / 3, 1 / 3])
+  assert m["modes"] == 2 and m["num_modes"] == 1000
+  assert m["kl_to_uniform"] == pytest.approx(float(np.sum(p * np.log(1000 * p))))
+  with pytest.raises(ValueError):
+    im.stacked_modes(np.zeros((4, 2, 10)))
+
+
+def test_stacked_digits_cover_all_modes_with_the_real_labels():
+  from wgan_jax.data.images import load_digits, stack_digits
+  xt, yt, _, _ = load_digits()
+  stacked = stack_digits(xt, 26_000, seed=0)
+  assert stacked.shape == (26_000, 8, 8, 3)
+  # Label the channels with the true labels (by lookup): all 1000 modes, KL near 0.
+  lookup = {x.tobytes(): y for x, y in zip(xt, yt)}
+  labels = np.array([[lookup[s[..., c:c + 1].tobytes()] for c in range(3)]
+                     for s in stacked[:26_000]])
+  m = im.stacked_modes(np.eye(10)[labels])
+  assert m["modes"] == 1000 and m["kl_to_uniform"] < 0.05

@@ -63,3 +63,13 @@ def load_image_folder(path: str) -> np.ndarray:
 def array_sampler(data: jax.Array, key: jax.Array) -> jax.Array:
   """One example drawn uniformly from an array data set [N, ...] (for `GAN(sample_real=...)`)."""
   return data[jax.random.randint(key, (), 0, data.shape[0])]
+
+
+def stack_digits(images: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+  """n stacked-digit images [n, H, W, 3]: three single-channel digits drawn independently and
+  uniformly as the three channels (1000 modes for 10 classes), as in Stacked MNIST."""
+  images = np.asarray(images)
+  if images.ndim != 4 or images.shape[-1] != 1:
+    raise ValueError(f"expected single-channel images [N, H, W, 1], got {images.shape}")
+  idx = np.random.default_rng(seed).integers(0, len(images), size=(n, 3))
+  return np.concatenate([images[idx[:, i]] for i in range(3)], axis=-1)
