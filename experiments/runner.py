@@ -127,8 +127,11 @@ def _host(x):
 
 def train(args, gan, *, fingerprint: Dict[str, Any],
           evaluate: Callable[[Any, Any, int], Dict[str, float]],
-          progress: bool = True) -> Dict:
+          progress: bool = True, data: Any = None) -> Dict:
   """Run `args.iters` generator iterations; returns the summary (state under "state").
+
+  `data` is the pytree the GAN's `sample_real(data, key)` reads (an image or token array; None
+  for samplers that make their data), passed to every compiled step as an argument.
 
   `evaluate(state, key, iteration)` returns a dict of metrics (and may write files); it is
   called on process 0 only, with a single-device copy of the state.
@@ -142,7 +145,7 @@ def train(args, gan, *, fingerprint: Dict[str, Any],
   main_process = jax.process_index() == 0
   key = jax.random.key(args.seed)
   k_init, k_train, k_eval = jax.random.split(key, 3)
-  state = gan.init(k_init)
+  state = gan.init(k_init, data)
   ckpt = Checkpointer(os.path.join(args.out, "checkpoints"), fingerprint,
                       max_to_keep=args.keep_checkpoints)
   start, elapsed_before = 0, 0.0
@@ -212,7 +215,7 @@ def train(args, gan, *, fingerprint: Dict[str, Any],
     try:
       for n_critic, k in blocks():
         t_call = time.time()
-        new_pstate, metrics = step_for(n_critic, k)(pstate, k_train)
+        new_pstate, metrics = step_for(n_critic, k)(pstate, k_train, data)
         metrics = _host(metrics)
         if compile_s is None:
           compile_s = time.time() - t_call
