@@ -31,8 +31,10 @@ def load_digits(validation: int = 297) -> Tuple[np.ndarray, np.ndarray, np.ndarr
   return images[train], d.target[train], images[val], d.target[val]
 
 
-def load_image_folder(path: str) -> np.ndarray:
+def load_image_folder(path: str, image_size: int | None = None) -> np.ndarray:
   """Every image file directly in `path` as [N, H, W, C] float32 in [-1, 1].
+
+  With `image_size` every image is resized (bilinear) to image_size × image_size first.
 
   Raises:
     ValueError: no such folder, no image files in it, unreadable files, or images of
@@ -48,6 +50,8 @@ def load_image_folder(path: str) -> np.ndarray:
   for f in files:
     try:
       with Image.open(os.path.join(path, f)) as im:
+        if image_size:
+          im = im.resize((image_size, image_size), Image.BILINEAR)
         a = np.asarray(im)
     except OSError as e:
       raise ValueError(f"--data-dir: cannot read {f}: {e}") from None

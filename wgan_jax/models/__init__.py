@@ -1,6 +1,8 @@
-"""Flax linen models."""
+"""Flax linen models: toy MLPs, DCGAN, the WGAN-GP ResNet, the WGAN paper's image MLP."""
 
 from wgan_jax.models.dcgan import DCGANCritic, DCGANGenerator
 from wgan_jax.models.mlp import MLPCritic, MLPGenerator
+from wgan_jax.models.resnet import ImageMLPGenerator, ResNetCritic, ResNetGenerator
 
-__all__ = ["DCGANCritic", "DCGANGenerator", "MLPCritic", "MLPGenerator"]
+__all__ = ["DCGANCritic", "DCGANGenerator", "ImageMLPGenerator", "MLPCritic", "MLPGenerator",
+           "ResNetCritic", "ResNetGenerator"]

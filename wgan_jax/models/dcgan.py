@@ -5,7 +5,8 @@ convolutions halving the channels ([+ BatchNorm] + ReLU between) → `channels` 
 in [-1, 1]). Critic: k 5×5 stride-2 convolutions (dim, 2·dim, 4·dim) with LeakyReLU(0.2) and an
 optional normalisation → Dense 1. `norm="batch"` in the critic is what DCGAN/WGAN use; a critic
 trained with a gradient penalty must use "layer" (the WGAN-GP paper's suggestion) or "none".
-The number of stride-2 stages k is the largest ≤ 3 that divides both image sides.
+The number of stride-2 stages k is the largest ≤ 3 that divides both image sides. Convolutions
+run as patches + matmul on the CPU (`conv_impl`, see `wgan_jax.models.conv`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Optional, Tuple
 
 import flax.linen as nn
 import jax.numpy as jnp
+
+from wgan_jax.models.conv import Conv, ConvTranspose
 
 _conv_init = nn.initializers.normal(0.02)
 
@@ -40,6 +43,7 @@ class DCGANGenerator(nn.Module):
   dim: int = 64
   norm: str = "batch"
   axis_name: Optional[str] = None
+  conv_impl: str = "auto"  # "patches" (fast on CPU), "xla", or auto: see wgan_jax.models.conv
 
   @nn.compact
   def __call__(self, z, train: bool = True):
@@ -51,10 +55,10 @@ class DCGANGenerator(nn.Module):
     x = x.reshape(z.shape[0], h // 2 ** k, w // 2 ** k, -1)
     x = nn.relu(_norm(self.norm, train, self.axis_name)(x))
     for i in range(k - 1, 0, -1):
-      x = nn.ConvTranspose(self.dim * 2 ** (i - 1), (5, 5), (2, 2), padding="SAME",
-                           kernel_init=_conv_init)(x)
+      x = ConvTranspose(self.dim * 2 ** (i - 1), (5, 5), (2, 2), kernel_init=_conv_init,
+                        impl=self.conv_impl)(x)
       x = nn.relu(_norm(self.norm, train, self.axis_name)(x))
-    x = nn.ConvTranspose(c, (5, 5), (2, 2), padding="SAME", kernel_init=_conv_init)(x)
+    x = ConvTranspose(c, (5, 5), (2, 2), kernel_init=_conv_init, impl=self.conv_impl)(x)
     return jnp.tanh(x)
 
 
@@ -63,12 +67,14 @@ class DCGANCritic(nn.Module):
   dim: int = 64
   norm: str = "none"
   axis_name: Optional[str] = None
+  conv_impl: str = "auto"
 
   @nn.compact
   def __call__(self, x, train: bool = True):
     k = stages_for(x.shape[1:3])
     for i in range(k):
-      x = nn.Conv(self.dim * 2 ** i, (5, 5), (2, 2), padding="SAME", kernel_init=_conv_init)(x)
+      x = Conv(self.dim * 2 ** i, (5, 5), (2, 2), kernel_init=_conv_init,
+               impl=self.conv_impl)(x)
       if i > 0:
         x = _norm(self.norm, train, self.axis_name)(x)
       x = nn.leaky_relu(x, 0.2)
