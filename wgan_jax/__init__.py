@@ -11,6 +11,8 @@ from wgan_jax.losses import (minimax_discriminator_loss, minimax_generator_loss,
 from wgan_jax.metrics import mode_coverage, wasserstein1_exact
 from wgan_jax.penalties import (gradient_penalty, instance_noise, interpolate,
                                 weight_penalty)
+from wgan_jax.text_metrics import (NgramModel, bleu, in_vocabulary_share, ngram_jsd, ngram_jsds,
+                                   oracle_nll)
 from wgan_jax.train import (GAN, GANState, IndependentRuns, PlayerState, example_keys,
                             plan_blocks)
 from wgan_jax.transforms import clip_params
@@ -34,6 +36,12 @@ __all__ = sorted([
     "minimax_discriminator_loss",
     "minimax_generator_loss",
     "mode_coverage",
+    "NgramModel",
+    "bleu",
+    "in_vocabulary_share",
+    "ngram_jsd",
+    "ngram_jsds",
+    "oracle_nll",
     "nonsaturating_generator_loss",
     "plan_blocks",
     "wasserstein1_exact",

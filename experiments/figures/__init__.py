@@ -5,4 +5,4 @@ returns {"numbers": ..., "checks": {claim: bool}, "summary": str}, and `main(arg
 """
 
 FIGURES = ("parallel_lines", "optimal_critic", "vanishing_gradients", "value_surfaces",
-           "gradient_norms", "mode_collapse", "loss_tracks_quality")
+           "gradient_norms", "mode_collapse", "loss_tracks_quality", "text_jsd")

@@ -1,8 +1,10 @@
-"""Flax linen models: toy MLPs, DCGAN, the WGAN-GP ResNet, the WGAN paper's image MLP."""
+"""Flax linen models: toy MLPs, DCGAN, the WGAN-GP ResNet and language model, the WGAN
+paper's image MLP."""
 
 from wgan_jax.models.dcgan import DCGANCritic, DCGANGenerator
 from wgan_jax.models.mlp import MLPCritic, MLPGenerator
 from wgan_jax.models.resnet import ImageMLPGenerator, ResNetCritic, ResNetGenerator
+from wgan_jax.models.text import TextCritic, TextGenerator, decode_tokens
 
 __all__ = ["DCGANCritic", "DCGANGenerator", "ImageMLPGenerator", "MLPCritic", "MLPGenerator",
-           "ResNetCritic", "ResNetGenerator"]
+           "ResNetCritic", "ResNetGenerator", "TextCritic", "TextGenerator", "decode_tokens"]

@@ -1,0 +1,131 @@
+"""`python -m experiments.text` and the `text_jsd` figure: CLI, outputs, bad input, quality."""
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments import text
+from experiments.figures import text_jsd
+
+TINY = ["--data", "markov", "--markov-lines", "600", "--num-samples", "60", "--iters", "12",
+        "--eval-every", "6", "--iters-per-call", "6", "--width", "8", "--num-blocks", "2",
+        "--batch-size", "16", "--n-critic", "2", "--no-progress"]
+
+
+def test_help_explains_every_option(capsys):
+  with pytest.raises(SystemExit) as e:
+    text.main(["--help"])
+  assert e.value.code == 0
+  out = capsys.readouterr().out
+  for action in text.build_parser()._actions:
+    for opt in action.option_strings:
+      assert opt in out
+    assert action.help, f"{action.option_strings} has no help"
+
+
+def run_error(argv, capsys):
+  with pytest.raises(SystemExit) as e:
+    text.main(argv)
+  assert e.value.code == 2
+  err = capsys.readouterr().err.strip()
+  assert "Traceback" not in err
+  return err.splitlines()[-1]
+
+
+@pytest.mark.parametrize("argv,needles", [
+    (["--max-vocab", "1"], ["--max-vocab", "at least 2"]),
+    (["--seq-len", "2"], ["--seq-len"]),
+    (["--iters", "0"], ["--iters"]),
+    (["--batch-size", "0"], ["--batch-size"]),
+    (["--lr-d", "-1"], ["--lr-d"]),
+    (["--objective", "nsgan", "--gp-weight", "10"], ["--gp-weight"]),
+    (["--objective", "wgan"], ["--objective"]),
+])
+def test_bad_options_are_one_line_naming_the_option(argv, needles, capsys, tmp_path):
+  line = run_error(argv + ["--data", "markov", "--out", str(tmp_path / "o")], capsys)
+  for needle in needles:
+    assert needle in line, line
+  assert not (tmp_path / "o").exists()
+
+
+def test_bad_text_files_are_clear_errors(capsys, tmp_path):
+  empty = tmp_path / "empty.txt"
+  empty.write_text("\n\n")
+  line = run_error(["--text-file", str(empty), "--out", str(tmp_path / "o")], capsys)
+  assert line.startswith("error: --text-file:") and "empty" in line
+  long = tmp_path / "long.txt"
+  long.write_text("fine\n" + "y" * 33 + "\n")
+  line = run_error(["--text-file", str(long), "--out", str(tmp_path / "o")], capsys)
+  assert "--text-file" in line and "line 2 has 33 characters" in line
+  line = run_error(["--text-file", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "o")],
+                   capsys)
+  assert "--text-file" in line and "not a file" in line
+
+
+def test_tiny_run_writes_every_output(tmp_path):
+  out = tmp_path / "run"
+  assert text.main(TINY + ["--decode", "sample", "--out", str(out)]) == 0
+  samples = (out / "samples.txt").read_text().splitlines()
+  assert len(samples) == 60 and all(len(s) <= 32 for s in samples)
+  m = json.loads((out / "metrics.json").read_text())
+  assert m["generator_iterations"] == 12 and m["stopped"] is None
+  assert [e["iteration"] for e in m["evaluations"]] == [0, 6, 12]
+  for k in ("jsd_1", "jsd_2", "jsd_3", "jsd_4", "oracle_nll", "in_vocabulary", "bleu2",
+            "bleu4"):
+    assert k in m["final"] and np.isfinite(m["final"][k])
+  assert 0 <= m["final"]["jsd_4"] <= 1
+  ref = m["references"]
+  assert ref["uniform_oracle_nll"] > ref["true_entropy_rate"] > 0
+  assert set(ref["floor"]) == {"jsd_1", "jsd_2", "jsd_3", "jsd_4"}
+  assert m["config"]["n_critic"] == 2 and m["config"]["latent_dim"] == 128
+  assert "w_estimate" in m["history"] and "gp" in m["history"]
+  assert (out / "jsd.png").read_bytes()[:4] == b"\x89PNG"
+  rows = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+  assert rows[-1]["iteration"] == 12
+  assert (out / "samples" / "iter_0000006.txt").exists()
+  assert m["args"]["decode"] == "sample" and m["args"]["num_blocks"] == 2
+
+
+def test_wgan_gp_on_markov_learns_the_language():
+  """100 iterations at width 16: the oracle NLL falls from above the uniform generator's
+  (the untrained softmax argmax repeats a few characters) to below it, and the bigram JSD
+  falls (measured: NLL 6.42 -> 4.33 nats, uniform 4.80; JSD₂ 0.61 -> 0.50)."""
+  from wgan_jax.data.text import make_text_data
+  data = make_text_data("markov", markov_lines=3000, heldout=300)
+  gan = text.build_gan("wgan-gp", data.vocab.size, width=16, num_blocks=2, batch_size=32,
+                       n_critic=2, lr_d=1e-3, lr_g=1e-3)
+  r = text.train_curve(gan, data, iters=100, eval_every=100, iters_per_call=50)
+  first, last = r["evaluations"][0], r["evaluations"][-1]
+  uniform = r["references"]["uniform_oracle_nll"]
+  assert first["oracle_nll"] > uniform > last["oracle_nll"], (first, last)
+  assert last["oracle_nll"] < first["oracle_nll"] - 1.5, (first, last)  # measured 6.42 -> 4.33
+  assert last["jsd_2"] < first["jsd_2"] - 0.05, (first, last)
+
+
+def test_figure_tiny_scale(tmp_path):
+  r = text_jsd.run(str(tmp_path), scale="tiny")
+  assert r["name"] == "text_jsd" and len(r["checks"]) == 3
+  assert (tmp_path / "text_jsd.png").read_bytes()[:4] == b"\x89PNG"
+  data = json.loads((tmp_path / "text_jsd.json").read_text())
+  assert set(data["numbers"]["final"]) == {"wgan-gp", "nsgan"}
+  assert "| held-out floor |" in r["markdown"]
+
+
+@pytest.mark.slow
+def test_wgan_gp_beats_nsgan_on_softmax_outputs():
+  """The issue's claim at a small size: WGAN-GP's 4-gram JSD is below nsgan's, its oracle NLL
+  below the uniform generator's, and the nsgan discriminator wins."""
+  from wgan_jax.data.text import make_text_data
+  data = make_text_data("markov", markov_lines=5000, heldout=320)
+  final = {}
+  for obj, nc in (("wgan-gp", 3), ("nsgan", 1)):
+    gan = text.build_gan(obj, data.vocab.size, width=16, num_blocks=2, batch_size=32,
+                         n_critic=nc,
+                         lr_d=1e-3, lr_g=1e-3)
+    final[obj] = text.train_curve(gan, data, iters=400, eval_every=400, iters_per_call=50)
+  w, n = final["wgan-gp"]["evaluations"][-1], final["nsgan"]["evaluations"][-1]
+  assert w["jsd_4"] < n["jsd_4"] - 0.1, (w, n)
+  assert w["oracle_nll"] < final["wgan-gp"]["references"]["uniform_oracle_nll"] - 1.0
+  acc = final["nsgan"]["history"]["d_accuracy"]
+  assert np.mean(acc[-10:]) > 0.9
