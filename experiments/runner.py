@@ -145,7 +145,7 @@ def train(args, gan, *, fingerprint: Dict[str, Any],
   main_process = jax.process_index() == 0
   key = jax.random.key(args.seed)
   k_init, k_train, k_eval = jax.random.split(key, 3)
-  state = gan.init(k_init, data)
+  state = jax.jit(gan.init)(k_init, data)  # one compile instead of one per eager op
   ckpt = Checkpointer(os.path.join(args.out, "checkpoints"), fingerprint,
                       max_to_keep=args.keep_checkpoints)
   start, elapsed_before = 0, 0.0

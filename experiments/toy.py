@@ -3,6 +3,7 @@
   python -m experiments.toy                      # WGAN-GP on 8gaussians, about 2 minutes
   python -m experiments.toy --objective wgan --dataset 25gaussians --out runs/wgan25
   python -m experiments.toy --preset official    # the official gan_toy.py sizes (width 512)
+  python -m experiments.toy --objective mix+wgan-gp --mixture 5 --dataset 25gaussians  # MIX+GAN
 
 Writes into --out: samples.npy (final samples), metrics.json (mode coverage, exact W1, the
 losses and the Wasserstein estimate over training, the configuration and timings),
@@ -11,7 +12,10 @@ evaluation), samples.png (samples over the real data with the critic's value con
 WGAN-GP figure 1), losses.png (loss curves) and checkpoints/ (orbax; --resume continues).
 SIGTERM or Ctrl-C finishes the current compiled call, checkpoints and writes every output for
 the iterations done; a non-finite loss stops the run naming the step and the quantity, with the
-last finite state kept as a checkpoint.
+last finite state kept as a checkpoint. With --mixture T > 1 (or a mix+ objective) the run
+trains MIX+GAN (T generators and T critics with learned weights, `wgan_jax.mixture`): the
+weights are logged with the losses (w_g_*, w_d_*), weights.png plots them over training, and
+samples.png colours each sample by the generator that drew it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ PRESETS = {
 def build_parser() -> argparse.ArgumentParser:
   from wgan_jax.config import OBJECTIVES
   from wgan_jax.data import TOY_DATASETS
+  from wgan_jax.mixture import MIX_OBJECTIVES
   from wgan_jax.models.mlp import NORMS
 
   p = argparse.ArgumentParser(
@@ -51,9 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
   g.add_argument("--data-file", default=None, metavar="PATH",
                  help="use your own 2-D points instead (.npy [N,2], .csv or whitespace text with "
                       "two columns); mode metrics then do not apply, W1 does")
-  g.add_argument("--objective", choices=OBJECTIVES, default=None,
+  g.add_argument("--objective", choices=OBJECTIVES + MIX_OBJECTIVES, default=None,
                  help=f"the game: gan (minimax, saturating G), nsgan (-log D), wgan (clipping), "
-                      f"wgan-gp, wgan-gp-onesided (default {d['objective']})")
+                      f"wgan-gp, wgan-gp-onesided (default {d['objective']}); mix+<objective> "
+                      f"plays it between mixtures of generators and critics (MIX+GAN, T = 5 "
+                      f"unless --mixture says otherwise)")
   g.add_argument("--preset", choices=sorted(PRESETS), default="default",
                  help="default: CPU-sized (width 128, 8000 iterations, linear lr decay); "
                       "official: the official toy code's sizes (width 512, 100,000 iterations, "
@@ -74,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
                  help="normalisation after each hidden layer (default none); batch is refused "
                       "with a gradient penalty")
   m.add_argument("--latent-dim", type=int, default=None, help="size of z ~ N(0, I) (default 2)")
+  m.add_argument("--mixture", type=int, default=None, metavar="T",
+                 help="MIX+GAN (Arora et al. 2017): T generators and T critics with learned "
+                      "mixture weights, payoff averaged over all pairs (default 1: the plain "
+                      "GAN; 5 with a mix+ objective)")
+  m.add_argument("--mixture-entropy", type=float, default=None,
+                 help="weight of the entropy regulariser that keeps the mixture weights from "
+                      "collapsing, added by each player for its own weights (default 0.1, as "
+                      "in the official code)")
   o = p.add_argument_group("optimisation (unset: the objective's defaults)")
   o.add_argument("--n-critic", type=int, default=None,
                  help="critic steps per generator step (gan/nsgan 1, wgan/wgan-gp 5)")
@@ -147,7 +162,18 @@ def make_run(args):
     dataset = load_points(args.data_file) if args.data_file else make_toy_dataset(args.dataset)
   except ValueError as e:
     common.fail(f"--data-file: {e}" if args.data_file else f"--dataset: {e}")
-  objective = args.objective
+  from wgan_jax.mixture import DEFAULT_COMPONENTS, MixtureGAN, parse_objective
+
+  for name in ("mixture", "mixture_entropy"):
+    v = getattr(args, name)
+    if v is not None and not v >= (1 if name == "mixture" else 0):
+      common.fail(f"--{name.replace('_', '-')}: must be "
+                  f"{'a positive integer' if name == 'mixture' else 'a number ≥ 0'}, got {v}")
+  try:
+    objective, mixed = parse_objective(args.objective)
+  except ConfigError as e:
+    common.fail(str(e))
+  components = args.mixture or (DEFAULT_COMPONENTS if mixed else 1)
   # Toy runs use the official toy code's λ = 0.1 for the gradient penalty; --gp-weight given
   # with another objective adds the penalty to it (e.g. a GAN-GP).
   gp_weight = args.gp_weight
@@ -172,7 +198,17 @@ def make_run(args):
   gan = GAN(MLPGenerator(out_dim=2, width=args.width, depth=args.depth, norm=args.norm),
             MLPCritic(width=args.width, depth=args.depth, norm=args.norm),
             config, lambda data, key: dataset.sample_one(key))
+  if mixed or components > 1:
+    entropy = 0.1 if args.mixture_entropy is None else args.mixture_entropy
+    gan = MixtureGAN.from_gan(gan, components=components, entropy_weight=entropy)
   return config, dataset, gan
+
+
+def objective_name(gan) -> str:
+  """The objective as the user wrote it: nsgan, or mix+nsgan (T=5) for a mixture."""
+  if hasattr(gan, "components"):
+    return f"{gan.objective_name} (T={gan.components})"
+  return gan.config.objective
 
 
 def evaluate(gan, state, dataset, key, n: int) -> Dict[str, float]:
@@ -189,7 +225,9 @@ def evaluate(gan, state, dataset, key, n: int) -> Dict[str, float]:
   return out, fake
 
 
-def plot_samples(path, gan, state, dataset, fake, key, title):
+def plot_samples(path, gan, state, dataset, fake, key, title, components=None, weights=None):
+  """Samples over the real data and the critic's contours; with `components` (the generator
+  of each sample, a mixture) each generator's samples in its own colour, labelled by weight."""
   import jax
   import jax.numpy as jnp
   plt = common.matplotlib_pyplot()
@@ -204,7 +242,15 @@ def plot_samples(path, gan, state, dataset, fake, key, title):
   fig.colorbar(cs, ax=ax, shrink=0.8, label="critic value")
   ax.scatter(real[:, 0], real[:, 1], s=2, c="tab:orange", label="real")
   shown = fake[np.all(np.abs(fake) < 2 * lim, axis=1)]
-  ax.scatter(shown[:, 0], shown[:, 1], s=2, c="tab:green", label="generated")
+  if components is None:
+    ax.scatter(shown[:, 0], shown[:, 1], s=2, c="tab:green", label="generated")
+  else:
+    comp = np.asarray(components)[np.all(np.abs(fake) < 2 * lim, axis=1)]
+    colours = plt.get_cmap("tab10")
+    for i in range(len(weights)):
+      pts = shown[comp == i]
+      ax.scatter(pts[:, 0], pts[:, 1], s=2, color=colours((i + 2) % 10),
+                 label=f"G{i} (w {weights[i]:.2f})")
   ax.set_xlim(-lim, lim)
   ax.set_ylim(-lim, lim)
   ax.set_aspect("equal")
@@ -232,10 +278,32 @@ def plot_losses(path, history, title):
   plt.close(fig)
 
 
-def fingerprint(args, config, dataset) -> Dict:
+def plot_weights(path, history, components, title):
+  """The mixture weights of both players over training (from the logged metrics)."""
+  plt = common.matplotlib_pyplot()
+  fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
+  for ax, side, name in zip(axes, ("g", "d"), ("generators", "critics")):
+    for i in range(components):
+      ax.plot(history["iteration"], history[f"w_{side}_{i}"], lw=1, label=f"{side.upper()}{i}")
+    ax.axhline(1 / components, color="gray", ls=":", lw=0.8)
+    ax.set_title(f"weights of the {name}", fontsize=9)
+    ax.set_xlabel("generator iteration")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+  axes[0].set_ylabel("mixture weight")
+  fig.suptitle(title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def fingerprint(args, config, dataset, gan=None) -> Dict:
   """What a checkpoint must match to be resumed by this run."""
-  return dict(config=dataclasses.asdict(config), dataset=dataset.name, width=args.width,
-              depth=args.depth, norm=args.norm, seed=args.seed, iters=args.iters)
+  out = dict(config=dataclasses.asdict(config), dataset=dataset.name, width=args.width,
+             depth=args.depth, norm=args.norm, seed=args.seed, iters=args.iters)
+  if hasattr(gan, "components"):
+    out["mixture"] = dict(components=gan.components, entropy_weight=gan.entropy_weight)
+  return out
 
 
 def run(args, config, dataset, gan, *, progress: bool = True) -> Dict:
@@ -247,26 +315,49 @@ def run(args, config, dataset, gan, *, progress: bool = True) -> Dict:
     common.save_npy(f"{args.out}/samples/iter_{iteration:07d}.npy", fake)
     return ev
 
-  result = runner.train(args, gan, fingerprint=fingerprint(args, config, dataset),
+  result = runner.train(args, gan, fingerprint=fingerprint(args, config, dataset, gan),
                         evaluate=evaluate_at, progress=progress)
   if not result["main_process"]:
     return result
   state, g = result.pop("state"), result["generator_iterations"]
-  final, fake = evaluate(gan, state, dataset, result.pop("final_key"), args.num_samples)
+  final_key = result.pop("final_key")
+  final, fake = evaluate(gan, state, dataset, final_key, args.num_samples)
   result["evaluations"].append(dict(iteration=g, seconds=result["train_seconds"], **final))
   common.save_npy(f"{args.out}/samples.npy", fake)
-  title = (f"{config.objective} on {dataset.name}, {g} generator iterations\n" +
+  name = objective_name(gan)
+  title = (f"{name} on {dataset.name}, {g} generator iterations\n" +
            ", ".join(f"{k} {v:.3g}" for k, v in final.items() if k != "num_modes"))
+  mixture, colour = None, {}
+  if hasattr(gan, "components"):  # MIX+GAN: the generator of each sample, the final weights
+    w_g, w_d = (np.asarray(w) for w in gan.weights(state))
+    # the same key as `evaluate`, so these are the samples of samples.npy
+    _, comp = gan.sample_with_components(state, jax.random.split(final_key)[0],
+                                         args.num_samples)
+    colour = dict(components=np.asarray(comp), weights=w_g)
+    mixture = dict(components=gan.components, entropy_weight=gan.entropy_weight,
+                   weights_g=w_g, weights_d=w_d,
+                   sample_share=np.bincount(np.asarray(comp), minlength=gan.components)
+                   / args.num_samples)
+    common.save_npy(f"{args.out}/components.npy", np.asarray(comp))
   surface = plot_samples(f"{args.out}/samples.png", gan, state, dataset, fake,
-                         jax.random.key(args.seed + 1), title)
+                         jax.random.key(args.seed + 1), title, **colour)
   written = ["samples.npy", "metrics.json", "metrics.jsonl", "samples.png", "tensorboard/"]
   history = result["history"]
   if history["iteration"]:
-    plot_losses(f"{args.out}/losses.png", history, f"{config.objective} on {dataset.name}")
+    plot_losses(f"{args.out}/losses.png", history, f"{name} on {dataset.name}")
     written.append("losses.png")
+    if mixture is not None:
+      plot_weights(f"{args.out}/weights.png", history, gan.components,
+                   f"{name} on {dataset.name}: mixture weights (entropy weight "
+                   f"{gan.entropy_weight:g})")
+      written.append("weights.png")
+  if mixture is not None:
+    written.append("components.npy")
   summary = dict(final=final, **result, dataset=dataset.name,
                  config=dataclasses.asdict(config), args=dict(vars(args)),
                  value_surface=surface, files=written)
+  if mixture is not None:
+    summary["mixture"] = mixture
   common.write_json(f"{args.out}/metrics.json", summary)
   return summary
 
@@ -280,7 +371,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   if summary.get("main_process", True) and "final" in summary:
     final = summary["final"]
     rate = summary["iterations_per_second"]
-    print(f"{config.objective} on {dataset.name}: {summary['generator_iterations']} iterations "
+    print(f"{objective_name(gan)} on {dataset.name}: {summary['generator_iterations']} iterations "
           f"in {summary['train_seconds']:.1f} s"
           + (f" ({rate:.1f} it/s)" if rate else "") + "; " +
           ", ".join(f"{k} {v:.4g}" for k, v in final.items()))

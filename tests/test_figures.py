@@ -19,20 +19,45 @@ def test_parallel_lines_closed_forms():
   np.testing.assert_array_equal(cf["tv"], [1.0, 0.0, 1.0])
 
 
+# Figures whose tiny run compiles many convolutional / mixture programs (a minute or more on
+# 2 cores each): their end-to-end run is in the `slow` tier; their parts have fast tests
+# (tests/test_images_experiment.py, test_mixture*.py, test_text*.py); mixture_modes and
+# text_jsd run end to end at the tiny size in test_mixture_experiment.py / test_text_experiment.py.
+HEAVY = ("quality_over_time", "critic_overfitting", "stacked_digits")
+LIGHT = tuple(f for f in FIGURES if f not in HEAVY + ("mixture_modes", "text_jsd"))
+
+
+def _only(names):
+  return [a for n in names for a in ("--only", n)]
+
+
 @pytest.fixture(scope="module")
 def tiny_results(tmp_path_factory):
   out = tmp_path_factory.mktemp("figures")
-  assert reproduce.main(["--scale", "tiny", "--out", str(out)]) == 0
+  assert reproduce.main(["--scale", "tiny", "--out", str(out)] + _only(LIGHT)) == 0
   return out
 
 
-@pytest.mark.parametrize("name", FIGURES)
-def test_each_figure_writes_png_and_json(tiny_results, name):
-  assert (tiny_results / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
-  data = json.loads((tiny_results / f"{name}.json").read_text())
+def _check_written(out, name):
+  assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+  data = json.loads((out / f"{name}.json").read_text())
   assert data["name"] == name and data["checks"] and data["numbers"] and data["paper"]
-  text = (tiny_results / "RESULTS.md").read_text()
+  text = (out / "RESULTS.md").read_text()
   assert f"## {name}" in text and f"({name}.png)" in text
+
+
+@pytest.mark.parametrize("name", LIGHT)
+def test_each_figure_writes_png_and_json(tiny_results, name):
+  _check_written(tiny_results, name)
+
+
+@pytest.mark.slow
+def test_heavy_figures_write_png_and_json(tmp_path):
+  assert reproduce.main(["--scale", "tiny", "--out", str(tmp_path)] + _only(HEAVY)) == 0
+  for name in HEAVY:
+    _check_written(tmp_path, name)
+  table = json.loads((tmp_path / "stacked_digits.json").read_text())["numbers"]["table"]
+  assert set(table) == {"nsgan", "wgan-gp"}
 
 
 def test_gradient_penalty_profile_is_flatter_than_clipping(tiny_results):

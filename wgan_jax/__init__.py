@@ -9,6 +9,7 @@ from wgan_jax.losses import (minimax_discriminator_loss, minimax_generator_loss,
                              nonsaturating_generator_loss, wasserstein_critic_loss,
                              wasserstein_generator_loss)
 from wgan_jax.metrics import mode_coverage, wasserstein1_exact
+from wgan_jax.mixture import MIX_OBJECTIVES, MixtureGAN, entropy_regulariser, parse_objective
 from wgan_jax.penalties import (gradient_penalty, instance_noise, interpolate,
                                 weight_penalty)
 from wgan_jax.text_metrics import (NgramModel, bleu, in_vocabulary_share, ngram_jsd, ngram_jsds,
@@ -36,6 +37,10 @@ __all__ = sorted([
     "minimax_discriminator_loss",
     "minimax_generator_loss",
     "mode_coverage",
+    "MIX_OBJECTIVES",
+    "MixtureGAN",
+    "entropy_regulariser",
+    "parse_objective",
     "NgramModel",
     "bleu",
     "in_vocabulary_share",

@@ -5,4 +5,5 @@ returns {"numbers": ..., "checks": {claim: bool}, "summary": str}, and `main(arg
 """
 
 FIGURES = ("parallel_lines", "optimal_critic", "vanishing_gradients", "value_surfaces",
-           "gradient_norms", "mode_collapse", "loss_tracks_quality", "text_jsd")
+           "gradient_norms", "mode_collapse", "mixture_modes", "loss_tracks_quality",
+           "quality_over_time", "critic_overfitting", "stacked_digits", "text_jsd")
