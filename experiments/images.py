@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import os
 import sys
+import textwrap
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -297,7 +298,7 @@ def save_grid(path: str, x: np.ndarray, title: str, n: int = 64) -> None:
   ax.imshow(canvas[..., 0] if c == 1 else canvas, cmap="gray" if c == 1 else None,
             vmin=0, vmax=1, interpolation="nearest")
   ax.set_axis_off()
-  ax.set_title(title, fontsize=8)
+  ax.set_title("\n".join(textwrap.fill(line, 70) for line in title.splitlines()), fontsize=8)
   fig.tight_layout()
   os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
   fig.savefig(path, dpi=110)
@@ -371,6 +372,12 @@ def run(args, config, data: ImageData, gan, critic_norm: str, *, progress: bool 
   save_grid(f"{args.out}/samples.png", fake, title)
   written = ["samples.npy", "samples.png", "samples/", "metrics.json", "metrics.jsonl",
              "tensorboard/"]
+  history = result["history"]
+  if hasattr(gan, "components") and history["iteration"]:
+    from experiments.toy import plot_weights
+    plot_weights(f"{args.out}/weights.png", history, gan.components,
+                 f"{name} on {data.name}: mixture weights")
+    written.append("weights.png")
   reference = metrics.reference if metrics else {}
   if metrics:
     plot_metrics(f"{args.out}/metrics.png", result["evaluations"], reference,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 import time
@@ -114,6 +115,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     results.append(r)
     print(f"[{name}] {verdict(r['checks'])}: {r['summary']} ({seconds[name]:.0f} s)",
           file=sys.stderr, flush=True)
+  # Figures run earlier into the same folder (their NAME.json) stay in RESULTS.md, so
+  # `--only NAME` refreshes one figure without dropping the others.
+  ran = {r["name"] for r in results}
+  for r in results:
+    path = os.path.join(args.out, f"{r['name']}.json")
+    saved = json.load(open(path)) if os.path.exists(path) else dict(r)
+    saved.update(seconds=seconds[r["name"]], scale=scale,
+                 **{k: r[k] for k in ("markdown", "note") if r.get(k)})
+    common.write_json(path, saved)
+  for name in FIGURES:
+    path = os.path.join(args.out, f"{name}.json")
+    if name not in ran and os.path.exists(path):
+      with open(path) as f:
+        saved = json.load(f)
+      if saved.get("scale", scale) == scale and "seconds" in saved:
+        saved["note"] = NOTES.get(name, saved.get("note"))
+        results.append(saved)
+        seconds[name] = saved["seconds"]
+  results.sort(key=lambda r: FIGURES.index(r["name"]))
   md = results_markdown(results, full=scale == "full", seconds=seconds)
   common.atomic_write_bytes(os.path.join(args.out, "RESULTS.md"), md.encode())
   print(f"wrote {os.path.join(args.out, 'RESULTS.md')} and {len(results)} figures")

@@ -91,3 +91,14 @@ def test_saturating_gradient_falls_below_nonsaturating(tmp_path):
   for key, logs in r["numbers"]["logs"].items():
     if key.startswith("noise 0.0"):
       assert logs["grad_original"][-1] < logs["grad_logd"][-1], key
+
+
+def test_only_refreshes_one_figure_and_keeps_the_others(tiny_results):
+  before = (tiny_results / "RESULTS.md").read_text()
+  assert reproduce.main(["--scale", "tiny", "--out", str(tiny_results),
+                         "--only", "parallel_lines"]) == 0
+  after = (tiny_results / "RESULTS.md").read_text()
+  for name in LIGHT:
+    assert f"## {name}" in after
+  assert after.index("## parallel_lines") < after.index("## optimal_critic")  # FIGURES order
+  assert len(after.splitlines()) == len(before.splitlines())

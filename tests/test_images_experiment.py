@@ -89,5 +89,6 @@ def test_mixture_flag_trains_mix_gan(tmp_path):
   rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
   w = [rows[-1][f"w_g_{i}"] for i in range(2)]
   assert abs(sum(w) - 1) < 1e-5 and min(w) > 0
+  assert (out / "weights.png").read_bytes()[:4] == b"\x89PNG"
   m = json.loads((out / "metrics.json").read_text())
   assert m["final"]["classes_covered"] >= 1

@@ -12,15 +12,20 @@ import numpy as np
 
 def make_gan(objective: str, shape, *, dim: int, batch_size: int = 64, latent_dim: int = 128,
              arch: str = "dcgan", **overrides):
-  """A GAN on image arrays with the official per-objective defaults (`experiments.images`)."""
+  """A GAN on image arrays with the official per-objective defaults (`experiments.images`);
+  "mix+OBJECTIVE" gives a MIX+GAN of `components` (default 5) generators and critics."""
   import wgan_jax as wj
   from experiments.images import make_models
   from wgan_jax.data.images import array_sampler
+  from wgan_jax.mixture import DEFAULT_COMPONENTS, MixtureGAN, parse_objective
+  objective, mixed = parse_objective(objective)
+  components = overrides.pop("components", DEFAULT_COMPONENTS)
   config = wj.make_config(objective, batch_size=batch_size, latent_dim=latent_dim, **overrides)
   critic_norm = "none" if config.uses_gradient_penalty else "batch"
   generator, critic = make_models(arch, shape, dim=dim, gen_norm="batch",
                                   critic_norm=critic_norm)
-  return wj.GAN(generator, critic, config, array_sampler)
+  gan = wj.GAN(generator, critic, config, array_sampler)
+  return MixtureGAN.from_gan(gan, components=components) if mixed else gan
 
 
 def train(gan, data: np.ndarray, key, *, iters: int, eval_every: int,

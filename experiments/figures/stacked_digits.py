@@ -1,4 +1,5 @@
-"""Stacked digits (1000 modes): modes captured and KL to uniform, nsgan against wgan-gp.
+"""Stacked digits (1000 modes): modes captured and KL to uniform, nsgan against wgan-gp, each
+alone and as a MIX+GAN mixture.
 
   python -m experiments.figures.stacked_digits --out runs/figures
 
@@ -18,9 +19,12 @@ NAME = "stacked_digits"
 PAPER = ("Stacked MNIST (VEEGAN Table 2, PacGAN Tables 2-3, Unrolled GAN): a DCGAN captures "
          "only part of the 1000 modes with a high KL to uniform; methods against mode collapse "
          "capture (nearly) all with a low KL. WGAN-GP is not in those tables: ours to measure.")
-SIZES = {"tiny": dict(iters=4, dim=4, seeds=2, batch=8, samples=2600, data=2000),
-         "default": dict(iters=1500, dim=32, seeds=3, batch=64, samples=26000, data=25600),
-         "full": dict(iters=20000, dim=64, seeds=10, batch=64, samples=26000, data=60000)}
+SIZES = {"tiny": dict(iters=4, dim=4, seeds=2, batch=8, samples=2600, data=2000, mixture=2),
+         "default": dict(iters=1500, dim=32, seeds=3, batch=64, samples=26000, data=25600,
+                         mixture=3),
+         "full": dict(iters=20000, dim=64, seeds=10, batch=64, samples=26000, data=60000,
+                      mixture=5)}
+OBJECTIVES = ("nsgan", "mix+nsgan", "wgan-gp", "mix+wgan-gp")
 
 
 def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
@@ -34,9 +38,10 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   data = stack_digits(xt, s["data"], seed=seed)
   metrics = DigitMetrics(ImageData("stacked-digits", data, stack_digits(xv, 2600, seed + 1)))
   rows, samples = {}, {}
-  for objective in ("nsgan", "wgan-gp"):
+  for objective in OBJECTIVES:
+    extra = dict(components=s["mixture"]) if objective.startswith("mix+") else {}
     runs = IndependentRuns(_images.make_gan(objective, data.shape[1:], dim=s["dim"],
-                                            batch_size=s["batch"]))
+                                            batch_size=s["batch"], **extra))
     keys = jax.random.split(jax.random.key(seed), s["seeds"])
     d = jnp.asarray(data)
     states = runs.init(keys, d)
@@ -60,18 +65,24 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
           table["wgan-gp"]["modes"][0] >= table["nsgan"]["modes"][0],
       "wgan-gp has a KL to uniform no higher than nsgan's":
           table["wgan-gp"]["kl"][0] <= table["nsgan"]["kl"][0],
+      "mix+nsgan captures at least as many modes as nsgan (MIX+GAN)":
+          table["mix+nsgan"]["modes"][0] >= table["nsgan"]["modes"][0],
+      "mix+wgan-gp captures at least as many modes as wgan-gp (MIX+GAN)":
+          table["mix+wgan-gp"]["modes"][0] >= table["wgan-gp"]["modes"][0],
   }
   from experiments import common
   plt = common.matplotlib_pyplot()
-  fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
+  fig, axes = plt.subplots(1, 3, figsize=(14, 4.6))
   labels = list(rows)
   axes[0].bar(labels, [table[o]["modes"][0] for o in labels],
-              yerr=[table[o]["modes"][1] for o in labels], color=["tab:red", "tab:blue"])
+              yerr=[table[o]["modes"][1] for o in labels],
+              color=["tab:red", "salmon", "tab:blue", "lightblue"])
+  axes[0].tick_params(axis="x", labelsize=7)
   axes[0].axhline(real.get("modes", 1000), color="k", ls="--", lw=0.8,
                   label=f"real held-out ({real.get('modes', 0):.0f} of 2600)")
   axes[0].set_ylabel("modes captured (of 1000)")
   axes[0].legend(fontsize=7)
-  for ax, o in zip(axes[1:], labels):
+  for ax, o in zip(axes[1:], ("nsgan", "wgan-gp")):
     x = np.clip((samples[o] + 1) / 2, 0, 1)
     k = 8
     h, w, c = x.shape[1:]
@@ -83,7 +94,8 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
     ax.set_axis_off()
     ax.set_title(f"{o}: {table[o]['modes'][0]:.0f} modes, KL {table[o]['kl'][0]:.2f}",
                  fontsize=9)
-  fig.suptitle(f"Stacked digits, {s['seeds']} seeds × {s['iters']} generator iterations",
+  fig.suptitle(f"Stacked digits, {s['seeds']} seeds × {s['iters']} generator iterations "
+               f"(mixtures: T = {s['mixture']})",
                fontsize=10)
   fig.tight_layout()
   summary = "; ".join(f"{o}: modes {t['modes'][0]:.0f} ± {t['modes'][1]:.0f}, KL "
