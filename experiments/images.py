@@ -284,6 +284,18 @@ class DigitMetrics:
     return out
 
 
+def sample_in_chunks(sample, state, key, n: int, chunk: int = 2000) -> np.ndarray:
+  """n samples from a jitted `sample(state, key, m)`, `chunk` at a time (bounded memory: the
+  patches convolutions hold k² copies of a layer's input). Up to `chunk`: one call with `key`;
+  beyond, chunk c uses fold_in(key, c)."""
+  import jax
+  if n <= chunk:
+    return np.asarray(sample(state, key, n))
+  parts = [np.asarray(sample(state, jax.random.fold_in(key, c), min(chunk, n - c * chunk)))
+           for c in range(-(-n // chunk))]
+  return np.concatenate(parts)
+
+
 def save_grid(path: str, x: np.ndarray, title: str, n: int = 64) -> None:
   """A square grid of the first n images (in [-1, 1]) as a PNG."""
   plt = common.matplotlib_pyplot()
@@ -346,7 +358,7 @@ def run(args, config, data: ImageData, gan, critic_norm: str, *, progress: bool 
   sample = jax.jit(gan.sample, static_argnums=2)
 
   def evaluate_at(state, key, iteration):
-    fake = np.asarray(sample(state, key, args.num_samples))
+    fake = sample_in_chunks(sample, state, key, args.num_samples)
     save_grid(f"{args.out}/samples/grid_iter_{iteration:07d}.png", fake,
               f"{name} on {data.name}, iteration {iteration}")
     if not np.isfinite(fake).all():
@@ -359,7 +371,7 @@ def run(args, config, data: ImageData, gan, critic_norm: str, *, progress: bool 
     return result
   state, g = result.pop("state"), result["generator_iterations"]
   n_final = 26000 if data.name == "stacked-digits" else args.num_samples
-  fake = np.asarray(sample(state, result.pop("final_key"), n_final))
+  fake = sample_in_chunks(sample, state, result.pop("final_key"), n_final)
   final = {}
   if not np.isfinite(fake).all():
     final["nonfinite_samples"] = float((~np.isfinite(fake)).any(axis=(1, 2, 3)).sum())

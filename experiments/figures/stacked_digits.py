@@ -30,7 +30,7 @@ OBJECTIVES = ("nsgan", "mix+nsgan", "wgan-gp", "mix+wgan-gp")
 def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   import jax
   import jax.numpy as jnp
-  from experiments.images import DigitMetrics, ImageData
+  from experiments.images import DigitMetrics, ImageData, sample_in_chunks
   from wgan_jax import IndependentRuns
   from wgan_jax.data.images import load_digits, stack_digits
   s = SIZES[scale or ("full" if full else "default")]
@@ -47,7 +47,10 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
     states = runs.init(keys, d)
     n_critic = runs.gan.config.n_critic
     states, _ = runs.train_step(n_critic, s["iters"])(states, keys, d)
-    fakes = np.asarray(runs.sample(states, jax.random.key(seed + 7), s["samples"]))
+    sample = jax.jit(runs.gan.sample, static_argnums=2)
+    fakes = np.stack([sample_in_chunks(sample, jax.tree_util.tree_map(lambda x: x[i], states),
+                                       jax.random.key(seed + 7), s["samples"])
+                      for i in range(s["seeds"])])
     per_seed = [metrics.of(f) for f in fakes]
     rows[objective] = dict(
         modes=[r["modes"] for r in per_seed], kl=[r["kl_to_uniform"] for r in per_seed],
