@@ -3,9 +3,9 @@
 On XLA:CPU the convolutions of a small DCGAN are slow where their gradients need an input
 dilation (the backward pass of a stride-2 convolution, every transposed convolution, the
 gradient penalty's double backward): about 14× slower than the same arithmetic written as a
-matmul over k × k shifted strided slices of the padded input (`python -m benchmarks.throughput
---model dcgan`). Slices, pads and matmuls differentiate into slices, pads and matmuls, so the
-patches form stays fast to any order of differentiation. On GPU/TPU the vendor convolutions win;
+matmul over k × k shifted strided slices of the padded input (README: "Convolutions as patches";
+`python -m benchmarks.dcgan` measures both forms). Slices, pads and matmuls differentiate into
+slices, pads and matmuls, so the patches form stays fast to any order of differentiation. On GPU/TPU the vendor convolutions win;
 `impl="auto"` picks patches on the CPU only. Both forms compute the same function as
 `flax.linen.Conv` / `flax.linen.ConvTranspose` with "SAME" padding and the same parameter layout
 (kernel [k, k, C_in, C_out], bias [C_out]); tests check them against flax to float tolerance.

@@ -1,0 +1,457 @@
+"""Speed of the DCGAN WGAN-GP step: JAX (this library) against the same step in PyTorch eager.
+
+  python -m benchmarks.dcgan                          # CIFAR size + digits size, writes JSON
+  python -m benchmarks.dcgan --image-shape 32 32 3 --seconds 2 --rounds 5
+  python -m benchmarks.dcgan --no-torch               # the JAX half only
+
+The step is WGAN-GP (Gulrajani et al. 2017, Algorithm 1; λ 10, n_critic 5, Adam 1e-4 β (0.5,
+0.9)) with the official DCGAN layouts of `wgan_jax.models.dcgan`: generator Dense → BatchNorm →
+ReLU → 5×5 stride-2 transposed convolutions (BatchNorm + ReLU between) → tanh; critic 5×5
+stride-2 convolutions with LeakyReLU 0.2 → Dense 1, no normalisation. The default sizes are the
+issue's "DCGAN-size" (32×32×3, dim 64, batch 64: the official CIFAR-10 model) and the digits
+size our image experiment trains by default (8×8×1, dim 64, batch 64). Real examples are drawn
+inside the step from an array of random images (the data do not change the arithmetic).
+
+Measured: generator iterations per second (one iteration = n_critic critic steps, each with the
+penalty's double backward, + one generator step) and GFLOP/s, for the JAX modes
+  a   Python-driven: n_critic jitted critic_step calls + one generator_step call,
+  b   fused: n_critic critic steps by lax.scan + the generator step, one call,
+  b'  fused with the critic loop unrolled (GAN(..., unroll_critic=True)),
+  c   K iterations per call (lax.scan over iterations; --iters-per-call),
+each with the convolutions as shifted slices + one matmul (conv impl "patches", the CPU default)
+and as XLA convolutions ("xla"); and for the same step written in PyTorch eager (torch.nn,
+NCHW, torch.autograd.grad(create_graph=True) for the penalty, torch.optim.Adam, all CPU threads).
+PyTorch is optional: without it the script says so and measures JAX only.
+
+FLOPs per iteration come from XLA's cost analysis of the compiled critic_step_fn × n_critic +
+generator_step_fn of each conv impl. The two counts differ: the patches form multiplies the
+zeros that a transposed convolution inserts between input pixels (its matmul runs over the
+zero-interleaved input), so its count includes work a direct convolution skips. The PyTorch
+row's GFLOP/s uses the "xla" count (direct convolutions, as PyTorch computes them).
+
+Fairness on a shared machine: every variant is compiled and warmed first, then the variants are
+measured in turn, `--rounds` times, in a rotated order, each for `--seconds`. The table gives the
+best and the median over rounds, and the ratio JAX-best / PyTorch (in it/s, > 1: JAX is faster)
+is taken within each round (the best JAX variant of that round against PyTorch of that round),
+so slow phases of a shared CPU hit both sides alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import jax
+import jax.numpy as jnp
+
+from benchmarks.throughput import matmul_gflops
+
+IMPLS = ("patches", "xla")
+MODES = ("a", "b", "b'", "c")
+TORCH = "torch"
+
+
+# ------------------------------------------------------------------------------------ timing
+def progress(msg: str) -> None:
+  print(msg, file=sys.stderr, flush=True)
+
+
+def run_for(call: Callable[[], object], iterations_per_call: int, seconds: float) -> float:
+  """Generator iterations per second of `call` over about `seconds` (at least 2 calls)."""
+  calls, t0, out = 0, time.perf_counter(), None
+  while time.perf_counter() - t0 < seconds or calls < 2:
+    out = call()
+    calls += 1
+  jax.block_until_ready(out)
+  return calls * iterations_per_call / (time.perf_counter() - t0)
+
+
+class Variant:
+  """One measured thing: a warm call that advances its own state, and its results."""
+
+  def __init__(self, size: str, impl: str, mode: str, call: Callable[[], object],
+               iterations_per_call: int, gflop_per_iteration: float,
+               setup: Callable[[], None] = lambda: None):
+    self.size, self.impl, self.mode, self.call, self.setup = size, impl, mode, call, setup
+    setup()
+    self.iterations_per_call = iterations_per_call
+    self.gflop_per_iteration = gflop_per_iteration
+    t0 = time.perf_counter()
+    jax.block_until_ready(call())  # compile (JAX) or first call
+    self.first_call_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    jax.block_until_ready(call())  # one more warm call
+    progress(f"  {size} {impl} {mode}: first call {self.first_call_s:.1f} s, warm call "
+             f"{time.perf_counter() - t0:.2f} s")
+    self.rounds: List[float] = []
+
+  def measure(self, seconds: float) -> float:
+    self.setup()
+    r = run_for(self.call, self.iterations_per_call, seconds)
+    self.rounds.append(r)
+    progress(f"  {self.size} {self.impl} {self.mode}: {r:.3f} it/s")
+    return r
+
+
+# ------------------------------------------------------------------------------------ JAX
+def cost_flops(compiled) -> float:
+  """FLOPs of a compiled program by XLA's cost analysis (nan when it gives none)."""
+  analysis = compiled.cost_analysis()
+  if isinstance(analysis, list):
+    analysis = analysis[0]
+  return float((analysis or {}).get("flops", float("nan")))
+
+
+def jax_variants(size: str, image_shape: Tuple[int, int, int], dim: int, batch: int,
+                 latent: int, K: int, impls: Sequence[str],
+                 n_critic: int = 5, modes: Sequence[str] = MODES) -> Tuple[List[Variant], Dict]:
+  import wgan_jax as wj
+  from wgan_jax.data.images import array_sampler
+  from wgan_jax.models import DCGANCritic, DCGANGenerator
+
+  cfg = wj.make_config("wgan-gp", batch_size=batch, latent_dim=latent, n_critic=n_critic)
+  n = cfg.n_critic
+  data = jnp.clip(jax.random.normal(jax.random.key(2), (512,) + tuple(image_shape)), -1, 1)
+  key = jax.random.key(1)
+  variants, flops = [], {}
+  state0 = None
+  for impl in impls:
+    def make(unroll=False, impl=impl):
+      return wj.GAN(DCGANGenerator(image_shape=tuple(image_shape), dim=dim, norm="batch",
+                                   conv_impl=impl),
+                    DCGANCritic(dim=dim, norm="none", conv_impl=impl), cfg, array_sampler,
+                    unroll_critic=unroll)
+    gan = make()
+    if state0 is None:  # one compiled init (eager init runs many tiny ops); both conv impls
+      state0 = jax.jit(gan.init)(jax.random.key(0), data)  # have the same parameter layout
+    # the per-step programs, compiled once: their cost analysis gives the FLOPs, and they are
+    # what mode a calls (the executables `gan.critic_step` / `gan.generator_step` would build)
+    t0 = time.perf_counter()
+    critic = jax.jit(gan.critic_step_fn).lower(state0, key, data).compile()
+    generator = jax.jit(gan.generator_step_fn).lower(state0, key).compile()
+    compile_s = time.perf_counter() - t0
+    progress(f"  {size} {impl}: critic_step + generator_step compiled in {compile_s:.1f} s")
+    gflop = (n * cost_flops(critic) + cost_flops(generator)) / 1e9
+    flops[impl] = gflop
+
+    st = {"s": state0}
+
+    def per_step(critic=critic, generator=generator, st=st):
+      s = st["s"]
+      for _ in range(n):
+        s, _ = critic(s, key, data)
+      st["s"], m = generator(s, key)
+      return m
+    if "a" in modes:
+      v = Variant(size, impl, "a: python per-step calls", per_step, 1, gflop)
+      v.first_call_s += compile_s
+      variants.append(v)
+
+    for label, g, iters in (("b: fused lax.scan", gan, 1),
+                            ("b': fused, critic loop unrolled", make(True), 1),
+                            (f"c: {K} iterations per call", gan, K)):
+      if label.split(":")[0] not in modes:
+        continue
+      step = g.train_step(n, iters)
+      st = {"s": state0}
+
+      def fused(step=step, st=st):
+        st["s"], m = step(st["s"], key, data)
+        return m
+      variants.append(Variant(size, impl, label, fused, iters, gflop))
+  return variants, flops
+
+
+# ------------------------------------------------------------------------------------ PyTorch
+def torch_available() -> Optional[str]:
+  try:
+    import torch
+    return torch.__version__
+  except Exception:  # noqa: BLE001 - any import failure means: measure JAX only
+    return None
+
+
+def torch_stages(h: int, w: int) -> int:
+  from wgan_jax.models.dcgan import stages_for
+  return stages_for((h, w))
+
+
+def torch_models(image_shape, dim: int, latent: int):
+  """The same generator and critic as wgan_jax.models.dcgan, in torch.nn (NCHW)."""
+  import torch
+  from torch import nn
+
+  h, w, c = image_shape
+  k = torch_stages(h, w)
+  h0, w0, c0 = h // 2 ** k, w // 2 ** k, dim * 2 ** (k - 1)
+
+  class Generator(nn.Module):
+    def __init__(self):
+      super().__init__()
+      self.dense = nn.Linear(latent, h0 * w0 * c0)
+      self.bn0 = nn.BatchNorm2d(c0, momentum=0.1)  # flax momentum 0.9 = torch 0.1
+      ups = []
+      ch = c0
+      for i in range(k - 1, 0, -1):
+        out = dim * 2 ** (i - 1)
+        ups += [nn.ConvTranspose2d(ch, out, 5, stride=2, padding=2, output_padding=1),
+                nn.BatchNorm2d(out, momentum=0.1), nn.ReLU()]
+        ch = out
+      ups += [nn.ConvTranspose2d(ch, c, 5, stride=2, padding=2, output_padding=1), nn.Tanh()]
+      self.ups = nn.Sequential(*ups)
+
+    def forward(self, z):
+      x = self.dense(z).view(z.shape[0], c0, h0, w0)
+      return self.ups(torch.relu(self.bn0(x)))
+
+  layers = []
+  ch = c
+  for i in range(k):
+    layers += [nn.Conv2d(ch, dim * 2 ** i, 5, stride=2, padding=2), nn.LeakyReLU(0.2)]
+    ch = dim * 2 ** i
+  critic = nn.Sequential(*layers, nn.Flatten(), nn.Linear(h0 * w0 * ch, 1))
+  gen = Generator()
+  for m in list(gen.modules()) + list(critic.modules()):  # N(0, 0.02) weights, as ours
+    if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+      nn.init.normal_(m.weight, 0.0, 0.02)
+      nn.init.zeros_(m.bias)
+  return gen, critic
+
+
+def torch_variant(size: str, image_shape, dim: int, batch: int, latent: int, n_critic: int,
+                  gp_weight: float, gflop: float, threads: int) -> Variant:
+  import torch
+
+  setup = lambda: torch.set_num_threads(threads)
+  setup()
+  torch.manual_seed(0)
+  h, w, c = image_shape
+  data = torch.randn(512, c, h, w).clamp_(-1, 1)
+  gen, critic = torch_models(image_shape, dim, latent)
+  gen.train(), critic.train()
+  opt_g = torch.optim.Adam(gen.parameters(), lr=1e-4, betas=(0.5, 0.9))
+  opt_d = torch.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.5, 0.9))
+
+  def iteration():
+    for p in critic.parameters():
+      p.requires_grad_(True)
+    for _ in range(n_critic):
+      real = data[torch.randint(0, data.shape[0], (batch,))]
+      with torch.no_grad():
+        fake = gen(torch.randn(batch, latent))
+      d_real, d_fake = critic(real).mean(), critic(fake).mean()
+      eps = torch.rand(batch, 1, 1, 1)
+      x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+      grad, = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+      gp = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+      loss = d_fake - d_real + gp_weight * gp
+      opt_d.zero_grad(set_to_none=True)
+      loss.backward()
+      opt_d.step()
+    for p in critic.parameters():  # the generator step differentiates G's parameters only
+      p.requires_grad_(False)
+    g_loss = -critic(gen(torch.randn(batch, latent))).mean()
+    opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    opt_g.step()
+    return None
+
+  return Variant(size, TORCH, f"pytorch eager, {threads} thread{'s' * (threads > 1)}",
+                 iteration, 1, gflop, setup)
+
+
+def torch_matmul_gflops(n: int = 2048, seconds: float = 2.0, threads: int = 1) -> float:
+  import torch
+  torch.set_num_threads(threads)
+  a = torch.randn(n, n)
+  a @ a
+  reps, t0 = 0, time.perf_counter()
+  while time.perf_counter() - t0 < seconds:
+    a @ a
+    reps += 1
+  return 2 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+# ------------------------------------------------------------------------------------ main
+def size_name(shape, dim, batch) -> str:
+  return f"{shape[0]}x{shape[1]}x{shape[2]} d{dim} b{batch}"
+
+
+def main(argv=None) -> int:
+  p = argparse.ArgumentParser(prog="python -m benchmarks.dcgan", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--image-shape", type=int, nargs=3, action="append", metavar=("H", "W", "C"),
+                 help="image size to measure; repeat the option for several sizes (default: "
+                      "32 32 3, the DCGAN/CIFAR size, and 8 8 1, the digits size)")
+  p.add_argument("--dim", type=int, default=64,
+                 help="model width: the critic's first conv has dim maps, the generator's "
+                      "coarsest 4·dim (default 64, the official models)")
+  p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
+  p.add_argument("--latent-dim", type=int, default=128, help="latent size (default 128)")
+  p.add_argument("--n-critic", type=int, default=5,
+                 help="critic steps per generator iteration (default 5, WGAN-GP's)")
+  p.add_argument("--iters-per-call", type=int, default=5,
+                 help="K for mode c, generator iterations per call (default 5)")
+  p.add_argument("--impls", nargs="+", choices=IMPLS, default=list(IMPLS),
+                 help="JAX conv implementations to measure (default: patches xla)")
+  p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
+                 help="JAX modes to measure: a per-step calls, b fused scan, b' fused unrolled, "
+                      "c K iterations per call (default: all)")
+  p.add_argument("--seconds", type=float, default=4.0,
+                 help="measuring time of each variant in each round, after compiling and two "
+                      "warm calls (default 4; a variant always makes at least 2 calls)")
+  p.add_argument("--rounds", type=int, default=3,
+                 help="measuring rounds; all variants of a size are measured once per round, "
+                      "in an order rotated by one each round (default 3)")
+  p.add_argument("--torch-threads", type=int, nargs="+", default=None,
+                 help="torch.set_num_threads values, one PyTorch row each (default: "
+                      "os.cpu_count(), then 1 when that is more than 1: on a CPU shared with "
+                      "other jobs PyTorch's OpenMP threads can be far slower than one thread)")
+  p.add_argument("--no-torch", action="store_true",
+                 help="skip the PyTorch eager rows even if torch is installed")
+  p.add_argument("--matmul-seconds", type=float, default=2.0,
+                 help="time spent measuring the float32 2048² matmul rate of JAX and of torch "
+                      "(each; default 2; 0 skips it)")
+  p.add_argument("--out", default="runs/bench/dcgan.json", help="JSON output path")
+  args = p.parse_args(argv)
+  shapes = [tuple(s) for s in (args.image_shape or [(32, 32, 3), (8, 8, 1)])]
+  if min(args.rounds, args.iters_per_call, args.n_critic) < 1 or args.seconds <= 0:
+    p.error("--rounds, --iters-per-call and --n-critic must be ≥ 1 and --seconds > 0")
+  ncpu = os.cpu_count() or 1
+  threads = args.torch_threads or ([ncpu, 1] if ncpu > 1 else [1])
+  if min(threads) < 1:
+    p.error("--torch-threads must be ≥ 1")
+
+  torch_version = None if args.no_torch else torch_available()
+  if not args.no_torch and torch_version is None:
+    print("note: PyTorch is not importable here (pip install torch); measuring JAX only")
+  device = jax.devices()[0]
+  machine = dict(platform=device.platform, device_kind=device.device_kind,
+                 devices=jax.device_count(), cpu_count=ncpu,
+                 processor=platform.processor() or platform.machine(),
+                 python=platform.python_version(), jax=jax.__version__, torch=torch_version)
+  if hasattr(os, "getloadavg"):
+    machine["load_average_before"] = os.getloadavg()
+  if args.matmul_seconds > 0:
+    machine["jax_matmul_gflops"] = matmul_gflops(seconds=args.matmul_seconds)
+    if torch_version:
+      machine["torch_matmul_gflops"] = torch_matmul_gflops(seconds=args.matmul_seconds,
+                                                           threads=threads[0])
+
+  import wgan_jax as wj
+  cfg = wj.make_config("wgan-gp")
+  n_critic = args.n_critic
+  sizes = []
+  for shape in shapes:
+    name = size_name(shape, args.dim, args.batch_size)
+    progress(f"compiling {name} ...")
+    variants, flops = jax_variants(name, shape, args.dim, args.batch_size, args.latent_dim,
+                                   args.iters_per_call, args.impls, n_critic, args.modes)
+    if torch_version:
+      ref = flops.get("xla", next(iter(flops.values())))
+      for t in threads:
+        variants.append(torch_variant(name, shape, args.dim, args.batch_size, args.latent_dim,
+                                      n_critic, cfg.gp_weight, ref, t))
+    sizes.append(dict(name=name, shape=shape, variants=variants, flops=flops))
+
+  # measure: all variants of a size, interleaved, in a rotated order per round; the ratios
+  # compare the best JAX variant and PyTorch within each round
+  round_ratios: Dict[str, Dict[str, List[float]]] = {}
+  for s in sizes:
+    vs = s["variants"]
+    ratios = round_ratios.setdefault(s["name"], {"default_threads": [], "best_threads": []})
+    for r in range(args.rounds):
+      progress(f"measuring {s['name']}, round {r + 1}/{args.rounds} ...")
+      shift = r % len(vs)
+      for v in vs[shift:] + vs[:shift]:
+        v.measure(args.seconds)
+      tv = [v for v in vs if v.impl == TORCH]
+      if tv:
+        best_jax = max(v.rounds[-1] for v in vs if v.impl != TORCH)
+        ratios["default_threads"].append(best_jax / tv[0].rounds[-1])
+        ratios["best_threads"].append(best_jax / max(v.rounds[-1] for v in tv))
+
+  rows = []
+  for s in sizes:
+    for v in s["variants"]:
+      best, med = max(v.rounds), statistics.median(v.rounds)
+      rows.append(dict(size=v.size, image_shape=list(s["shape"]), dim=args.dim,
+                       batch=args.batch_size, impl=v.impl, mode=v.mode,
+                       first_call_s=v.first_call_s, it_per_s_rounds=v.rounds,
+                       it_per_s=best, it_per_s_median=med,
+                       critic_steps_per_s=best * n_critic,
+                       gflop_per_iteration=v.gflop_per_iteration,
+                       gflops=best * v.gflop_per_iteration,
+                       gflops_median=med * v.gflop_per_iteration))
+  if hasattr(os, "getloadavg"):
+    machine["load_average_after"] = os.getloadavg()
+
+  fmt = lambda la: "/".join(f"{x:.1f}" for x in la) if la else "?"
+  print(f"device: {device.device_kind} ×{jax.device_count()} ({device.platform}), {ncpu} CPUs "
+        f"({machine['processor']}), jax {jax.__version__}, torch {torch_version or '-'}"
+        + (f"; float32 matmul: JAX {machine['jax_matmul_gflops']:.0f} GFLOP/s" if
+           "jax_matmul_gflops" in machine else "")
+        + (f", torch ({threads[0]} thr.) {machine['torch_matmul_gflops']:.0f} GFLOP/s" if
+           "torch_matmul_gflops" in machine else ""))
+  print(f"load average (1/5/15 min) before {fmt(machine.get('load_average_before'))}, after "
+        f"{fmt(machine.get('load_average_after'))}; {args.rounds} interleaved rounds × "
+        f"{args.seconds:g} s per variant; GFLOP/s from the best round")
+  header = (f"{'size':<17} {'impl':<7} {'mode':<32} {'1st call s':>10} {'best it/s':>9} "
+            f"{'median':>8} {'GFLOP/s':>8} {'GFLOP/it':>8}")
+  print(header)
+  print("-" * len(header))
+  for r in rows:
+    print(f"{r['size']:<17} {r['impl']:<7} {r['mode']:<32} {r['first_call_s']:>10.2f} "
+          f"{r['it_per_s']:>9.2f} {r['it_per_s_median']:>8.2f} {r['gflops']:>8.1f} "
+          f"{r['gflop_per_iteration']:>8.2f}")
+  summary = {}
+  for s in sizes:
+    name = s["name"]
+    srows = [r for r in rows if r["size"] == name]
+    jrows = [r for r in srows if r["impl"] != TORCH]
+    best = max(jrows, key=lambda r: r["it_per_s"])
+    info = dict(jax_best=dict(impl=best["impl"], mode=best["mode"], it_per_s=best["it_per_s"]))
+    parts = []
+    for impl in args.impls:
+      by = {r["mode"].split(":")[0]: r["it_per_s_median"] for r in jrows if r["impl"] == impl}
+      if not {"a", "b", "b'"} <= set(by):
+        continue
+      info[f"scan_over_unrolled_{impl}"] = by["b"] / by["b'"]
+      info[f"scan_over_per_step_{impl}"] = by["b"] / by["a"]
+      parts.append(f"{impl}: fused scan / unrolled {info['scan_over_unrolled_' + impl]:.2f}, "
+                   f"scan / per-step {info['scan_over_per_step_' + impl]:.2f}")
+    print(f"{name}: best JAX = {best['impl']}, {best['mode']}: {best['it_per_s']:.2f} it/s. "
+          + (f"Median it/s ratios: " + "; ".join(parts) if parts else ""))
+    trows = [r for r in srows if r["impl"] == TORCH]
+    if trows:
+      ratios = round_ratios[name]
+      tbest = max(trows, key=lambda r: r["it_per_s"])
+      info.update(torch_it_per_s={r["mode"]: r["it_per_s"] for r in trows},
+                  ratio_best_over_rounds_default_threads=best["it_per_s"] / trows[0]["it_per_s"],
+                  ratio_best_over_rounds_best_threads=best["it_per_s"] / tbest["it_per_s"],
+                  ratio_rounds_default_threads=ratios["default_threads"],
+                  ratio_rounds_best_threads=ratios["best_threads"],
+                  ratio_median_default_threads=statistics.median(ratios["default_threads"]),
+                  ratio_median_best_threads=statistics.median(ratios["best_threads"]))
+      for key, label in (("default_threads", trows[0]["mode"]),
+                         ("best_threads", "PyTorch, its faster thread count")):
+        print(f"{name}: JAX-best / {label}: per round "
+              f"{', '.join(f'{x:.2f}' for x in ratios[key])} (median "
+              f"{statistics.median(ratios[key]):.2f}); best over rounds "
+              f"{info['ratio_best_over_rounds_' + key]:.2f}")
+    summary[name] = info
+  os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+  with open(args.out, "w") as f:
+    json.dump(dict(machine=machine, args=vars(args), rows=rows, summary=summary), f, indent=1)
+  print(f"wrote {args.out}")
+  return 0
+
+
+if __name__ == "__main__":
+  raise SystemExit(main())

@@ -1,0 +1,40 @@
+"""benchmarks.dcgan at a tiny size: every JAX row is measured and lands in the JSON (no torch).
+
+Speed is not asserted (the CPU is shared); only that each variant ran and has a finite FLOP
+count. A 2×2×1 image keeps one conv stage per model and one critic step per iteration, and only
+the "xla" conv impl is compiled (the patches programs are bigger, and the impl is only a
+parameter of the same code path), so the five compiles stay within the test's time.
+"""
+
+import json
+import math
+
+import pytest
+
+from benchmarks import dcgan
+
+
+@pytest.mark.slow
+def test_dcgan_benchmark_jax_rows(tmp_path, capsys):
+  out = tmp_path / "dcgan.json"
+  assert dcgan.main(["--image-shape", "2", "2", "1", "--dim", "4", "--batch-size", "8",
+                     "--latent-dim", "8", "--n-critic", "1", "--iters-per-call", "2",
+                     "--impls", "xla", "--seconds", "0.05",
+                     "--rounds", "1", "--no-torch", "--matmul-seconds", "0",
+                     "--out", str(out)]) == 0
+  result = json.loads(out.read_text())
+  rows = result["rows"]
+  modes = {(r["impl"], r["mode"].split(":")[0]) for r in rows}
+  assert modes == {("xla", m) for m in ("a", "b", "b'", "c")}
+  assert all(r["size"] == "2x2x1 d4 b8" and r["image_shape"] == [2, 2, 1] for r in rows)
+  for r in rows:
+    assert r["it_per_s"] > 0 and r["it_per_s_median"] > 0 and len(r["it_per_s_rounds"]) == 1
+    assert math.isfinite(r["gflop_per_iteration"]) and r["gflop_per_iteration"] > 0
+    assert math.isfinite(r["gflops"]) and r["first_call_s"] > 0
+  assert not any(r["impl"] == "torch" for r in rows)
+  summary = result["summary"]["2x2x1 d4 b8"]
+  assert summary["jax_best"]["it_per_s"] > 0 and "ratio_median_best_threads" not in summary
+  assert summary["scan_over_unrolled_xla"] > 0 and summary["scan_over_per_step_xla"] > 0
+  assert result["machine"]["cpu_count"] >= 1 and result["machine"]["torch"] is None
+  printed = capsys.readouterr().out
+  assert "best it/s" in printed and "c: 2 iterations per call" in printed
