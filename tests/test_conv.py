@@ -10,7 +10,8 @@ from wgan_jax.models import DCGANCritic, DCGANGenerator, ResNetCritic, ResNetGen
 from wgan_jax.models.conv import Conv, ConvTranspose, conv2d
 
 
-@pytest.mark.parametrize("size,stride,k", [(7, 2, 5), (4, 1, 3), (1, 2, 5)])
+@pytest.mark.parametrize("size,stride,k", [
+    pytest.param(7, 2, 5, marks=pytest.mark.slow), (4, 1, 3), (1, 2, 5)])
 def test_patches_equal_flax_values_and_input_gradients(size, stride, k):
   x = jax.random.normal(jax.random.key(0), (3, size, size, 4))
   pairs = [(Conv(6, (k, k), (stride, stride), impl="patches"),

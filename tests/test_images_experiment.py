@@ -41,6 +41,7 @@ def test_digits_end_to_end_outputs(tmp_path):
   assert ref["frechet_distance"] < m["final"]["frechet_distance"]  # untrained G: far worse
 
 
+@pytest.mark.slow
 def test_tfds_mock_mnist_and_folder_runs(tmp_path):
   tfds = pytest.importorskip("tensorflow_datasets")
   with tfds.testing.mock_data(num_examples=16):
@@ -82,6 +83,7 @@ def test_mixed_sizes_folder(capsys, tmp_path):
   assert "mixed sizes" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_mixture_flag_trains_mix_gan(tmp_path):
   out = tmp_path / "mix"
   assert images.main(TINY + ["--objective", "mix+wgan-gp", "--mixture", "2",

@@ -29,6 +29,7 @@ def test_resnet_shapes_and_layout(shape):
     ResNetCritic(dim=8, norm="batch").init(jax.random.key(1), x)
 
 
+@pytest.mark.slow
 def test_resnet_wgan_gp_step_and_image_mlp():
   data = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, (32, 8, 8, 1)).astype(np.float32))
   cfg = wj.make_config("wgan-gp", batch_size=8, latent_dim=16, n_critic=1)
