@@ -57,7 +57,7 @@ def test_heavy_figures_write_png_and_json(tmp_path):
   for name in HEAVY:
     _check_written(tmp_path, name)
   table = json.loads((tmp_path / "stacked_digits.json").read_text())["numbers"]["table"]
-  assert set(table) == {"nsgan", "wgan-gp"}
+  assert set(table) == {"nsgan", "mix+nsgan", "wgan-gp", "mix+wgan-gp"}
 
 
 def test_gradient_penalty_profile_is_flatter_than_clipping(tiny_results):
