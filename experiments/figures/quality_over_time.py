@@ -56,7 +56,8 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
       "nsgan is faster per iteration (wall clock) than wgan-gp":
           curves["nsgan (DCGAN)"][-1]["seconds"] < curves["wgan-gp (Adam)"][-1]["seconds"],
   }
-  plt = _common_plt()
+  from experiments import common
+  plt = common.matplotlib_pyplot()
   fig, axes = plt.subplots(1, 2, figsize=(11, 4))
   for label, evals in curves.items():
     it = [e["iteration"] for e in evals]
@@ -76,11 +77,6 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   return _common.save(out, NAME, fig, dict(curves=curves, final=final, best=best,
                                            real=metrics.reference, sizes=s),
                       checks, summary, PAPER)
-
-
-def _common_plt():
-  from experiments import common
-  return common.matplotlib_pyplot()
 
 
 def main(argv=None):
