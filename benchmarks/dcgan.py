@@ -3,6 +3,7 @@
   python -m benchmarks.dcgan                          # CIFAR size + digits size, writes JSON
   python -m benchmarks.dcgan --image-shape 32 32 3 --seconds 2 --rounds 5
   python -m benchmarks.dcgan --no-torch               # the JAX half only
+  python -m benchmarks.dcgan --roles --impls hybrid patches xla   # each conv, each role
 
 The step is WGAN-GP (Gulrajani et al. 2017, Algorithm 1; λ 10, n_critic 5, Adam 1e-4 β (0.5,
 0.9)) with the official DCGAN layouts of `wgan_jax.models.dcgan`: generator Dense → BatchNorm →
@@ -18,16 +19,18 @@ penalty's double backward, + one generator step) and GFLOP/s, for the JAX modes
   b   fused: n_critic critic steps by lax.scan + the generator step, one call,
   b'  fused with the critic loop unrolled (GAN(..., unroll_critic=True)),
   c   K iterations per call (lax.scan over iterations; --iters-per-call),
-each with the convolutions as shifted slices + one matmul (conv impl "patches", the CPU default)
-and as XLA convolutions ("xla"); and for the same step written in PyTorch eager (torch.nn,
+each with the convolutions of `wgan_jax.models.conv`: "hybrid" (the CPU default: each
+derivative in its fastest form), "patches" (shifted slices + one matmul) and "xla" (XLA's own
+convolutions); and for the same step written in PyTorch eager (torch.nn,
 NCHW, torch.autograd.grad(create_graph=True) for the penalty, torch.optim.Adam, all CPU threads).
 PyTorch is optional: without it the script says so and measures JAX only.
 
 FLOPs per iteration come from XLA's cost analysis of the compiled critic_step_fn × n_critic +
-generator_step_fn of each conv impl. The two counts differ: the patches form multiplies the
-zeros that a transposed convolution inserts between input pixels (its matmul runs over the
+generator_step_fn of each conv impl. The counts differ: the patches form multiplies the zeros
+that a transposed convolution inserts between input pixels (its matmul runs over the
 zero-interleaved input), so its count includes work a direct convolution skips. The PyTorch
-row's GFLOP/s uses the "xla" count (direct convolutions, as PyTorch computes them).
+row's GFLOP/s uses the "xla" count (direct convolutions, as PyTorch computes them) when "xla"
+is measured, else the first impl's.
 
 Fairness on a shared machine: every variant is compiled and warmed first, then the variants are
 measured in turn, `--rounds` times, in a rotated order, each for `--seconds`. The table gives the
@@ -52,7 +55,7 @@ import jax.numpy as jnp
 
 from benchmarks.throughput import matmul_gflops
 
-IMPLS = ("patches", "xla")
+IMPLS = ("hybrid", "patches", "xla")
 MODES = ("a", "b", "b'", "c")
 TORCH = "torch"
 
@@ -64,11 +67,12 @@ def progress(msg: str) -> None:
 
 def run_for(call: Callable[[], object], iterations_per_call: int, seconds: float) -> float:
   """Generator iterations per second of `call` over about `seconds` (at least 2 calls)."""
-  calls, t0, out = 0, time.perf_counter(), None
+  calls, t0 = 0, time.perf_counter()
   while time.perf_counter() - t0 < seconds or calls < 2:
-    out = call()
+    # block on every call: these calls take 0.1-10 s, and unblocked ones queue up far past
+    # `seconds` (JAX dispatches asynchronously)
+    jax.block_until_ready(call())
     calls += 1
-  jax.block_until_ready(out)
   return calls * iterations_per_call / (time.perf_counter() - t0)
 
 
@@ -278,6 +282,73 @@ def torch_matmul_gflops(n: int = 2048, seconds: float = 2.0, threads: int = 1) -
   return 2 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9
 
 
+# ------------------------------------------------------------------------------------ roles
+def conv_layers(image_shape, dim: int) -> List[Tuple[str, int, int, int, int]]:
+  """(op, input side, C_in, C_out, stride) of every 5×5 convolution of the DCGAN pair."""
+  from wgan_jax.models.dcgan import stages_for
+  h, _, c = image_shape
+  k = stages_for(image_shape[:2])
+  crit = [("conv", h // 2 ** i, c if i == 0 else dim * 2 ** (i - 1), dim * 2 ** i, 2)
+          for i in range(k)]
+  gen = [("conv_transpose", h // 2 ** (i + 1), dim * 2 ** i, dim * 2 ** (i - 1) if i else c, 2)
+         for i in range(k - 1, -1, -1)]
+  return crit + gen
+
+
+def time_call(f: Callable, *args, seconds: float = 0.5) -> float:
+  """Milliseconds per warm call of f(*args)."""
+  jax.block_until_ready(f(*args))
+  jax.block_until_ready(f(*args))
+  n, t0 = 0, time.perf_counter()
+  while time.perf_counter() - t0 < seconds or n < 2:
+    jax.block_until_ready(f(*args))
+    n += 1
+  return (time.perf_counter() - t0) / n * 1e3
+
+
+def roles_table(image_shape, dim: int, batch: int, impls: Sequence[str], seconds: float,
+                in_scan: bool) -> List[Dict]:
+  """ms of y = B(x, k), x̄ = B_x(ȳ, k) and k̄ = B_k(x, ȳ) per layer and conv impl.
+
+  With `in_scan` each call runs inside a length-1 `lax.scan`, as the fused training step does
+  (XLA:CPU compiles some convolutions differently inside loop bodies).
+  """
+  from wgan_jax.models.conv import conv2d, conv2d_transpose
+  rows = []
+  for op, side, cin, cout, s in conv_layers(image_shape, dim):
+    x = jax.random.normal(jax.random.key(0), (batch, side, side, cin))
+    k = 0.05 * jax.random.normal(jax.random.key(1), (5, 5, cin, cout))
+    row = dict(op=op, input=[batch, side, side, cin], c_out=cout, stride=s)
+    for impl in impls:
+      f = ((lambda x, k, impl=impl: conv2d(x, k, s, impl)) if op == "conv" else
+           (lambda x, k, impl=impl: conv2d_transpose(x, k, s, impl)))
+      dy = jnp.ones_like(jax.eval_shape(f, x, k))
+      fns = dict(
+          fwd=(f, (x, k)),
+          grad_x=(lambda dy, k, f=f: jax.vjp(lambda x_: f(x_, k), x)[1](dy)[0], (dy, k)),
+          grad_k=(lambda x, dy, f=f: jax.vjp(lambda k_: f(x, k_), k)[1](dy)[0], (x, dy)))
+      for role, (fn, args) in fns.items():
+        if in_scan:
+          fn = (lambda fn: lambda *a: jax.lax.scan(lambda c, _: (c, fn(*a)), 0, None,
+                                                    length=1)[1])(fn)
+        row[f"{impl}_{role}_ms"] = time_call(jax.jit(fn), *args, seconds=seconds)
+      progress(f"  {op} {row['input']} -> {cout} {impl}: " + ", ".join(
+          f"{r} {row[f'{impl}_{r}_ms']:.1f} ms" for r in ("fwd", "grad_x", "grad_k")))
+    rows.append(row)
+  return rows
+
+
+def print_roles(rows: List[Dict], impls: Sequence[str]) -> None:
+  header = f"{'layer':<34} " + " ".join(f"{i + ' ' + r:>16}" for i in impls
+                                        for r in ("fwd", "grad_x", "grad_k"))
+  print(header)
+  print("-" * len(header))
+  for r in rows:
+    name = f"{r['op']} {'x'.join(map(str, r['input'][1:]))}->{r['c_out']}"
+    print(f"{name:<34} " + " ".join(f"{r[f'{i}_{x}_ms']:>13.1f} ms" for i in impls
+                                    for x in ("fwd", "grad_x", "grad_k")))
+
+
 # ------------------------------------------------------------------------------------ main
 def size_name(shape, dim, batch) -> str:
   return f"{shape[0]}x{shape[1]}x{shape[2]} d{dim} b{batch}"
@@ -299,7 +370,7 @@ def main(argv=None) -> int:
   p.add_argument("--iters-per-call", type=int, default=5,
                  help="K for mode c, generator iterations per call (default 5)")
   p.add_argument("--impls", nargs="+", choices=IMPLS, default=list(IMPLS),
-                 help="JAX conv implementations to measure (default: patches xla)")
+                 help="JAX conv implementations to measure (default: hybrid patches xla)")
   p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
                  help="JAX modes to measure: a per-step calls, b fused scan, b' fused unrolled, "
                       "c K iterations per call (default: all)")
@@ -318,9 +389,30 @@ def main(argv=None) -> int:
   p.add_argument("--matmul-seconds", type=float, default=2.0,
                  help="time spent measuring the float32 2048² matmul rate of JAX and of torch "
                       "(each; default 2; 0 skips it)")
+  p.add_argument("--roles", action="store_true",
+                 help="instead of the training step, time each convolution of the models in "
+                      "its three roles (forward, input gradient, kernel gradient) for each "
+                      "--impls, at the batch size, inside a lax.scan as the fused step runs "
+                      "them; writes the table and JSON")
   p.add_argument("--out", default="runs/bench/dcgan.json", help="JSON output path")
   args = p.parse_args(argv)
   shapes = [tuple(s) for s in (args.image_shape or [(32, 32, 3), (8, 8, 1)])]
+  if args.roles:
+    out = {}
+    for shape in shapes:
+      name = size_name(shape, args.dim, args.batch_size)
+      progress(f"roles {name} ...")
+      rows = roles_table(shape, args.dim, args.batch_size, args.impls,
+                         min(args.seconds, 1.0), in_scan=True)
+      print(f"{name}, ms per call inside lax.scan, jax {jax.__version__}, "
+            f"{jax.devices()[0].device_kind}")
+      print_roles(rows, args.impls)
+      out[name] = rows
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+      json.dump(dict(args=vars(args), roles=out), f, indent=1)
+    print(f"wrote {args.out}")
+    return 0
   if min(args.rounds, args.iters_per_call, args.n_critic) < 1 or args.seconds <= 0:
     p.error("--rounds, --iters-per-call and --n-critic must be ≥ 1 and --seconds > 0")
   ncpu = os.cpu_count() or 1
@@ -427,7 +519,7 @@ def main(argv=None) -> int:
       parts.append(f"{impl}: fused scan / unrolled {info['scan_over_unrolled_' + impl]:.2f}, "
                    f"scan / per-step {info['scan_over_per_step_' + impl]:.2f}")
     print(f"{name}: best JAX = {best['impl']}, {best['mode']}: {best['it_per_s']:.2f} it/s. "
-          + (f"Median it/s ratios: " + "; ".join(parts) if parts else ""))
+          + ("Median it/s ratios: " + "; ".join(parts) if parts else ""))
     trows = [r for r in srows if r["impl"] == TORCH]
     if trows:
       ratios = round_ratios[name]

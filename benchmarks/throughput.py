@@ -11,8 +11,11 @@ critic steps per second for
   (b') the same with the critic loop unrolled,
   (c) K iterations per call (lax.scan over iterations),
   (d) pmap and shard_map over all local devices (K per call),
-with the compile time of each, and the achieved GFLOP/s against the machine's measured float32
-matmul rate. FLOPs per iteration come from XLA's cost analysis of the compiled critic and
+  ref: the same work as a plain JAX loop without this library (K per call),
+with the compile time of each, and the achieved GFLOP/s against two measured float32 matmul
+rates: a 2048² matmul (the machine's peak) and the model's own hidden-layer matmul
+[batch, width] @ [width, width] (the best a step made of those matmuls could reach), and each
+mode's speed over the plain JAX loop's. FLOPs per iteration come from XLA's cost analysis of the compiled critic and
 generator steps (the double backward of the gradient penalty included).
 """
 
@@ -39,6 +42,81 @@ def matmul_gflops(n: int = 2048, seconds: float = 2.0) -> float:
     f(a).block_until_ready()
     reps += 1
   return 2 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+def layer_matmul_gflops(batch: int, width: int, seconds: float = 2.0, chain: int = 200) -> float:
+  """Measured rate of the model's own hidden-layer matmul, [batch, width] @ [width, width].
+
+  A chain of `chain` dependent matmuls in one call, so dispatch does not count: the best a
+  step made of this layer's matmuls could do on this machine (the width-64 matmuls are far
+  below the 2048² rate).
+  """
+  a = jax.random.normal(jax.random.key(0), (batch, width), jnp.float32)
+  w = jax.random.normal(jax.random.key(1), (width, width), jnp.float32) / width ** 0.5
+  f = jax.jit(lambda a, w: jax.lax.scan(lambda x, _: ((x @ w) * 0.5, None), a, None,
+                                        length=chain)[0])
+  f(a, w).block_until_ready()
+  reps, t0 = 0, time.perf_counter()
+  while time.perf_counter() - t0 < seconds:
+    f(a, w).block_until_ready()
+    reps += 1
+  return 2 * batch * width * width * chain * reps / (time.perf_counter() - t0) / 1e9
+
+
+def plain_jax_loop(width: int, batch: int, K: int, n_critic: int = 5) -> Callable:
+  """The same work written as a plain JAX loop, without this library: the reference the issue
+  quotes. Toy WGAN-GP on 8 Gaussians, MLP 2 → width ×3 → 2 (critic → 1), λ 0.1, Adam(1e-4,
+  0.5, 0.9), one key per step for the batch draws, K iterations per call by lax.scan."""
+  import optax
+
+  def init(key, sizes):
+    return [(jax.random.normal(jax.random.fold_in(key, i), (a, b)) / a ** 0.5, jnp.zeros(b))
+            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))]
+
+  def mlp(ps, x):
+    for w, b in ps[:-1]:
+      x = jax.nn.relu(x @ w + b)
+    return x @ ps[-1][0] + ps[-1][1]
+
+  angles = jnp.arange(8) * (jnp.pi / 4)
+  centers = 2.0 * jnp.stack([jnp.cos(angles), jnp.sin(angles)], 1)
+  opt = optax.adam(1e-4, 0.5, 0.9)
+
+  def d_loss(dp, gp, key):
+    k1, k2, k3, k4 = jax.random.split(key, 4)
+    real = (centers[jax.random.randint(k1, (batch,), 0, 8)]
+            + 0.02 * jax.random.normal(k2, (batch, 2))) / 1.414
+    fake = mlp(gp, jax.random.normal(k3, (batch, 2)))
+    eps = jax.random.uniform(k4, (batch, 1))
+    x_hat = eps * real + (1 - eps) * fake
+    g = jax.grad(lambda x: jnp.sum(mlp(dp, x)))(x_hat)
+    penalty = jnp.mean((jnp.sqrt(jnp.sum(g * g, 1) + 1e-12) - 1) ** 2)
+    return jnp.mean(mlp(dp, fake)) - jnp.mean(mlp(dp, real)) + 0.1 * penalty
+
+  def iteration(carry, key):
+    gp, gs, dp, ds = carry
+
+    def critic(c, k):
+      dp, ds = c
+      u, ds = opt.update(jax.grad(d_loss)(dp, gp, k), ds, dp)
+      return (optax.apply_updates(dp, u), ds), None
+
+    (dp, ds), _ = jax.lax.scan(critic, (dp, ds), jax.random.split(key, n_critic))
+    g_grad = jax.grad(lambda p: -jnp.mean(mlp(dp, mlp(p, jax.random.normal(
+        jax.random.fold_in(key, n_critic), (batch, 2))))))(gp)
+    u, gs = opt.update(g_grad, gs, gp)
+    return (optax.apply_updates(gp, u), gs, dp, ds), None
+
+  step = jax.jit(lambda c, key: jax.lax.scan(iteration, c, jax.random.split(key, K))[0])
+  G = init(jax.random.key(0), [2, width, width, width, 2])
+  D = init(jax.random.key(1), [2, width, width, width, 1])
+  st = {"c": (G, opt.init(G), D, opt.init(D)), "n": 0}
+
+  def call():
+    st["c"] = step(st["c"], jax.random.key(st["n"]))
+    st["n"] += 1
+    return st["c"]
+  return call
 
 
 def flops_of(fn: Callable, *args) -> float:
@@ -112,6 +190,7 @@ def bench_size(width: int, batch: int, K: int, seconds: float) -> List[Dict]:
     st["s"], m = stepK(st["s"], key)
     return m
   add(f"c: {K} iterations per call", timed(k_per_call, K, seconds))
+  add(f"ref: plain JAX loop, {K} per call", timed(plain_jax_loop(width, batch, K), K, seconds))
 
   ndev = jax.local_device_count()
   if ndev > 1 and batch % ndev == 0:
@@ -139,6 +218,7 @@ def main(argv=None) -> int:
   p.add_argument("--out", default="runs/bench/throughput.json", help="JSON output path")
   args = p.parse_args(argv)
   peak = matmul_gflops()
+  layer_rate = {w: layer_matmul_gflops(args.batch_size, w) for w in args.sizes}
   rows = []
   for w in args.sizes:
     rows.extend(bench_size(w, args.batch_size, args.iters_per_call, args.seconds))
@@ -146,18 +226,25 @@ def main(argv=None) -> int:
   machine = dict(platform=device.platform, device_kind=device.device_kind,
                  devices=jax.device_count(), cpu_count=os.cpu_count(),
                  processor=platform.processor() or platform.machine(), jax=jax.__version__,
-                 matmul_gflops=peak)
+                 matmul_gflops=peak,
+                 layer_matmul_gflops={str(w): r for w, r in layer_rate.items()})
   print(f"device: {device.device_kind} ×{jax.device_count()} ({device.platform}), jax "
-        f"{jax.__version__}, float32 matmul {peak:.0f} GFLOP/s")
+        f"{jax.__version__}, float32 matmul 2048²: {peak:.0f} GFLOP/s; the layer's own matmul "
+        + ", ".join(f"[{args.batch_size},{w}]@[{w},{w}]: {r:.0f} GFLOP/s"
+                    for w, r in layer_rate.items()))
   header = (f"{'width':>5} {'mode':<34} {'dev':>3} {'G it/s':>9} {'D steps/s':>10} "
-            f"{'1st call s':>10} {'GFLOP/s':>8} {'% matmul':>8}")
+            f"{'1st call s':>10} {'GFLOP/s':>8} {'% matmul':>8} {'% layer':>8} {'/ plain':>7}")
   print(header)
   print("-" * len(header))
   for r in rows:
+    plain = next(q for q in rows if q["width"] == r["width"] and q["mode"].startswith("ref"))
     r["fraction_of_matmul"] = r["gflops"] / peak
+    r["fraction_of_layer_matmul"] = r["gflops"] / layer_rate[r["width"]]
+    r["over_plain_jax"] = r["it_per_s"] / plain["it_per_s"]
     print(f"{r['width']:>5} {r['mode']:<34} {r['devices']:>3} {r['it_per_s']:>9.1f} "
           f"{r['critic_steps_per_s']:>10.1f} {r['first_call_s']:>10.2f} {r['gflops']:>8.1f} "
-          f"{100 * r['fraction_of_matmul']:>7.1f}%")
+          f"{100 * r['fraction_of_matmul']:>7.1f}% {100 * r['fraction_of_layer_matmul']:>7.1f}% "
+          f"{r['over_plain_jax']:>7.2f}")
   for w in args.sizes:
     r = next(r for r in rows if r["width"] == w)
     print(f"width {w}: {r['gflop_per_iteration']:.3f} GFLOP per generator iteration")

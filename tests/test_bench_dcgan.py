@@ -38,3 +38,18 @@ def test_dcgan_benchmark_jax_rows(tmp_path, capsys):
   assert result["machine"]["cpu_count"] >= 1 and result["machine"]["torch"] is None
   printed = capsys.readouterr().out
   assert "best it/s" in printed and "c: 2 iterations per call" in printed
+
+
+def test_roles_table_times_each_role_of_each_layer(tmp_path, capsys):
+  out = tmp_path / "roles.json"
+  assert dcgan.main(["--roles", "--image-shape", "4", "4", "1", "--dim", "2", "--batch-size", "2",
+                     "--impls", "hybrid", "xla", "--seconds", "0.01", "--out", str(out)]) == 0
+  rows = json.loads(out.read_text())["roles"]["4x4x1 d2 b2"]
+  # 4×4 images: two stride-2 stages, so two convolutions and two transposed convolutions
+  assert [(r["op"], r["input"][1]) for r in rows] == [
+      ("conv", 4), ("conv", 2), ("conv_transpose", 1), ("conv_transpose", 2)]
+  for r in rows:
+    for impl in ("hybrid", "xla"):
+      for role in ("fwd", "grad_x", "grad_k"):
+        assert r[f"{impl}_{role}_ms"] > 0
+  assert "conv_transpose 2x2x2->1" in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""Convolutions as patches + matmul equal flax's convolutions (values and gradients)."""
+"""Our convolutions ("patches": slices + matmul; "hybrid": the fastest form per derivative) equal
+flax's convolutions, in value and in first and second derivatives."""
 
 import flax.linen as nn
 import jax
@@ -10,14 +11,15 @@ from wgan_jax.models import DCGANCritic, DCGANGenerator, ResNetCritic, ResNetGen
 from wgan_jax.models.conv import Conv, ConvTranspose, conv2d
 
 
+@pytest.mark.parametrize("impl", ["patches", "hybrid"])
 @pytest.mark.parametrize("size,stride,k", [
-    pytest.param(7, 2, 5, marks=pytest.mark.slow), (4, 1, 3), (1, 2, 5)])
-def test_patches_equal_flax_values_and_input_gradients(size, stride, k):
+    pytest.param(7, 2, 5, marks=pytest.mark.slow), (4, 1, 3), (1, 2, 5), (5, 1, 2), (6, 2, 1)])
+def test_ours_equal_flax_values_and_input_gradients(size, stride, k, impl):
   x = jax.random.normal(jax.random.key(0), (3, size, size, 4))
-  pairs = [(Conv(6, (k, k), (stride, stride), impl="patches"),
+  pairs = [(Conv(6, (k, k), (stride, stride), impl=impl),
             nn.Conv(6, (k, k), (stride, stride), padding="SAME"))]
   if stride > 1 or k > 1:
-    pairs.append((ConvTranspose(6, (k, k), (stride, stride), impl="patches"),
+    pairs.append((ConvTranspose(6, (k, k), (stride, stride), impl=impl),
                   nn.ConvTranspose(6, (k, k), (stride, stride), padding="SAME")))
   for ours, ref in pairs:
     v = ref.init(jax.random.key(1), x)
@@ -36,14 +38,32 @@ def test_patches_equal_flax_values_and_input_gradients(size, stride, k):
 def test_impls_agree_in_the_models_and_share_parameters():
   z = jax.random.normal(jax.random.key(0), (2, 16))
   for gen, crit in [(DCGANGenerator, DCGANCritic), (ResNetGenerator, ResNetCritic)]:
-    g_p = gen(image_shape=(8, 8, 1), dim=8, conv_impl="patches")
     g_x = gen(image_shape=(8, 8, 1), dim=8, conv_impl="xla")
     v = g_x.init(jax.random.key(1), z, train=False)
     x = g_x.apply(v, z, train=False)
-    np.testing.assert_allclose(g_p.apply(v, z, train=False), x, atol=1e-5)
-    d_p, d_x = crit(dim=8, conv_impl="patches"), crit(dim=8, conv_impl="xla")
+    d_x = crit(dim=8, conv_impl="xla")
     dv = d_x.init(jax.random.key(2), x)
-    np.testing.assert_allclose(d_p.apply(dv, x), d_x.apply(dv, x), atol=1e-5)
+    for impl in ("patches", "hybrid"):
+      g_o, d_o = gen(image_shape=(8, 8, 1), dim=8, conv_impl=impl), crit(dim=8, conv_impl=impl)
+      np.testing.assert_allclose(g_o.apply(v, z, train=False), x, atol=1e-5)
+      np.testing.assert_allclose(d_o.apply(dv, x), d_x.apply(dv, x), atol=1e-5)
+
+
+def test_hybrid_inside_scan_and_vmap_equals_xla():
+  """The custom-VJP family composes with lax.scan (where XLA:CPU's own kernel-gradient
+  convolution is slow) and vmap (MIX+GAN stacks components), to second order."""
+  xs = jax.random.normal(jax.random.key(0), (2, 3, 8, 8, 4))
+  ks = 0.3 * jax.random.normal(jax.random.key(1), (2, 5, 5, 4, 6))
+
+  def gp(impl):
+    def one(x, k):
+      g = jax.grad(lambda x_: jnp.sum(jnp.tanh(conv2d(x_, k, 2, impl))))
+      return jax.grad(lambda k_: jnp.sum(jax.grad(
+          lambda x_: jnp.sum(jnp.tanh(conv2d(x_, k_, 2, impl))))(x) ** 2))(k), g(x)
+    return jax.lax.scan(lambda c, xk: (c, jax.vmap(one)(*xk)), 0, (xs[None], ks[None]))[1]
+
+  for a, b in zip(gp("hybrid"), gp("xla")):
+    np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
 
 
 def test_bad_impl():

@@ -1,33 +1,47 @@
-"""2-D convolutions as shifted slices + one matmul ("patches"), or as XLA convolutions.
+"""2-D convolutions for the CPU: XLA's own, as patches + matmul, or a per-derivative hybrid.
 
-On XLA:CPU the convolutions of a small DCGAN are slow where their gradients need an input
-dilation (the backward pass of a stride-2 convolution, every transposed convolution, the
-gradient penalty's double backward): about 14× slower than the same arithmetic written as a
-matmul over k × k shifted strided slices of the padded input (README: "Convolutions as patches";
-`python -m benchmarks.dcgan` measures both forms). Slices, pads and matmuls differentiate into
-slices, pads and matmuls, so the patches form stays fast to any order of differentiation. On GPU/TPU the vendor convolutions win;
-`impl="auto"` picks patches on the CPU only. Both forms compute the same function as
-`flax.linen.Conv` / `flax.linen.ConvTranspose` with "SAME" padding and the same parameter layout
-(kernel [k, k, C_in, C_out], bias [C_out]); tests check them against flax to float tolerance.
+The WGAN-GP critic step differentiates a convolution twice (the penalty's double backward), so
+each convolution y = B(x, k) is run in three forms: B itself, its input gradient
+B_x(ȳ, k) = (∂y/∂x)ᵀ ȳ and its kernel gradient B_k(x, ȳ) = (∂y/∂k)ᵀ ȳ; all three are bilinear and
+each one's derivatives are the other two. On XLA:CPU they differ wildly in speed:
+
+- "xla": `lax.conv_general_dilated` for all. The forward pass is fast; the input gradient of a
+  strided convolution (an input-dilated convolution, also every transposed convolution) falls
+  on a slow path, up to ~40× slower; and inside a `lax.scan` body XLA leaves its kernel-gradient
+  convolution in a layout that ran ~150× slower than outside one.
+- "patches": the convolution as a matmul over the k × k shifted strided slices of the padded
+  input. Slices, pads and matmuls differentiate into the same, so nothing is slow, but building
+  the patches costs 2-3× the matmul, and a transposed convolution multiplies inserted zeros.
+- "hybrid" (the CPU default): `jax.custom_vjp` ties B, B_x and B_k together (`_bilinear`) and
+  runs each in the form measured fastest (`hybrid_plan`): the forward pass and the kernel
+  gradient as XLA convolutions (the latter written in the layout XLA runs fast everywhere), the
+  input gradient of a strided convolution as patches. A transposed convolution is the input
+  gradient of a strided one, so it runs as that family's B_x and costs no inserted zeros.
+
+On GPU/TPU the vendor convolutions win: `impl="auto"` is "hybrid" on the CPU and "xla"
+elsewhere. All forms compute the same function as `flax.linen.Conv` / `flax.linen.ConvTranspose`
+with "SAME" padding and the same parameter layout (kernel [k, k, C_in, C_out], bias [C_out]);
+tests check them against flax, to second order, inside `lax.scan` and under `vmap`.
+`python -m benchmarks.dcgan --roles` times each form of each role at the DCGAN's shapes.
 """
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Callable, Tuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-IMPLS = ("auto", "patches", "xla")
+IMPLS = ("auto", "hybrid", "patches", "xla")
 
 
 def _resolve(impl: str) -> str:
   if impl not in IMPLS:
     raise ValueError(f"conv impl must be one of {IMPLS}, got {impl!r}")
   if impl == "auto":
-    return "patches" if jax.default_backend() == "cpu" else "xla"
+    return "hybrid" if jax.default_backend() == "cpu" else "xla"
   return impl
 
 
@@ -49,15 +63,126 @@ def _patch_matmul(xp: jax.Array, kernel: jax.Array, stride: int, out_hw) -> jax.
   return patches @ kernel.reshape(k1 * k2 * c, -1)
 
 
-def conv2d(x: jax.Array, kernel: jax.Array, stride: int = 1, impl: str = "auto") -> jax.Array:
-  """x [B, H, W, C_in] ⋆ kernel [k, k, C_in, C_out], "SAME" padding, `stride` in both axes."""
-  if _resolve(impl) == "xla":
-    return lax.conv_general_dilated(x, kernel, (stride, stride), "SAME",
-                                    dimension_numbers=("NHWC", "HWIO", "NHWC"))
+def _conv_xla(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
+  return lax.conv_general_dilated(x, kernel, (stride, stride), "SAME",
+                                  dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+def _conv_patches(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
   (t, b_), (l, r) = (_same_pads(x.shape[1], kernel.shape[0], stride),
                      _same_pads(x.shape[2], kernel.shape[1], stride))
   xp = jnp.pad(x, ((0, 0), (t, b_), (l, r), (0, 0)))
   return _patch_matmul(xp, kernel, stride, (-(-x.shape[1] // stride), -(-x.shape[2] // stride)))
+
+
+_CONV = {"xla": _conv_xla, "patches": _conv_patches}
+
+
+def hybrid_plan(stride: int, kernel_size: int) -> Tuple[str, str, str]:
+  """The form ("xla" or "patches") used for y = x ⋆ k, for x̄ = ∂y/∂xᵀ ȳ and for k̄ = ∂y/∂kᵀ ȳ.
+
+  From per-role timings on XLA:CPU (`python -m benchmarks.dcgan --roles`): XLA's own
+  convolution is fast wherever it needs no input dilation (the forward pass, the kernel
+  gradient) and slow where it does (the input gradient of a strided convolution); a 1×1
+  convolution is a plain matmul.
+  """
+  if kernel_size == 1:
+    return "patches", "patches", "patches"
+  return "xla", ("patches" if stride > 1 else "xla"), "xla"
+
+
+def _bilinear(fwd: Callable, grad_x: Callable, grad_k: Callable):
+  """y = B(x, k), bilinear, with every derivative of any order written with three functions.
+
+  fwd(x, k) = B(x, k); grad_x(ȳ, k) = (∂B/∂x)ᵀ ȳ; grad_k(x, ȳ) = (∂B/∂k)ᵀ ȳ. Each of the three
+  is bilinear too and their transposes are the other two, so the family is closed under
+  differentiation (the gradient penalty differentiates the input gradient once more), and each
+  member can use whichever implementation computes it fastest.
+  """
+  @jax.custom_vjp
+  def b(x, k):
+    return fwd(x, k)
+
+  @jax.custom_vjp
+  def b_x(dy, k):
+    return grad_x(dy, k)
+
+  @jax.custom_vjp
+  def b_k(x, dy):
+    return grad_k(x, dy)
+
+  # ⟨c, B(x, k)⟩ = ⟨B_x(c, k), x⟩ = ⟨B_k(x, c), k⟩, hence the six rules below.
+  b.defvjp(lambda x, k: (b(x, k), (x, k)), lambda r, c: (b_x(c, r[1]), b_k(r[0], c)))
+  b_x.defvjp(lambda dy, k: (b_x(dy, k), (dy, k)), lambda r, c: (b(c, r[1]), b_k(c, r[0])))
+  b_k.defvjp(lambda x, dy: (b_k(x, dy), (x, dy)), lambda r, c: (b_x(r[1], c), b(r[0], c)))
+  return b, b_x, b_k
+
+
+def _conv_grad_x_xla(dy: jax.Array, kernel: jax.Array, stride: int, x_shape) -> jax.Array:
+  """(∂y/∂x)ᵀ ȳ of a stride-1 "SAME" convolution: the flipped kernel, stride 1, pads swapped."""
+  assert stride == 1
+  (pt, pb), (pl, pr) = (_same_pads(x_shape[1], kernel.shape[0], 1),
+                        _same_pads(x_shape[2], kernel.shape[1], 1))
+  w = jnp.swapaxes(kernel[::-1, ::-1], 2, 3)
+  return lax.conv_general_dilated(dy, w, (1, 1), ((pb, pt), (pr, pl)),
+                                  dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+def _conv_grad_k_xla(x: jax.Array, dy: jax.Array, stride: int, kernel_shape) -> jax.Array:
+  """(∂y/∂k)ᵀ ȳ as one XLA convolution in the layout XLA:CPU runs fast everywhere.
+
+  The channels of x play the batch, the batch plays the features and ȳ is the window (dilated
+  by the stride): XLA rewrites its own kernel-gradient convolution into this form outside
+  loops but not inside a `lax.scan` body, where the unrewritten form ran ~150× slower.
+  """
+  kh, kw = kernel_shape[:2]
+  pt, pl = _same_pads(x.shape[1], kh, stride)[0], _same_pads(x.shape[2], kw, stride)[0]
+  pb = kh + stride * (dy.shape[1] - 1) - x.shape[1] - pt
+  pr = kw + stride * (dy.shape[2] - 1) - x.shape[2] - pl
+  xp = lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (pt, pb, 0), (pl, pr, 0), (0, 0, 0)))
+  out = lax.conv_general_dilated(jnp.transpose(xp, (3, 1, 2, 0)), jnp.transpose(dy, (1, 2, 0, 3)),
+                                 (1, 1), "VALID", rhs_dilation=(stride, stride),
+                                 dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  return jnp.transpose(out, (1, 2, 0, 3))
+
+
+def _materialise(y: jax.Array) -> jax.Array:
+  """y, through a matmul by the identity, which XLA cannot fuse into y's consumers.
+
+  The patches input gradient ends in a sum of k·k padded slices. XLA:CPU copied that sum into
+  each elementwise consumer that also fed a reduction (a BatchNorm in training mode: mean,
+  variance, normalisation), where it ran ~5× slower than alone: 70 ms against 14 ms for one
+  generator layer, 76 against 24 ms for the whole DCGAN generator. `lax.optimization_barrier`
+  is dropped before fusion on the CPU; a [C, C] matmul is not, and costs ~1% of the layer.
+  """
+  return y @ jnp.eye(y.shape[-1], dtype=y.dtype)
+
+
+def _hybrid_conv(x_shape, kernel: jax.Array, stride: int):
+  """(B, B_x, B_k) of the "SAME" convolution of an input of shape x_shape by `kernel`."""
+  fwd_impl, gx_impl, gk_impl = hybrid_plan(stride, kernel.shape[0])
+  x_aval = jax.ShapeDtypeStruct(tuple(x_shape), kernel.dtype)
+  k_aval = jax.ShapeDtypeStruct(kernel.shape, kernel.dtype)
+  fwd = lambda x, k: _CONV[fwd_impl](x, k, stride)
+  if gx_impl == "xla":
+    grad_x = lambda dy, k: _conv_grad_x_xla(dy, k, stride, x_shape)
+  else:
+    grad_x = lambda dy, k: _materialise(jax.linear_transpose(
+        lambda x: _CONV[gx_impl](x, k, stride), x_aval)(dy)[0])
+  if gk_impl == "xla":
+    grad_k = lambda x, dy: _conv_grad_k_xla(x, dy, stride, kernel.shape)
+  else:
+    grad_k = lambda x, dy: jax.linear_transpose(lambda k: _CONV[gk_impl](x, k, stride),
+                                                k_aval)(dy)[0]
+  return _bilinear(fwd, grad_x, grad_k)
+
+
+def conv2d(x: jax.Array, kernel: jax.Array, stride: int = 1, impl: str = "auto") -> jax.Array:
+  """x [B, H, W, C_in] ⋆ kernel [k, k, C_in, C_out], "SAME" padding, `stride` in both axes."""
+  impl = _resolve(impl)
+  if impl == "hybrid":
+    return _hybrid_conv(x.shape, kernel, stride)[0](x, kernel)
+  return _CONV[impl](x, kernel, stride)
 
 
 def _transpose_pads(k: int, s: int) -> Tuple[int, int]:
@@ -69,10 +194,20 @@ def _transpose_pads(k: int, s: int) -> Tuple[int, int]:
 
 def conv2d_transpose(x: jax.Array, kernel: jax.Array, stride: int = 2,
                      impl: str = "auto") -> jax.Array:
-  """`lax.conv_transpose(x, kernel, (s, s), "SAME")` (flax ConvTranspose): output H·s × W·s."""
-  if _resolve(impl) == "xla":
+  """`lax.conv_transpose(x, kernel, (s, s), "SAME")` (flax ConvTranspose): output H·s × W·s.
+
+  "hybrid": this is the input gradient of the "SAME" stride-s convolution of an H·s × W·s
+  image by the flipped kernel with its channel axes swapped, so it runs as `B_x` of that
+  convolution's family (and its own gradients as that family's B and B_k).
+  """
+  impl = _resolve(impl)
+  if impl == "xla":
     return lax.conv_transpose(x, kernel, (stride, stride), "SAME",
                               dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  if impl == "hybrid":
+    w = jnp.swapaxes(kernel[::-1, ::-1], 2, 3)
+    y_shape = (x.shape[0], x.shape[1] * stride, x.shape[2] * stride, kernel.shape[3])
+    return _hybrid_conv(y_shape, w, stride)[1](x, w)
   a1, b1 = _transpose_pads(kernel.shape[0], stride)
   a2, b2 = _transpose_pads(kernel.shape[1], stride)
   # zero insertion (interior padding) is a pad, whose gradient is a strided slice
@@ -89,25 +224,22 @@ class Conv(nn.Module):
   kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
   impl: str = "auto"
 
+  def _op(self, x, kernel):
+    return conv2d(x, kernel, self.strides[0], self.impl)
+
   @nn.compact
   def __call__(self, x):
+    if self.strides[0] != self.strides[1]:
+      raise ValueError(f"equal strides in both axes only, got {self.strides}")
     kernel = self.param("kernel", self.kernel_init,
                         tuple(self.kernel_size) + (x.shape[-1], self.features))
     bias = self.param("bias", nn.initializers.zeros, (self.features,))
-    return conv2d(x, kernel, self.strides[0], self.impl) + bias
+    return self._op(x, kernel) + bias
 
 
-class ConvTranspose(nn.Module):
+class ConvTranspose(Conv):
   """`flax.linen.ConvTranspose(features, (k, k), (s, s), padding="SAME")`, same choice."""
-  features: int
-  kernel_size: Tuple[int, int] = (5, 5)
   strides: Tuple[int, int] = (2, 2)
-  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
-  impl: str = "auto"
 
-  @nn.compact
-  def __call__(self, x):
-    kernel = self.param("kernel", self.kernel_init,
-                        tuple(self.kernel_size) + (x.shape[-1], self.features))
-    bias = self.param("bias", nn.initializers.zeros, (self.features,))
-    return conv2d_transpose(x, kernel, self.strides[0], self.impl) + bias
+  def _op(self, x, kernel):
+    return conv2d_transpose(x, kernel, self.strides[0], self.impl)
