@@ -78,15 +78,17 @@ def _conv_patches(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
 _CONV = {"xla": _conv_xla, "patches": _conv_patches}
 
 
-def hybrid_plan(stride: int, kernel_size: int) -> Tuple[str, str, str]:
+def hybrid_plan(stride: int, kernel_size: int, out_side: int) -> Tuple[str, str, str]:
   """The form ("xla" or "patches") used for y = x ⋆ k, for x̄ = ∂y/∂xᵀ ȳ and for k̄ = ∂y/∂kᵀ ȳ.
 
-  From per-role timings on XLA:CPU (`python -m benchmarks.dcgan --roles`): XLA's own
-  convolution is fast wherever it needs no input dilation (the forward pass, the kernel
-  gradient) and slow where it does (the input gradient of a strided convolution); a 1×1
-  convolution is a plain matmul.
+  `out_side` is the smaller side of y. From per-role timings on XLA:CPU inside `lax.scan`
+  (`python -m benchmarks.dcgan --roles`): XLA's own convolution is fast for the forward pass and
+  the kernel gradient while y is at least 4×4 (7.5 ms against 22 ms for patches at 16×16×64→128,
+  batch 64) and slow below (13.1 ms against 0.8 ms at 4×4×64→128); the input gradient of a
+  strided convolution needs input dilation, slow in XLA at every size measured (40.7 ms against
+  11.5 ms), so it always runs as patches; a 1×1 convolution is a plain matmul.
   """
-  if kernel_size == 1:
+  if kernel_size == 1 or out_side < 4:
     return "patches", "patches", "patches"
   return "xla", ("patches" if stride > 1 else "xla"), "xla"
 
@@ -160,7 +162,8 @@ def _materialise(y: jax.Array) -> jax.Array:
 
 def _hybrid_conv(x_shape, kernel: jax.Array, stride: int):
   """(B, B_x, B_k) of the "SAME" convolution of an input of shape x_shape by `kernel`."""
-  fwd_impl, gx_impl, gk_impl = hybrid_plan(stride, kernel.shape[0])
+  out_side = min(-(-x_shape[1] // stride), -(-x_shape[2] // stride))
+  fwd_impl, gx_impl, gk_impl = hybrid_plan(stride, kernel.shape[0], out_side)
   x_aval = jax.ShapeDtypeStruct(tuple(x_shape), kernel.dtype)
   k_aval = jax.ShapeDtypeStruct(kernel.shape, kernel.dtype)
   fwd = lambda x, k: _CONV[fwd_impl](x, k, stride)
