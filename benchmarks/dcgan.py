@@ -299,11 +299,7 @@ def time_call(f: Callable, *args, seconds: float = 0.5) -> float:
   """Milliseconds per warm call of f(*args)."""
   jax.block_until_ready(f(*args))
   jax.block_until_ready(f(*args))
-  n, t0 = 0, time.perf_counter()
-  while time.perf_counter() - t0 < seconds or n < 2:
-    jax.block_until_ready(f(*args))
-    n += 1
-  return (time.perf_counter() - t0) / n * 1e3
+  return 1e3 / run_for(lambda: f(*args), 1, seconds)
 
 
 def roles_table(image_shape, dim: int, batch: int, impls: Sequence[str], seconds: float,

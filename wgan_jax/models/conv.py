@@ -120,13 +120,17 @@ def _bilinear(fwd: Callable, grad_x: Callable, grad_k: Callable):
   return b, b_x, b_k
 
 
+def _flip(kernel: jax.Array) -> jax.Array:
+  """The kernel of the transposed operation: spatially reversed, channel axes swapped."""
+  return jnp.swapaxes(kernel[::-1, ::-1], 2, 3)
+
+
 def _conv_grad_x_xla(dy: jax.Array, kernel: jax.Array, stride: int, x_shape) -> jax.Array:
   """(∂y/∂x)ᵀ ȳ of a stride-1 "SAME" convolution: the flipped kernel, stride 1, pads swapped."""
   assert stride == 1
   (pt, pb), (pl, pr) = (_same_pads(x_shape[1], kernel.shape[0], 1),
                         _same_pads(x_shape[2], kernel.shape[1], 1))
-  w = jnp.swapaxes(kernel[::-1, ::-1], 2, 3)
-  return lax.conv_general_dilated(dy, w, (1, 1), ((pb, pt), (pr, pl)),
+  return lax.conv_general_dilated(dy, _flip(kernel), (1, 1), ((pb, pt), (pr, pl)),
                                   dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
 
@@ -208,7 +212,7 @@ def conv2d_transpose(x: jax.Array, kernel: jax.Array, stride: int = 2,
     return lax.conv_transpose(x, kernel, (stride, stride), "SAME",
                               dimension_numbers=("NHWC", "HWIO", "NHWC"))
   if impl == "hybrid":
-    w = jnp.swapaxes(kernel[::-1, ::-1], 2, 3)
+    w = _flip(kernel)
     y_shape = (x.shape[0], x.shape[1] * stride, x.shape[2] * stride, kernel.shape[3])
     return _hybrid_conv(y_shape, w, stride)[1](x, w)
   a1, b1 = _transpose_pads(kernel.shape[0], stride)
