@@ -67,6 +67,22 @@ def test_hybrid_inside_scan_and_vmap_equals_xla():
     np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
 
 
+def test_kernel_gradient_in_batch_chunks_equals_xla(monkeypatch):
+  """The hybrid kernel gradient sums per-chunk convolutions over the batch: uneven chunks of an
+  odd batch give XLA's kernel gradient, of the convolution and of the transposed one."""
+  from wgan_jax.models import conv as conv_mod
+  monkeypatch.setattr(conv_mod, "_GK_CONTRACTION", 20)
+  chunks = conv_mod._batch_chunks(5, 16)
+  assert len(chunks) == 4 and chunks[0][0] == 0 and chunks[-1][1] == 5
+  assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
+  x = jax.random.normal(jax.random.key(0), (5, 8, 8, 4))
+  k = 0.3 * jax.random.normal(jax.random.key(1), (5, 5, 4, 6))
+  for op, inp in ((conv2d, x), (conv_mod.conv2d_transpose, x[:, :4, :4])):
+    grads = [jax.grad(lambda k_: jnp.sum(jnp.tanh(op(inp, k_, 2, impl))))(k)
+             for impl in ("hybrid", "xla")]
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-4, rtol=1e-4)
+
+
 def test_bad_impl():
   with pytest.raises(ValueError, match="impl"):
     conv2d(jnp.zeros((1, 4, 4, 1)), jnp.zeros((3, 3, 1, 1)), impl="fast")

@@ -146,10 +146,29 @@ def _conv_grad_k_xla(x: jax.Array, dy: jax.Array, stride: int, kernel_shape) -> 
   pb = kh + stride * (dy.shape[1] - 1) - x.shape[1] - pt
   pr = kw + stride * (dy.shape[2] - 1) - x.shape[2] - pl
   xp = lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (pt, pb, 0), (pl, pr, 0), (0, 0, 0)))
-  out = lax.conv_general_dilated(jnp.transpose(xp, (3, 1, 2, 0)), jnp.transpose(dy, (1, 2, 0, 3)),
-                                 (1, 1), "VALID", rhs_dilation=(stride, stride),
-                                 dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  out = None
+  for lo, hi in _batch_chunks(x.shape[0], dy.shape[1] * dy.shape[2]):
+    # slice, then transpose: one copy per chunk (slicing the transposed whole copies twice)
+    xt, dyt = jnp.transpose(xp[lo:hi], (3, 1, 2, 0)), jnp.transpose(dy[lo:hi], (1, 2, 0, 3))
+    part = lax.conv_general_dilated(xt, dyt, (1, 1), "VALID",
+                                    rhs_dilation=(stride, stride),
+                                    dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    out = part if out is None else out + part
   return jnp.transpose(out, (1, 2, 0, 3))
+
+
+_GK_CONTRACTION = 2048
+
+
+def _batch_chunks(batch: int, pixels: int):
+  """Near-equal batch ranges whose kernel-gradient contraction (examples × output pixels) stays
+  at or below _GK_CONTRACTION. XLA:CPU's convolution ran the whole-batch contraction slower than
+  the sum of such chunks, inside `lax.scan`, batch 64: 12.1 → 10.2 ms at 16×16×64→128 (chunks of
+  32), 4.5 → 2.4 ms at 32×32×3→64 (chunks of 8), 8.9 → 8.2 ms at 8×8×128→256 (one chunk of 64
+  against two of 32); the CIFAR-size WGAN-GP step went from 0.67 to 0.73 it/s."""
+  n = min(batch, max(1, -(-batch * pixels // _GK_CONTRACTION)))
+  edges = [batch * i // n for i in range(n + 1)]
+  return list(zip(edges[:-1], edges[1:]))
 
 
 def _materialise(y: jax.Array) -> jax.Array:
