@@ -83,6 +83,35 @@ def test_kernel_gradient_in_batch_chunks_equals_xla(monkeypatch):
     np.testing.assert_allclose(grads[0], grads[1], atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("size,stride,k", [(16, 2, 5), (9, 2, 4), (7, 2, 3), (10, 3, 5), (5, 2, 1),
+                                           (6, 2, 2)])
+def test_subpixel_input_gradient_equals_xla(size, stride, k):
+  """x̄ as one stride-1 convolution + depth-to-space equals XLA's input gradient, for odd and
+  even kernels and inputs (SAME padding differs before and after)."""
+  from wgan_jax.models import conv as conv_mod
+  x = jax.random.normal(jax.random.key(0), (2, size, size + 1, 3))
+  kern = jax.random.normal(jax.random.key(1), (k, k, 3, 5))
+  y, vjp = jax.vjp(lambda x_: conv2d(x_, kern, stride, "xla"), x)
+  dy = jax.random.normal(jax.random.key(2), y.shape)
+  np.testing.assert_allclose(conv_mod._conv_grad_x_subpixel(dy, kern, stride, x.shape),
+                             vjp(dy)[0], atol=1e-4, rtol=1e-4)
+
+
+def test_hybrid_with_subpixel_input_gradient_to_second_order():
+  """At outputs of 8×8 and more the hybrid input gradient is the sub-pixel form: equal to
+  XLA's, inside the gradient penalty's double backward."""
+  from wgan_jax.models.conv import hybrid_plan
+  assert hybrid_plan(2, 5, 8)[1] == "subpixel"
+  x = jax.random.normal(jax.random.key(0), (2, 16, 16, 3))
+  kern = 0.3 * jax.random.normal(jax.random.key(1), (5, 5, 3, 4))
+
+  def gp(impl):
+    inner = jax.grad(lambda x_, k_: jnp.sum(jnp.tanh(conv2d(x_, k_, 2, impl))))
+    return jax.grad(lambda k_: jnp.sum(inner(x, k_) ** 2))(kern), inner(x, kern)
+  for a, b in zip(gp("hybrid"), gp("xla")):
+    np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
+
+
 def test_bad_impl():
   with pytest.raises(ValueError, match="impl"):
     conv2d(jnp.zeros((1, 4, 4, 1)), jnp.zeros((3, 3, 1, 1)), impl="fast")

@@ -79,18 +79,24 @@ _CONV = {"xla": _conv_xla, "patches": _conv_patches}
 
 
 def hybrid_plan(stride: int, kernel_size: int, out_side: int) -> Tuple[str, str, str]:
-  """The form ("xla" or "patches") used for y = x ⋆ k, for x̄ = ∂y/∂xᵀ ȳ and for k̄ = ∂y/∂kᵀ ȳ.
+  """The form used for y = x ⋆ k, for x̄ = ∂y/∂xᵀ ȳ and for k̄ = ∂y/∂kᵀ ȳ: "xla" (XLA's own
+  convolution), "patches" (slices + one matmul) or "subpixel" (x̄ only: one stride-1 convolution
+  of ȳ and a depth-to-space, `_conv_grad_x_subpixel`).
 
   `out_side` is the smaller side of y. From per-role timings on XLA:CPU inside `lax.scan`
-  (`python -m benchmarks.dcgan --roles`): XLA's own convolution is fast for the forward pass and
-  the kernel gradient while y is at least 4×4 (7.5 ms against 22 ms for patches at 16×16×64→128,
-  batch 64) and slow below (13.1 ms against 0.8 ms at 4×4×64→128); the input gradient of a
+  (`python -m benchmarks.dcgan --roles`, batch 64): XLA's own convolution is fast for the forward
+  pass and the kernel gradient while y is at least 4×4 (7.5 ms against 22 ms for patches at
+  16×16×64→128) and slow below (13.1 ms against 0.8 ms at 4×4×64→128). The input gradient of a
   strided convolution needs input dilation, slow in XLA at every size measured (40.7 ms against
-  11.5 ms), so it always runs as patches; a 1×1 convolution is a plain matmul.
+  11.5 ms for patches); as a sub-pixel convolution it ran 9.8 ms against 12.0 for patches at
+  16×16×64→128 and 3.1 against 3.6 at 32×32×3→64, but 10.6 against 8.9 where ȳ is 4×4
+  (8×8×128→256), so below 8×8 it stays patches. A 1×1 convolution is a plain matmul.
   """
   if kernel_size == 1 or out_side < 4:
     return "patches", "patches", "patches"
-  return "xla", ("patches" if stride > 1 else "xla"), "xla"
+  if stride == 1:
+    return "xla", "xla", "xla"
+  return "xla", ("subpixel" if out_side >= 8 else "patches"), "xla"
 
 
 def _bilinear(fwd: Callable, grad_x: Callable, grad_k: Callable):
@@ -134,6 +140,49 @@ def _conv_grad_x_xla(dy: jax.Array, kernel: jax.Array, stride: int, x_shape) -> 
                                   dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
 
+def _phase_taps(k: int, s: int, pad: int, phase: int):
+  """(kernel tap, ȳ offset) pairs that reach input positions ≡ `phase` (mod s): x̄[s·a + phase]
+  = Σ ȳ[a + offset] · kernel[tap] for a stride-s convolution padded by `pad` before."""
+  return [(i, (phase + pad - i) // s) for i in range(k) if (phase + pad - i) % s == 0]
+
+
+def _conv_grad_x_subpixel(dy: jax.Array, kernel: jax.Array, stride: int, x_shape) -> jax.Array:
+  """(∂y/∂x)ᵀ ȳ of a strided "SAME" convolution as one stride-1 convolution and a depth-to-space.
+
+  Input positions split into stride² phases; each phase is a stride-1 correlation of ȳ with the
+  kernel taps that reach it (a 5×5 stride-2 kernel splits into 3×3, 3×2, 2×3 and 2×2 taps).
+  Placing every phase's taps in one T×T kernel (zeros elsewhere) with stride²·C_in outputs runs
+  all phases as one convolution ("sub-pixel convolution", Shi et al. 2016), no zeros inserted
+  between ȳ's pixels, at 1.44× the direct FLOPs for 5×5 stride 2, which XLA:CPU's 3×3 kernels
+  run fast enough to beat patches + col2im.
+  """
+  kh, kw, c_in, c_out = kernel.shape
+  s = stride
+  pads = (_same_pads(x_shape[1], kh, s)[0], _same_pads(x_shape[2], kw, s)[0])
+  taps = [[_phase_taps(k, s, pad, p) for p in range(s)] for k, pad in zip((kh, kw), pads)]
+  lo = [min(d for ph in t for _, d in ph) for t in taps]
+  hi = [max(d for ph in t for _, d in ph) for t in taps]
+  th, tw = hi[0] - lo[0] + 1, hi[1] - lo[1] + 1
+  zero = jnp.zeros((c_in, c_out), kernel.dtype)
+  # w[u, v, o, (p, q, c)]: phase (p, q) reads ȳ[a + lo + u, b + lo + v] through kernel[i, j]
+  w = [[[[zero] * s for _ in range(s)] for _ in range(tw)] for _ in range(th)]
+  for p in range(s):
+    for i, di in taps[0][p]:
+      for q in range(s):
+        for j, dj in taps[1][q]:
+          w[di - lo[0]][dj - lo[1]][p][q] = kernel[i, j]
+  w = jnp.stack([jnp.stack([jnp.concatenate([jnp.concatenate(w[u][v][p], 0) for p in range(s)],
+                                            0).T for v in range(tw)]) for u in range(th)])
+  hp, wp = -(-x_shape[1] // s), -(-x_shape[2] // s)
+  dyp = lax.pad(dy, jnp.zeros((), dy.dtype),
+                ((0, 0, 0), (-lo[0], hp - 1 + hi[0] - (dy.shape[1] - 1), 0),
+                 (-lo[1], wp - 1 + hi[1] - (dy.shape[2] - 1), 0), (0, 0, 0)))
+  z = lax.conv_general_dilated(dyp, w, (1, 1), "VALID",
+                               dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  z = jnp.transpose(z.reshape(dy.shape[0], hp, wp, s, s, c_in), (0, 1, 3, 2, 4, 5))
+  return z.reshape(dy.shape[0], hp * s, wp * s, c_in)[:, :x_shape[1], :x_shape[2]]
+
+
 def _conv_grad_k_xla(x: jax.Array, dy: jax.Array, stride: int, kernel_shape) -> jax.Array:
   """(∂y/∂k)ᵀ ȳ as one XLA convolution in the layout XLA:CPU runs fast everywhere.
 
@@ -148,13 +197,25 @@ def _conv_grad_k_xla(x: jax.Array, dy: jax.Array, stride: int, kernel_shape) -> 
   xp = lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (pt, pb, 0), (pl, pr, 0), (0, 0, 0)))
   out = None
   for lo, hi in _batch_chunks(x.shape[0], dy.shape[1] * dy.shape[2]):
-    # slice, then transpose: one copy per chunk (slicing the transposed whole copies twice)
-    xt, dyt = jnp.transpose(xp[lo:hi], (3, 1, 2, 0)), jnp.transpose(dy[lo:hi], (1, 2, 0, 3))
+    xt, dyt = _batch_last(xp[lo:hi]), jnp.transpose(dy[lo:hi], (1, 2, 0, 3))
     part = lax.conv_general_dilated(xt, dyt, (1, 1), "VALID",
                                     rhs_dilation=(stride, stride),
                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
     out = part if out is None else out + part
   return jnp.transpose(out, (1, 2, 0, 3))
+
+
+def _batch_last(x: jax.Array) -> jax.Array:
+  """x [N, H, W, C] → [C, H, W, N], the batch moved through a matmul by the identity.
+
+  XLA:CPU's own transpose for this permutation ran ~10× slower than a copy (4.7 ms against 0.4 ms
+  for [32, 19, 19, 64], inside `lax.scan`); the matmul [N, H·W, C] × I_N → [H·W, C, N] followed by
+  a transpose that moves whole rows ran 1.1 ms. Exact for finite values (an infinity in a column
+  turns that column's other outputs into NaN, as any product of it would).
+  """
+  n, h, w, c = x.shape
+  y = lax.dot_general(x.reshape(n, h * w, c), jnp.eye(n, dtype=x.dtype), (((0,), (0,)), ((), ())))
+  return jnp.transpose(y, (1, 0, 2)).reshape(c, h, w, n)
 
 
 _GK_CONTRACTION = 2048
@@ -192,6 +253,8 @@ def _hybrid_conv(x_shape, kernel: jax.Array, stride: int):
   fwd = lambda x, k: _CONV[fwd_impl](x, k, stride)
   if gx_impl == "xla":
     grad_x = lambda dy, k: _conv_grad_x_xla(dy, k, stride, x_shape)
+  elif gx_impl == "subpixel":
+    grad_x = lambda dy, k: _conv_grad_x_subpixel(dy, k, stride, x_shape)
   else:
     grad_x = lambda dy, k: _materialise(jax.linear_transpose(
         lambda x: _CONV[gx_impl](x, k, stride), x_aval)(dy)[0])
