@@ -14,8 +14,9 @@ each one's derivatives are the other two. On XLA:CPU they differ wildly in speed
   the patches costs 2-3× the matmul, and a transposed convolution multiplies inserted zeros.
 - "hybrid" (the CPU default): `jax.custom_vjp` ties B, B_x and B_k together (`_bilinear`) and
   runs each in the form measured fastest (`hybrid_plan`): the forward pass and the kernel
-  gradient as XLA convolutions (the latter written in the layout XLA runs fast everywhere), the
-  input gradient of a strided convolution as patches. A transposed convolution is the input
+  gradient as XLA convolutions (the latter written in the layout XLA runs fast everywhere and
+  summed over batch chunks), the input gradient of a strided convolution as one stride-1
+  "sub-pixel" convolution + depth-to-space (patches below 8×8). A transposed convolution is the input
   gradient of a strided one, so it runs as that family's B_x and costs no inserted zeros.
 
 On GPU/TPU the vendor convolutions win: `impl="auto"` is "hybrid" on the CPU and "xla"
@@ -184,7 +185,7 @@ def _conv_grad_x_subpixel(dy: jax.Array, kernel: jax.Array, stride: int, x_shape
 
 
 def _conv_grad_k_xla(x: jax.Array, dy: jax.Array, stride: int, kernel_shape) -> jax.Array:
-  """(∂y/∂k)ᵀ ȳ as one XLA convolution in the layout XLA:CPU runs fast everywhere.
+  """(∂y/∂k)ᵀ ȳ as XLA convolutions (one per batch chunk) in the layout XLA:CPU runs fast.
 
   The channels of x play the batch, the batch plays the features and ȳ is the window (dilated
   by the stride): XLA rewrites its own kernel-gradient convolution into this form outside
@@ -210,24 +211,27 @@ def _batch_last(x: jax.Array) -> jax.Array:
 
   XLA:CPU's own transpose for this permutation ran ~10× slower than a copy (4.7 ms against 0.4 ms
   for [32, 19, 19, 64], inside `lax.scan`); the matmul [N, H·W, C] × I_N → [H·W, C, N] followed by
-  a transpose that moves whole rows ran 1.1 ms. Exact for finite values (an infinity in a column
-  turns that column's other outputs into NaN, as any product of it would).
+  a transpose that moves whole rows ran 1.1 ms. Exact for finite values (HIGHEST precision, for
+  TPU/GPU); a non-finite entry spreads NaN over its example's row, which the kernel gradient's
+  sum over the batch would carry anyway.
   """
   n, h, w, c = x.shape
-  y = lax.dot_general(x.reshape(n, h * w, c), jnp.eye(n, dtype=x.dtype), (((0,), (0,)), ((), ())))
+  y = lax.dot_general(x.reshape(n, h * w, c), jnp.eye(n, dtype=x.dtype), (((0,), (0,)), ((), ())),
+                      precision=lax.Precision.HIGHEST)
   return jnp.transpose(y, (1, 0, 2)).reshape(c, h, w, n)
 
 
 _GK_CONTRACTION = 2048
+_GK_CHUNKS = 8  # measured up to 32×32 images; more chunks only grow the program
 
 
 def _batch_chunks(batch: int, pixels: int):
-  """Near-equal batch ranges whose kernel-gradient contraction (examples × output pixels) stays
-  at or below _GK_CONTRACTION. XLA:CPU's convolution ran the whole-batch contraction slower than
+  """Near-equal batch ranges whose kernel-gradient contraction (examples × output pixels) is
+  about _GK_CONTRACTION (at most _GK_CHUNKS of them). XLA:CPU's convolution ran the whole-batch contraction slower than
   the sum of such chunks, inside `lax.scan`, batch 64: 12.1 → 10.2 ms at 16×16×64→128 (chunks of
   32), 4.5 → 2.4 ms at 32×32×3→64 (chunks of 8), 8.9 → 8.2 ms at 8×8×128→256 (one chunk of 64
   against two of 32); the CIFAR-size WGAN-GP step went from 0.67 to 0.73 it/s."""
-  n = min(batch, max(1, -(-batch * pixels // _GK_CONTRACTION)))
+  n = min(batch, _GK_CHUNKS, max(1, -(-batch * pixels // _GK_CONTRACTION)))
   edges = [batch * i // n for i in range(n + 1)]
   return list(zip(edges[:-1], edges[1:]))
 
@@ -241,7 +245,7 @@ def _materialise(y: jax.Array) -> jax.Array:
   generator layer, 76 against 24 ms for the whole DCGAN generator. `lax.optimization_barrier`
   is dropped before fusion on the CPU; a [C, C] matmul is not, and costs ~1% of the layer.
   """
-  return y @ jnp.eye(y.shape[-1], dtype=y.dtype)
+  return jnp.matmul(y, jnp.eye(y.shape[-1], dtype=y.dtype), precision=lax.Precision.HIGHEST)
 
 
 def _hybrid_conv(x_shape, kernel: jax.Array, stride: int):
