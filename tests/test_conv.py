@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from wgan_jax.models import DCGANCritic, DCGANGenerator, ResNetCritic, ResNetGenerator
-from wgan_jax.models.conv import Conv, ConvTranspose, conv2d
+from wgan_jax.models import conv as conv_mod
+from wgan_jax.models.conv import Conv, ConvTranspose, conv2d, hybrid_plan
 
 
 @pytest.mark.parametrize("impl", ["patches", "hybrid"])
@@ -70,7 +71,6 @@ def test_hybrid_inside_scan_and_vmap_equals_xla():
 def test_kernel_gradient_in_batch_chunks_equals_xla(monkeypatch):
   """The hybrid kernel gradient sums per-chunk convolutions over the batch: uneven chunks of an
   odd batch give XLA's kernel gradient, of the convolution and of the transposed one."""
-  from wgan_jax.models import conv as conv_mod
   monkeypatch.setattr(conv_mod, "_GK_CONTRACTION", 20)
   chunks = conv_mod._batch_chunks(5, 16)
   assert len(chunks) == 4 and chunks[0][0] == 0 and chunks[-1][1] == 5
@@ -88,7 +88,6 @@ def test_kernel_gradient_in_batch_chunks_equals_xla(monkeypatch):
 def test_subpixel_input_gradient_equals_xla(size, stride, k):
   """x̄ as one stride-1 convolution + depth-to-space equals XLA's input gradient, for odd and
   even kernels and inputs (SAME padding differs before and after)."""
-  from wgan_jax.models import conv as conv_mod
   x = jax.random.normal(jax.random.key(0), (2, size, size + 1, 3))
   kern = jax.random.normal(jax.random.key(1), (k, k, 3, 5))
   y, vjp = jax.vjp(lambda x_: conv2d(x_, kern, stride, "xla"), x)
@@ -100,7 +99,6 @@ def test_subpixel_input_gradient_equals_xla(size, stride, k):
 def test_hybrid_with_subpixel_input_gradient_to_second_order():
   """At outputs of 8×8 and more the hybrid input gradient is the sub-pixel form: equal to
   XLA's, inside the gradient penalty's double backward."""
-  from wgan_jax.models.conv import hybrid_plan
   assert hybrid_plan(2, 5, 8)[1] == "subpixel"
   x = jax.random.normal(jax.random.key(0), (2, 16, 16, 3))
   kern = 0.3 * jax.random.normal(jax.random.key(1), (5, 5, 3, 4))

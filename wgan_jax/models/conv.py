@@ -16,8 +16,8 @@ each one's derivatives are the other two. On XLA:CPU they differ wildly in speed
   runs each in the form measured fastest (`hybrid_plan`): the forward pass and the kernel
   gradient as XLA convolutions (the latter written in the layout XLA runs fast everywhere and
   summed over batch chunks), the input gradient of a strided convolution as one stride-1
-  "sub-pixel" convolution + depth-to-space (patches below 8×8). A transposed convolution is the input
-  gradient of a strided one, so it runs as that family's B_x and costs no inserted zeros.
+  "sub-pixel" convolution + depth-to-space (patches below 8×8). A transposed convolution is the
+  input gradient of a strided one, so it runs as that family's B_x and costs no inserted zeros.
 
 On GPU/TPU the vendor convolutions win: `impl="auto"` is "hybrid" on the CPU and "xla"
 elsewhere. All forms compute the same function as `flax.linen.Conv` / `flax.linen.ConvTranspose`
@@ -33,6 +33,7 @@ from typing import Callable, Tuple
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 IMPLS = ("auto", "hybrid", "patches", "xla")
@@ -164,16 +165,17 @@ def _conv_grad_x_subpixel(dy: jax.Array, kernel: jax.Array, stride: int, x_shape
   lo = [min(d for ph in t for _, d in ph) for t in taps]
   hi = [max(d for ph in t for _, d in ph) for t in taps]
   th, tw = hi[0] - lo[0] + 1, hi[1] - lo[1] + 1
-  zero = jnp.zeros((c_in, c_out), kernel.dtype)
-  # w[u, v, o, (p, q, c)]: phase (p, q) reads ȳ[a + lo + u, b + lo + v] through kernel[i, j]
-  w = [[[[zero] * s for _ in range(s)] for _ in range(tw)] for _ in range(th)]
+  # tap[u, v, p, q]: the kernel tap through which phase (p, q) reads ȳ[a + lo + u, b + lo + v],
+  # or the appended zero tap (index kh·kw) where it reads nothing; one gather builds the kernel
+  tap = np.full((th, tw, s, s), kh * kw)
   for p in range(s):
     for i, di in taps[0][p]:
       for q in range(s):
         for j, dj in taps[1][q]:
-          w[di - lo[0]][dj - lo[1]][p][q] = kernel[i, j]
-  w = jnp.stack([jnp.stack([jnp.concatenate([jnp.concatenate(w[u][v][p], 0) for p in range(s)],
-                                            0).T for v in range(tw)]) for u in range(th)])
+          tap[di - lo[0], dj - lo[1], p, q] = i * kw + j
+  flat = jnp.concatenate([kernel.reshape(kh * kw, c_in, c_out),
+                          jnp.zeros((1, c_in, c_out), kernel.dtype)])
+  w = jnp.transpose(flat[tap], (0, 1, 5, 2, 3, 4)).reshape(th, tw, c_out, s * s * c_in)
   hp, wp = -(-x_shape[1] // s), -(-x_shape[2] // s)
   dyp = lax.pad(dy, jnp.zeros((), dy.dtype),
                 ((0, 0, 0), (-lo[0], hp - 1 + hi[0] - (dy.shape[1] - 1), 0),
@@ -227,10 +229,11 @@ _GK_CHUNKS = 8  # measured up to 32×32 images; more chunks only grow the progra
 
 def _batch_chunks(batch: int, pixels: int):
   """Near-equal batch ranges whose kernel-gradient contraction (examples × output pixels) is
-  about _GK_CONTRACTION (at most _GK_CHUNKS of them). XLA:CPU's convolution ran the whole-batch contraction slower than
-  the sum of such chunks, inside `lax.scan`, batch 64: 12.1 → 10.2 ms at 16×16×64→128 (chunks of
-  32), 4.5 → 2.4 ms at 32×32×3→64 (chunks of 8), 8.9 → 8.2 ms at 8×8×128→256 (one chunk of 64
-  against two of 32); the CIFAR-size WGAN-GP step went from 0.67 to 0.73 it/s."""
+  about _GK_CONTRACTION (at most _GK_CHUNKS of them). XLA:CPU's convolution ran the whole-batch
+  contraction slower than the sum of such chunks, inside `lax.scan`, batch 64: 12.1 → 10.2 ms at
+  16×16×64→128 (chunks of 32), 4.5 → 2.4 ms at 32×32×3→64 (chunks of 8), 8.9 → 8.2 ms at
+  8×8×128→256 (one chunk of 64 against two of 32); the CIFAR-size WGAN-GP step went from 0.67 to
+  0.73 it/s."""
   n = min(batch, _GK_CHUNKS, max(1, -(-batch * pixels // _GK_CONTRACTION)))
   edges = [batch * i // n for i in range(n + 1)]
   return list(zip(edges[:-1], edges[1:]))
