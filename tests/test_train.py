@@ -63,12 +63,16 @@ def test_fused_step_equals_separate_critic_and_generator_steps():
   gan = make_gan(n_critic=3)
   key = jax.random.key(4)
   s = gan.init(jax.random.key(0))
-  fused, _ = gan.train_step()(s, key)
+  fused, fm = gan.train_step()(s, key)
   for _ in range(3):
     s, cm = gan.critic_step(s, key)
   s, gm = gan.generator_step(s, key)
   assert set(cm) >= {"d_loss", "gp", "w_estimate"} and set(gm) == {"g_loss", "g_grad_norm"}
   assert_trees_close(fused, s, rtol=1e-5, atol=1e-6)
+  # the fused step reports the last critic step's metrics and the generator step's
+  assert set(fm) == set(cm) | set(gm)
+  assert_trees_close({k: fm[k] for k in cm}, cm, rtol=1e-5, atol=1e-6)
+  assert_trees_close({k: fm[k] for k in gm}, gm, rtol=1e-5, atol=1e-6)
 
 
 def test_no_recompilation():

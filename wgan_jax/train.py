@@ -302,11 +302,20 @@ class GAN:
         metrics
 
   def _train_iterations(self, state, key, data=None, *, n_critic: int, iterations: int):
+    # Only the last critic step's metrics are reported, so the first n_critic - 1 steps run
+    # without them (XLA cannot drop unused metrics from inside a scan). Measured with
+    # benchmarks/: toy MLP width 64 0.88 -> 0.95x the plain JAX loop; width 512 and DCGAN
+    # unchanged within noise; compiling takes ~1 s longer (the critic step appears twice).
+    def critic_only(s, _):
+      return self._critic_step(s, key, data)[0], None
+
     def one(state, _):
-      state, cm = jax.lax.scan(lambda s, _: self._critic_step(s, key, data), state, None,
-                               length=n_critic, unroll=n_critic if self.unroll_critic else 1)
+      if n_critic > 1:
+        state, _ = jax.lax.scan(critic_only, state, None, length=n_critic - 1,
+                                unroll=n_critic - 1 if self.unroll_critic else 1)
+      state, cm = self._critic_step(state, key, data)
       state, gm = self._generator_step(state, key)
-      return state, {**jax.tree_util.tree_map(lambda m: m[-1], cm), **gm}
+      return state, {**cm, **gm}
 
     return jax.lax.scan(one, state, None, length=iterations)
 
