@@ -304,8 +304,9 @@ class GAN:
   def _train_iterations(self, state, key, data=None, *, n_critic: int, iterations: int):
     # Only the last critic step's metrics are reported, so the first n_critic - 1 steps run
     # without them (XLA cannot drop unused metrics from inside a scan). Measured with
-    # benchmarks/: toy MLP width 64 0.88 -> 0.95x the plain JAX loop; width 512 and DCGAN
-    # unchanged within noise; compiling takes ~1 s longer (the critic step appears twice).
+    # benchmarks/: toy MLP width 64 0.88-0.90 -> 0.93-0.97x the plain JAX loop; width 512
+    # within noise; DCGAN 1.01 -> 1.05x PyTorch (within drift); compiling ~1 s longer (the
+    # critic step appears twice in the program).
     def critic_only(s, _):
       return self._critic_step(s, key, data)[0], None
 
