@@ -37,11 +37,12 @@ def test_image_folder(tmp_path):
 
 
 def test_image_folder_errors(tmp_path):
-  with pytest.raises(ValueError, match="no image files"):
+  with pytest.raises(ValueError, match="^path: no image files"):
     load_image_folder(str(tmp_path))
-  with pytest.raises(ValueError, match="not a folder"):
+  with pytest.raises(ValueError, match="^path: .*missing is not a folder"):
     load_image_folder(str(tmp_path / "missing"))
   Image.fromarray(np.zeros((5, 4), np.uint8)).save(tmp_path / "a.png")
   Image.fromarray(np.zeros((6, 4), np.uint8)).save(tmp_path / "b.png")
-  with pytest.raises(ValueError, match="mixed sizes"):
+  with pytest.raises(ValueError, match="^path: images of mixed sizes.*pass image_size"):
     load_image_folder(str(tmp_path))
+  assert load_image_folder(str(tmp_path), image_size=4).shape == (2, 4, 4, 1)

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import struct
 import subprocess
 import sys
 import time
@@ -12,7 +11,6 @@ import numpy as np
 import pytest
 
 from experiments import toy
-from wgan_jax import summary
 
 BASE = ["--iters", "120", "--iters-per-call", "20", "--eval-every", "60", "--width", "16",
         "--num-samples", "100", "--no-progress", "--checkpoint-every", "40"]
@@ -144,32 +142,3 @@ def test_batch_not_divisible_by_devices(tmp_path, capsys):
   with pytest.raises(SystemExit) as e:
     toy.main(BASE + ["--out", str(tmp_path), "--parallel", "pmap", "--batch-size", "30"])
   assert e.value.code == 2 and "divide" in capsys.readouterr().err
-
-
-def test_crc32c_and_tensorboard_records(tmp_path):
-  assert summary.crc32c(b"123456789") == 0xE3069283  # the standard check value
-  w = summary.TensorBoardWriter(str(tmp_path))
-  w.scalars(7, {"d_loss": 1.5, "nan": float("nan")})
-  w.close()
-  records = list(summary.read_tfrecords(w.path))
-  assert len(records) == 2 and b"brain.Event:2" in records[0]
-  rec = records[1]
-  assert b"d_loss" in rec and struct.pack("<f", 1.5) in rec and b"nan" not in rec
-  assert rec[:1] == b"\x09" and b"\x10\x07" in rec  # wall_time (double), step 7 (varint)
-  data = bytearray(open(w.path, "rb").read())
-  data[-3] ^= 0xFF
-  open(w.path, "wb").write(bytes(data))
-  with pytest.raises(ValueError, match="CRC"):
-    list(summary.read_tfrecords(w.path))
-
-
-def test_tensorboard_reads_our_events(tmp_path):
-  """Only where TensorBoard is installed (it is not a dependency)."""
-  ea_mod = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
-  w = summary.TensorBoardWriter(str(tmp_path))
-  for step in (10, 20):
-    w.scalars(step, {"d_loss": step / 10})
-  w.close()
-  ea = ea_mod.EventAccumulator(str(tmp_path))
-  ea.Reload()
-  assert [(e.step, e.value) for e in ea.Scalars("d_loss")] == [(10, 1.0), (20, 2.0)]

@@ -1,4 +1,5 @@
-"""Losses against hand-computed values and analytic gradients, jit and no-jit."""
+"""Losses and their per-example terms against hand-computed values and analytic gradients,
+jit and no-jit."""
 
 import math
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 import wgan_jax as wj
+from wgan_jax import losses, objectives
 
 
 def sig(x):
@@ -98,3 +100,55 @@ class LossGradientTest(chex.TestCase):
     g_ns = jax.grad(wj.nonsaturating_generator_loss)(rejected)
     assert abs(float(g_sat[0])) < 1e-6
     np.testing.assert_allclose(g_ns, [-1.0], atol=1e-6)
+
+
+class PerExampleTermsTest(chex.TestCase):
+  """The per-example terms, and each batch loss as exactly the mean of its terms."""
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_discriminator_terms(self):
+    real_t, fake_t = self.variant(losses.minimax_discriminator_terms)(REAL, FAKE)
+    np.testing.assert_allclose(real_t, [-math.log(sig(x)) for x in REAL], rtol=1e-6)
+    np.testing.assert_allclose(fake_t, [-math.log(1 - sig(x)) for x in FAKE], rtol=1e-6)
+    real_t, fake_t = self.variant(losses.wasserstein_critic_terms)(REAL, FAKE)
+    np.testing.assert_array_equal(real_t, -REAL)
+    np.testing.assert_array_equal(fake_t, FAKE)
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_generator_terms(self):
+    np.testing.assert_allclose(self.variant(losses.minimax_generator_terms)(FAKE),
+                               [math.log(1 - sig(x)) for x in FAKE], rtol=1e-6)
+    np.testing.assert_allclose(self.variant(losses.nonsaturating_generator_terms)(FAKE),
+                               [-math.log(sig(x)) for x in FAKE], rtol=1e-6)
+    np.testing.assert_array_equal(self.variant(losses.wasserstein_generator_terms)(FAKE), -FAKE)
+
+  def test_losses_are_the_means_of_the_terms(self):
+    pairs = [(wj.minimax_discriminator_loss, losses.minimax_discriminator_terms),
+             (wj.wasserstein_critic_loss, losses.wasserstein_critic_terms)]
+    for loss, terms in pairs:
+      real_t, fake_t = terms(REAL, FAKE)
+      assert float(loss(REAL, FAKE)) == float(jnp.mean(real_t) + jnp.mean(fake_t))
+    for loss, terms in [(wj.minimax_generator_loss, losses.minimax_generator_terms),
+                        (wj.nonsaturating_generator_loss, losses.nonsaturating_generator_terms),
+                        (wj.wasserstein_generator_loss, losses.wasserstein_generator_terms)]:
+      assert float(loss(FAKE)) == float(jnp.mean(terms(FAKE)))
+
+  def test_objectives_use_these_terms(self):
+    reg = objectives.REGISTRY
+    assert reg["gan"].critic_terms is losses.minimax_discriminator_terms
+    assert reg["gan"].generator_terms is losses.minimax_generator_terms
+    assert reg["nsgan"].generator_terms is losses.nonsaturating_generator_terms
+    for name in ("wgan", "wgan-gp", "wgan-gp-onesided"):
+      assert reg[name].critic_terms is losses.wasserstein_critic_terms
+      assert reg[name].generator_terms is losses.wasserstein_generator_terms
+    # an objective's batch losses are the library's
+    np.testing.assert_allclose(reg["nsgan"].critic_loss(REAL, FAKE),
+                               wj.minimax_discriminator_loss(REAL, FAKE), rtol=1e-7)
+    np.testing.assert_allclose(reg["gan"].generator_loss(FAKE), wj.minimax_generator_loss(FAKE),
+                               rtol=1e-7)
+    np.testing.assert_allclose(reg["wgan"].critic_loss(REAL, FAKE),
+                               wj.wasserstein_critic_loss(REAL, FAKE), rtol=1e-7)
+
+  def test_terms_reject_non_vector_scores(self):
+    with pytest.raises(AssertionError):
+      losses.wasserstein_critic_terms(jnp.zeros((4, 1)), jnp.zeros((4,)))

@@ -50,18 +50,23 @@ def test_bad_mixture_flags_are_one_line_errors(argv, needle, capsys, tmp_path):
   assert not any(tmp_path.iterdir())
 
 
+def _toy_gan(argv):
+  from experiments import cli
+  from experiments.builders import toy_run
+  from experiments.configs import TOY_DEFAULTS, ToyConfig
+  args = toy.build_parser().parse_args(argv)
+  return toy_run(cli.resolve(ToyConfig, args, defaults=TOY_DEFAULTS, presets={}))[1]
+
+
 def test_plain_run_builds_the_plain_gan():
   from wgan_jax import GAN
   from wgan_jax.mixture import MixtureGAN
-  args = toy.resolve(toy.build_parser().parse_args(["--objective", "nsgan"]))
-  _, _, gan = toy.make_run(args)
+  gan = _toy_gan(["--objective", "nsgan"])
   assert type(gan) is GAN
-  args = toy.resolve(toy.build_parser().parse_args(["--objective", "mix+wgan-gp"]))
-  _, _, gan = toy.make_run(args)
+  gan = _toy_gan(["--objective", "mix+wgan-gp"])
   assert isinstance(gan, MixtureGAN) and gan.components == 5 and gan.entropy_weight == 0.1
   assert gan.config.objective == "wgan-gp" and gan.config.gp_weight == 0.1
-  args = toy.resolve(toy.build_parser().parse_args(["--mixture", "2", "--mixture-entropy", "0"]))
-  _, _, gan = toy.make_run(args)
+  gan = _toy_gan(["--mixture", "2", "--mixture-entropy", "0"])
   assert gan.components == 2 and gan.entropy_weight == 0.0
 
 

@@ -38,7 +38,7 @@ def test_load_text_file_errors_are_clear(tmp_path):
     td.load_text_file(str(empty))
   long = tmp_path / "long.txt"
   long.write_text("short\n" + "x" * 40 + "\n")
-  with pytest.raises(ValueError, match="line 2 has 40 characters.*--seq-len"):
+  with pytest.raises(ValueError, match="line 2 has 40 characters.*raise seq_len"):
     td.load_text_file(str(long), 32)
   with pytest.raises(ValueError, match="not a file"):
     td.load_text_file(str(tmp_path / "missing.txt"))

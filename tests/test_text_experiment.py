@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from experiments import text
+from experiments.builders import text_gan_for
+from experiments.evaluators import text_curve
 from experiments.figures import text_jsd
 
 TINY = ["--data", "markov", "--markov-lines", "600", "--num-samples", "60", "--iters", "12",
@@ -93,9 +95,9 @@ def test_wgan_gp_on_markov_learns_the_language():
   falls (measured: NLL 6.42 -> 4.33 nats, uniform 4.80; JSD₂ 0.61 -> 0.50)."""
   from wgan_jax.data.text import make_text_data
   data = make_text_data("markov", markov_lines=3000, heldout=300)
-  gan = text.build_gan("wgan-gp", data.vocab.size, width=16, num_blocks=2, batch_size=32,
+  gan = text_gan_for("wgan-gp", data.vocab.size, width=16, num_blocks=2, batch_size=32,
                        n_critic=2, lr_d=1e-3, lr_g=1e-3)
-  r = text.train_curve(gan, data, iters=100, eval_every=100, iters_per_call=50)
+  r = text_curve(gan, data, iters=100, eval_every=100, iters_per_call=50)
   first, last = r["evaluations"][0], r["evaluations"][-1]
   uniform = r["references"]["uniform_oracle_nll"]
   assert first["oracle_nll"] > uniform > last["oracle_nll"], (first, last)
@@ -120,10 +122,10 @@ def test_wgan_gp_beats_nsgan_on_softmax_outputs():
   data = make_text_data("markov", markov_lines=5000, heldout=320)
   final = {}
   for obj, nc in (("wgan-gp", 3), ("nsgan", 1)):
-    gan = text.build_gan(obj, data.vocab.size, width=16, num_blocks=2, batch_size=32,
+    gan = text_gan_for(obj, data.vocab.size, width=16, num_blocks=2, batch_size=32,
                          n_critic=nc,
                          lr_d=1e-3, lr_g=1e-3)
-    final[obj] = text.train_curve(gan, data, iters=400, eval_every=400, iters_per_call=50)
+    final[obj] = text_curve(gan, data, iters=400, eval_every=400, iters_per_call=50)
   w, n = final["wgan-gp"]["evaluations"][-1], final["nsgan"]["evaluations"][-1]
   assert w["jsd_4"] < n["jsd_4"] - 0.1, (w, n)
   assert w["oracle_nll"] < final["wgan-gp"]["references"]["uniform_oracle_nll"] - 1.0

@@ -41,14 +41,14 @@ def test_prefetching_reader_keeps_order():
   assert [len(b) for b in batches] == [8] * 6 + [2]
   got = np.concatenate(batches)[:, 0, 0, 0]
   np.testing.assert_allclose((got + 1) * 127.5, idx, atol=1e-4)
-  with pytest.raises(ValueError, match="no 'image' feature"):
+  with pytest.raises(ValueError, match="image_key: the records have no 'image' feature"):
     list(ti.iter_batches([{"text": b"x"}], np.arange(1), 1))
 
 
 def test_clear_errors(tmp_path):
-  with pytest.raises(ValueError, match="does not know a data set named"):
+  with pytest.raises(ValueError, match="name: tensorflow-datasets does not know a data set named"):
     ti.load_tfds_images("no_such_data_set_xyz", data_dir=str(tmp_path))
-  with pytest.raises(ValueError, match="not prepared.*--download"):
+  with pytest.raises(ValueError, match="name: mnist is not prepared.*download=True"):
     ti.load_tfds_images("mnist", data_dir=str(tmp_path))
-  with pytest.raises(ValueError, match="--max-examples"):
+  with pytest.raises(ValueError, match="max_examples: must be positive"):
     ti.load_tfds_images("mnist", max_examples=0)

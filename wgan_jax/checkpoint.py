@@ -46,12 +46,12 @@ class Checkpointer:
     """The state at `step` (default: the latest) and its JSON item.
 
     Raises:
-      CheckpointError: no checkpoint; a fingerprint that differs from this run's (naming each
-        differing field); or files that cannot be read as the expected state.
+      CheckpointError: no checkpoint in `directory`; a fingerprint that differs from this
+        run's (naming each differing field); or files that cannot be read as the expected state.
     """
     step = self.latest_step() if step is None else step
     if step is None:
-      raise CheckpointError(f"--resume: no checkpoint in {self.directory}")
+      raise CheckpointError(f"directory: no checkpoint in {self.directory}")
     where = f"checkpoint at step {step} in {self.directory}"
     try:
       meta = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
@@ -66,7 +66,8 @@ class Checkpointer:
               if k not in self.fingerprint]
     if diffs:
       raise CheckpointError(f"{where} comes from another configuration ("
-                            + "; ".join(diffs) + "); use another --out or the same options")
+                            + "; ".join(diffs) + "); restore with the same fingerprint, or "
+                            "checkpoint this run in another directory")
     try:
       restored = self.manager.restore(
           step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)))

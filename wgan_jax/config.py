@@ -1,4 +1,10 @@
-"""Objectives (which game is played) and the validated training configuration."""
+"""The validated training configuration, and the names of the objectives.
+
+Each objective (its losses, its constraint on the critic, its default hyper-parameters) is
+defined once, in `wgan_jax.objectives`; `OBJECTIVES` is the tuple of their names. Every error
+is a `ConfigError` that names the config field (or argument) at fault, so a command line can
+map it to its own flag.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +12,40 @@ import dataclasses
 import math
 from typing import Optional
 
-OBJECTIVES = ("gan", "nsgan", "wgan", "wgan-gp", "wgan-gp-onesided")
-OPTIMIZERS = ("adam", "rmsprop")
+from wgan_jax.objectives import REGISTRY, Objective
 
-# Defaults per objective. gan/nsgan: the DCGAN recipe (Adam 2e-4, β1 .5, one D step).
-# wgan: Algorithm 1 of WGAN (RMSProp 5e-5, c = .01, n_critic 5) plus the official warm-up.
-# wgan-gp: Algorithm 1 of WGAN-GP with the β1 = .5 of every released script (the paper's text
-# says β1 = 0; PAPERS.md §5.1) and λ = 10.
-_DEFAULTS = {
-    "gan": dict(optimizer="adam", lr_d=2e-4, lr_g=2e-4, beta1=0.5, beta2=0.999, n_critic=1),
-    "nsgan": dict(optimizer="adam", lr_d=2e-4, lr_g=2e-4, beta1=0.5, beta2=0.999, n_critic=1),
-    "wgan": dict(optimizer="rmsprop", lr_d=5e-5, lr_g=5e-5, n_critic=5, clip_value=0.01,
-                 warmup=True),
-    "wgan-gp": dict(optimizer="adam", lr_d=1e-4, lr_g=1e-4, beta1=0.5, beta2=0.9, n_critic=5,
-                    gp_weight=10.0),
-    "wgan-gp-onesided": dict(optimizer="adam", lr_d=1e-4, lr_g=1e-4, beta1=0.5, beta2=0.9,
-                             n_critic=5, gp_weight=10.0),
-}
+OBJECTIVES = tuple(REGISTRY)
+OPTIMIZERS = ("adam", "rmsprop")
 
 
 class ConfigError(ValueError):
-  """A bad option value; the message names the option."""
+  """A bad value for the config field (or argument) `field`; the message starts with it.
+
+  Attributes:
+    field: the Python name at fault, e.g. "lr_d", "objective", "components".
+    message: the explanation, without the field name.
+  """
+
+  def __init__(self, field: str, message: str):
+    super().__init__(f"{field}: {message}")
+    self.field = field
+    self.message = message
+
+  def __reduce__(self):  # pickles (e.g. across processes) with both arguments
+    return type(self), (self.field, self.message)
+
+
+def get_objective(name: str) -> Objective:
+  """The `Objective` called `name`.
+
+  Raises:
+    ConfigError: naming "objective", for an unknown name.
+  """
+  try:
+    return REGISTRY[name]
+  except (KeyError, TypeError):
+    raise ConfigError(
+        "objective", f"unknown objective {name!r}; choose one of {list(OBJECTIVES)}") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,11 +79,10 @@ class GANConfig:
                                           # many generator iterations (WGAN-GP ResNet recipe)
 
   def __post_init__(self):
-    def bad(option, msg):
-      raise ConfigError(f"--{option.replace('_', '-')}: {msg}")
+    def bad(field, msg):
+      raise ConfigError(field, msg)
 
-    if self.objective not in OBJECTIVES:
-      bad("objective", f"unknown objective {self.objective!r}; choose one of {list(OBJECTIVES)}")
+    game = get_objective(self.objective)
     if self.optimizer not in OPTIMIZERS:
       bad("optimizer", f"unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}")
     for name in ("batch_size", "latent_dim", "n_critic", "warmup_critic_iters",
@@ -83,10 +101,9 @@ class GANConfig:
     if self.clip_value is not None and not (math.isfinite(self.clip_value)
                                             and self.clip_value > 0):
       bad("clip_value", f"must be positive, got {self.clip_value!r}")
-    if self.objective == "wgan" and self.clip_value is None:
-      bad("clip_value", "wgan needs a clip value")
-    if self.objective.startswith("wgan-gp") and not (math.isfinite(self.gp_weight)
-                                                     and self.gp_weight > 0):
+    if game.clips_weights and self.clip_value is None:
+      bad("clip_value", f"{game.name} needs a clip value")
+    if game.gradient_penalty and not (math.isfinite(self.gp_weight) and self.gp_weight > 0):
       bad("gp_weight", f"the gradient penalty weight λ must be positive, got {self.gp_weight!r}")
     if not (math.isfinite(self.gp_weight) and self.gp_weight >= 0):
       bad("gp_weight", f"must be a finite number ≥ 0, got {self.gp_weight!r}")
@@ -103,8 +120,13 @@ class GANConfig:
       bad("weight_penalty", f"must be a finite number ≥ 0, got {self.weight_penalty!r}")
 
   @property
+  def game(self) -> Objective:
+    """The `Objective` named by `objective`: its losses, constraints and defaults."""
+    return REGISTRY[self.objective]
+
+  @property
   def is_wasserstein(self) -> bool:
-    return self.objective.startswith("wgan")
+    return self.game.is_wasserstein
 
   @property
   def uses_gradient_penalty(self) -> bool:
@@ -112,7 +134,7 @@ class GANConfig:
 
   @property
   def one_sided(self) -> bool:
-    return self.objective == "wgan-gp-onesided"
+    return self.game.one_sided
 
   def critic_iters(self, generator_iteration: int) -> int:
     """Critic steps before generator iteration g (the official WGAN warm-up when enabled)."""
@@ -121,20 +143,52 @@ class GANConfig:
       return self.warmup_critic_iters
     return self.n_critic
 
+  def critic_steps_before(self, generator_iteration: int) -> int:
+    """Critic steps run before generator iteration g: Σ_{g' < g} critic_iters(g').
+
+    With the WGAN warm-up this is more than g·n_critic (100 critic steps at each of the first
+    25 generator iterations and every 500th); the critic's learning-rate schedule spans it.
+    """
+    if not self.warmup:
+      return generator_iteration * self.n_critic
+    return sum(self.critic_iters(g) for g in range(generator_iteration))
+
 
 def make_config(objective: str = "wgan-gp", **overrides) -> GANConfig:
   """A `GANConfig` with the defaults of `objective`, then `overrides` (None means default).
 
   Raises:
-    ConfigError: naming the option, for an unknown objective or a bad value.
+    ConfigError: naming the field, for an unknown objective, an unknown field or a bad value.
   """
-  if objective not in _DEFAULTS:
-    raise ConfigError(
-        f"--objective: unknown objective {objective!r}; choose one of {list(OBJECTIVES)}")
+  game = get_objective(objective)
   fields = {f.name for f in dataclasses.fields(GANConfig)}
-  unknown = set(overrides) - fields
+  unknown = sorted(set(overrides) - fields)
   if unknown:
-    raise ConfigError(f"unknown option(s) {sorted(unknown)}")
-  values = dict(_DEFAULTS[objective])
+    raise ConfigError(unknown[0], f"not a field of GANConfig (unknown: {unknown})")
+  values = dict(game.defaults)
   values.update({k: v for k, v in overrides.items() if v is not None})
   return GANConfig(objective=objective, **values)
+
+
+def check_critic_norm(config: GANConfig, *, batch_norm: bool, field: str = "critic") -> None:
+  """Refuse BatchNorm in a critic trained with a gradient penalty.
+
+  BatchNorm couples the examples of a batch, so the gradient of the critic at one interpolate
+  depends on the others and the per-example gradient norm that the penalty constrains is wrong;
+  the WGAN-GP paper uses layer normalisation instead (Gulrajani et al. 2017, arXiv:1704.00028,
+  §4). `GAN.init` calls this with the critic's variables; a caller that chooses the critic's
+  normalisation by name can call it first, passing its own `field`.
+
+  Args:
+    config: the configuration (the penalty is on when `config.gp_weight` > 0).
+    batch_norm: whether the critic uses BatchNorm.
+    field: the field or argument to name in the error.
+
+  Raises:
+    ConfigError: naming `field`, for BatchNorm in a penalised critic.
+  """
+  if batch_norm and config.uses_gradient_penalty:
+    raise ConfigError(
+        field, "a critic trained with a gradient penalty must not use BatchNorm (it couples the "
+        "examples of a batch, so the per-example gradient norm is wrong); use layer "
+        "normalisation or none")

@@ -3,7 +3,8 @@
 They are the formulas of the Inception score, the Fréchet distance and the kernel (KID)
 distance, written over arrays so that any classifier's outputs can be plugged in: the project's
 own small classifiers, or Inception features a user computes. Numbers on our classifiers are
-NOT comparable with published Inception-based scores.
+NOT comparable with published Inception-based scores. SciPy is imported inside the functions
+that use it, so importing this module does not need it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import warnings
 from typing import Dict
 
 import numpy as np
-import scipy.linalg
-import scipy.special
 
 
 def classifier_score(logits: np.ndarray, *, splits: int = 1) -> float:
@@ -25,6 +24,7 @@ def classifier_score(logits: np.ndarray, *, splits: int = 1) -> float:
   References:
     Salimans et al., "Improved Techniques for Training GANs", NeurIPS 2016, arXiv:1606.03498.
   """
+  import scipy.special
   logits = np.asarray(logits, np.float64)
   if logits.ndim != 2 or len(logits) < splits:
     raise ValueError(f"logits must be [N, classes] with N ≥ splits, got {logits.shape}")
@@ -45,6 +45,7 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     Heusel et al., "GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash
     Equilibrium" (FID), NeurIPS 2017, arXiv:1706.08500.
   """
+  import scipy.linalg
   a = np.asarray(features_a, np.float64)
   b = np.asarray(features_b, np.float64)
   if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:

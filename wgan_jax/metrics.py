@@ -1,4 +1,7 @@
-"""Sample-quality metrics for 2-D data: mode coverage (VEEGAN / PacGAN) and exact W1."""
+"""Sample-quality metrics for 2-D data: mode coverage (VEEGAN / PacGAN) and exact W1.
+
+SciPy is imported inside the functions, so importing the library does not need it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,6 @@ import math
 from typing import Dict
 
 import numpy as np
-import scipy.optimize
-import scipy.spatial.distance
 
 
 def mode_coverage(samples: np.ndarray, centres: np.ndarray, std: float,
@@ -32,6 +33,7 @@ def mode_coverage(samples: np.ndarray, centres: np.ndarray, std: float,
     Srivastava et al., VEEGAN, NeurIPS 2017, arXiv:1705.07761, §5.1 and Table 1;
     Lin et al., PacGAN, NeurIPS 2018, arXiv:1712.04086, Table 1.
   """
+  import scipy.spatial.distance
   samples = np.asarray(samples, np.float64)
   centres = np.asarray(centres, np.float64)
   if samples.ndim != 2 or centres.ndim != 2 or samples.shape[1] != centres.shape[1]:
@@ -59,6 +61,8 @@ def wasserstein1_exact(x: np.ndarray, y: np.ndarray) -> float:
   W1 = min_π (1/n) Σ_i ‖x_i - y_π(i)‖₂ over permutations π (for equal-size uniform empirical
   measures an optimal coupling is a permutation), solved by `scipy.optimize.linear_sum_assignment`.
   """
+  import scipy.optimize
+  import scipy.spatial.distance
   x = np.asarray(x, np.float64)
   y = np.asarray(y, np.float64)
   if x.shape != y.shape or x.ndim != 2:

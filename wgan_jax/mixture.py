@@ -8,15 +8,20 @@ payoff is the weighted average over all pairs,
 
   L_mix = Σ_i Σ_j w^G_i w^D_j · L(G_i, D_j),
 
-for any objective of `wgan_jax.config.OBJECTIVES` (named "mix+<objective>" on the command line),
-and each player adds the entropy-style regulariser of the official code for its own weights,
+for any objective of `wgan_jax.config.OBJECTIVES` (named "mix+<objective>"), and each player
+adds the entropy-style regulariser of the official code for its own weights,
 
   R(w) = Σ_k -(1/T)·log(w_k + 1e-6)     (weight 0.1; minimal at uniform weights),
 
 which keeps the weights from collapsing onto one component.
 
-Design (see `MixtureGAN`):
+Design (see `MixturePlayers` and `MixtureGAN`):
 
+- A mixture is a `wgan_jax.train.Players` value: `GAN`'s steps (draws, gradients, updates, the
+  fused n_critic loop) are the plain GAN's, and only what a player is and how the objective's
+  per-example terms are reduced differ. The pair losses L(G_i, D_j) come from the same
+  `GAN.critic_losses` / `GAN.generator_losses` (the terms of `wgan_jax.losses`) as the plain
+  game's, reduced per generator instead of over the whole batch.
 - The T components share one module definition; their parameters are stacked on a leading [T]
   axis (the module's `init` vmapped over T keys) and every component runs inside one compiled
   program through `jax.vmap` over that axis, never a Python loop.
@@ -37,8 +42,8 @@ Design (see `MixtureGAN`):
   component 0 is initialised from the run's key exactly as the plain GAN is (component i > 0 from
   fold_in(key, i)): with T = 1 a `MixtureGAN` reproduces the plain GAN's losses and updates to
   float tolerance (softmax of one logit is 1, R is a constant, α gets a zero gradient).
-- `MixtureGAN` subclasses `GAN`, so `plan_blocks`, the runner, `IndependentRuns` and the
-  data-parallel backends (`wgan_jax.parallel`) drive it unchanged.
+- `MixtureGAN` is a `GAN` whose `players` is a `MixturePlayers`, so `plan_blocks`, the runner,
+  `IndependentRuns` and the data-parallel backends (`wgan_jax.parallel`) drive it unchanged.
 
 References:
   Arora, Ge, Liang, Ma & Zhang, "Generalization and Equilibrium in Generative Adversarial Nets
@@ -48,18 +53,15 @@ References:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
-from typing import Any, Dict, Tuple
+from typing import Dict, Tuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from wgan_jax import penalties
 from wgan_jax.config import OBJECTIVES, ConfigError, GANConfig
-from wgan_jax.train import GAN, GANState, PlayerState, example_keys, global_norm
-from wgan_jax.transforms import clip_params
+from wgan_jax.train import GAN, GANState, PlayerState, make_optimizer
 
 MIX_PREFIX = "mix+"
 MIX_OBJECTIVES = tuple(MIX_PREFIX + o for o in OBJECTIVES)
@@ -71,12 +73,12 @@ def parse_objective(name: str) -> Tuple[str, bool]:
   """Split "mix+<objective>" into (objective, True); a plain objective gives (name, False).
 
   Raises:
-    ConfigError: naming --objective, for an unknown objective.
+    ConfigError: naming "objective", for an unknown objective.
   """
   mixed = name.startswith(MIX_PREFIX)
   base = name[len(MIX_PREFIX):] if mixed else name
   if base not in OBJECTIVES:
-    raise ConfigError(f"--objective: unknown objective {name!r}; choose one of "
+    raise ConfigError("objective", f"unknown objective {name!r}; choose one of "
                       f"{list(OBJECTIVES) + list(MIX_OBJECTIVES)}")
   return base, mixed
 
@@ -93,6 +95,12 @@ def entropy_regulariser(weights: jax.Array) -> jax.Array:
   uniform weights and growing as any weight tends to 0, so adding β·R to a player's loss pulls
   its weights towards uniform. Constant (≈ -1e-6) for T = 1.
 
+  Args:
+    weights: a player's mixture weights w [..., T].
+
+  Returns:
+    R(w) [...].
+
   References:
     Arora et al. 2017, arXiv:1703.00573, §4 and train_mixgan.py (mix_entloss = 0.1).
   """
@@ -100,21 +108,10 @@ def entropy_regulariser(weights: jax.Array) -> jax.Array:
   return jnp.sum(-jnp.log(weights + 1e-6), axis=-1) / t
 
 
-# Per-example terms of the losses in `wgan_jax.losses`; each loss there is the batch mean of
-# these (tests check T = 1 against the plain GAN, and T > 1 against the losses on each stratum).
-def _critic_terms(objective: str, s_real: jax.Array, s_fake: jax.Array):
-  """(real term [B], fake term [B]) of the critic's (discriminator's) loss, per example."""
-  if objective.startswith("wgan"):
-    return -s_real, s_fake
-  return -jax.nn.log_sigmoid(s_real), -jax.nn.log_sigmoid(-s_fake)
-
-
-def _generator_term(objective: str, s_fake: jax.Array) -> jax.Array:
-  if objective.startswith("wgan"):
-    return -s_fake
-  if objective == "gan":
-    return jax.nn.log_sigmoid(-s_fake)
-  return -jax.nn.log_sigmoid(s_fake)
+def _networks_only(params):
+  """The optax mask of a mixture player's params: its networks, not its logits α."""
+  return {"components": jax.tree_util.tree_map(lambda _: True, params["components"]),
+          "logits": False}
 
 
 def make_mixture_optimizer(config: GANConfig, lr: float, *,
@@ -124,32 +121,195 @@ def make_mixture_optimizer(config: GANConfig, lr: float, *,
   The same optimiser, schedule and non-finite guard as the plain player, applied to the
   networks and the logits α alike; WGAN weight clipping (critic) masks α out.
   """
-  if config.lr_decay_steps:
-    span = config.lr_decay_steps * (config.n_critic if critic else 1)
-    lr = optax.linear_schedule(lr, 0.0, span)
-  if config.optimizer == "adam":
-    opt = optax.adam(lr, b1=config.beta1, b2=config.beta2)
-  else:
-    opt = optax.rmsprop(lr, decay=config.rmsprop_decay)
-  if critic and config.clip_value is not None:
-    def networks_only(params):
-      return {"components": jax.tree_util.tree_map(lambda _: True, params["components"]),
-              "logits": False}
-    opt = optax.chain(opt, optax.masked(clip_params(config.clip_value), networks_only))
-  if config.skip_nonfinite:
-    opt = optax.apply_if_finite(opt, max_consecutive_errors=1_000_000)
-  return opt
+  return make_optimizer(config, lr, critic=critic, clip_mask=_networks_only)
+
+
+@dataclasses.dataclass(frozen=True)
+class MixturePlayers:
+  """Each side a mixture of `components` networks with learned weights (a `Players` value).
+
+  For the critic, with strata S_i = {b : b mod T = i} of the global batch and the terms ℓ of the
+  objective (`wgan_jax.losses`),
+
+    L(G_i, D_j) = mean_b ℓ_real(D_j(x_b)) + mean_{b∈S_i} ℓ_fake(D_j(x̃_b)) + λ·GP_ij,
+    L_D = Σ_ij w^G_i w^D_j L(G_i, D_j) + μ·Σ_j w^D_j Σ‖w_j‖² + β·R(w^D),
+
+  and for the generators L_G = Σ_ij w^G_i w^D_j mean_{b∈S_i} ℓ_G(D_j(x̃_b)) + β·R(w^G).
+
+  Attributes:
+    components: T, the number of generators and of critics (1 reduces to the plain GAN).
+    entropy_weight: β, the weight of R(w) in each player's loss (0.1 in the official code).
+
+  Raises:
+    ConfigError: naming "components" or "entropy_weight", for a bad value.
+  """
+  components: int = DEFAULT_COMPONENTS
+  entropy_weight: float = DEFAULT_ENTROPY_WEIGHT
+
+  def __post_init__(self):
+    t = self.components
+    if isinstance(t, bool) or not isinstance(t, int) or t < 1:
+      raise ConfigError("components", "the number of components must be a positive integer, "
+                        f"got {t!r}")
+    b = self.entropy_weight
+    if not (isinstance(b, (int, float)) and math.isfinite(b) and b >= 0):
+      raise ConfigError("entropy_weight", f"must be a finite number ≥ 0, got {b!r}")
+
+  # ---------------------------------------------------------------- set-up
+  def component_keys(self, key: jax.Array) -> jax.Array:
+    """[T] init keys: `key` itself for component 0 (so T = 1 is the plain GAN), then
+    fold_in(key, i)."""
+    return jnp.stack([key] + [jax.random.fold_in(key, i) for i in range(1, self.components)])
+
+  def init(self, gan, key, z, x):
+    """T sets of parameters (the plain init vmapped over `component_keys`, jitted once per GAN:
+    an eager vmap takes seconds) and α = 0 (uniform weights)."""
+    def build():
+      def one(k, z, x):
+        k_g, k_d, _ = jax.random.split(k, 3)  # the plain GAN's split
+        return (gan.generator.init(k_g, z, train=False), gan.critic.init(k_d, x, train=False))
+      return jax.jit(jax.vmap(one, in_axes=(0, None, None)))
+
+    g_vars, d_vars = gan.compiled("init_components", build)(self.component_keys(key), z, x)
+    alpha = jnp.zeros((self.components,), jnp.float32)
+    return ({"components": g_vars["params"], "logits": alpha},
+            {k: v for k, v in g_vars.items() if k != "params"},
+            {"components": d_vars["params"], "logits": alpha},
+            {k: v for k, v in d_vars.items() if k != "params"})
+
+  def optimizer(self, config, lr, *, critic):
+    return make_mixture_optimizer(config, lr, critic=critic)
+
+  def objective_name(self, objective):
+    return f"{MIX_PREFIX}{objective}"
+
+  # ---------------------------------------------------------------- helpers
+  def _over_components(self, fn):
+    """`jax.vmap(fn)` over the leading component axis of every argument and output. At T = 1
+    it calls fn on component 0 instead (the plain GAN's program, bitwise; a batch axis of size
+    1 can change XLA's matmul kernels and so the last bits of the results)."""
+    if self.components > 1:
+      return jax.vmap(fn)
+
+    def one(*args):
+      out = fn(*jax.tree_util.tree_map(lambda x: x[0], args))
+      return jax.tree_util.tree_map(lambda x: x[None], out)
+    return one
+
+  def _strata(self, gan):
+    """Each local example's generator i_b (global index mod T) [B_local], and a function
+    values [B_local] -> [T] of the means over each generator's examples (sum over stratum i
+    / n_i, with n_i the stratum's size in the global batch over the number of shards, so that
+    `pmean` of the local means gives the global ones; at T = 1 exactly `jnp.mean`)."""
+    t, b = self.components, gan.config.batch_size
+    idx = gan.example_indices() % t
+    onehot = jax.nn.one_hot(idx, t, dtype=jnp.float32)
+    counts = jnp.asarray([len(range(i, b, t)) for i in range(t)], jnp.float32)
+    per_shard = counts / gan.num_shards
+
+    def means(values):
+      return jnp.sum(values[:, None] * onehot, axis=0) / per_shard
+    return idx, means
+
+  def generate_components(self, gan, g: PlayerState, params, z, *, train: bool):
+    """All T generators on the same z: ([T, B, ...], stacked new model_state)."""
+    def one(p, ms):
+      return gan.apply_generator(p, ms, z, train=train)
+    return self._over_components(one)(params, g.model_state)
+
+  def generate(self, gan, g, params, z, *, train):
+    """The stratified fake batch: example b from generator b mod T."""
+    idx, _ = self._strata(gan)
+    fakes, ms = self.generate_components(gan, g, params["components"], z, train=train)
+    return fakes[idx, jnp.arange(fakes.shape[1])], ms
+
+  # ---------------------------------------------------------------- payoffs
+  def critic_payoff(self, gan, d_params, state, real, fake, eps):
+    """aux["payoff"] is the [T_G, T_D] matrix of pair losses L(G_i, D_j) + λ·GP_ij (adversarial
+    loss on stratum i plus the penalty of critic j on stratum i's interpolates); the total is
+    Σ_ij w^G_i w^D_j aux["payoff"][i, j] + weight penalty + β·R(w^D)."""
+    c = gan.config
+    w_g = mixture_weights(state.generator.params["logits"])
+    _, strata = self._strata(gan)
+
+    def one_critic(params, model_state):
+      return gan.critic_losses(params, model_state, real, fake, eps, reduce=strata)
+
+    # leading axis [T_D]; adv, gp, d_fake, accuracy are [T_D, T_G]
+    per, ms = self._over_components(one_critic)(d_params["components"],
+                                                state.critic.model_state)
+    w_d = mixture_weights(d_params["logits"])
+    pair = jnp.outer(w_g, w_d)  # [T_G, T_D]
+    adv = jnp.sum(pair * per["adv"].T)
+    gp = jnp.sum(pair * per["gp"].T)
+    wp = jnp.sum(w_d * per["wp"])
+    ent = entropy_regulariser(w_d)
+    total = adv + c.gp_weight * gp + c.weight_penalty * wp + self.entropy_weight * ent
+    aux = dict(d_adv_loss=adv, gp=gp, d_weight_penalty=wp, d_real=jnp.sum(w_d * per["d_real"]),
+               d_fake=jnp.sum(pair * per["d_fake"].T), d_entropy=ent,
+               payoff=per["adv"].T + c.gp_weight * per["gp"].T)
+    if not c.is_wasserstein:
+      aux["d_accuracy"] = jnp.sum(pair * per["accuracy"].T)
+    return total, aux, ms
+
+  def generator_payoff(self, gan, g_params, state, fake):
+    """aux["payoff"] is the [T_G, T_D] matrix of L(G_i, D_j) on stratum i."""
+    d = state.critic
+    _, strata = self._strata(gan)
+
+    def one_critic(params, model_state):
+      return gan.generator_losses(params, model_state, fake, reduce=strata)  # [T_G]
+
+    payoff = self._over_components(one_critic)(d.params["components"], d.model_state).T
+    w_g = mixture_weights(g_params["logits"])
+    w_d = mixture_weights(d.params["logits"])
+    adv = jnp.sum(jnp.outer(w_g, w_d) * payoff)
+    ent = entropy_regulariser(w_g)
+    return adv + self.entropy_weight * ent, dict(g_adv_loss=adv, g_entropy=ent, payoff=payoff)
+
+  def critic_metrics(self, aux, params):
+    """The payoff's metrics (not the matrix) and the weights w_d_j at the step's start."""
+    w_d = mixture_weights(params["logits"])
+    metrics = {k: v for k, v in aux.items() if k != "payoff"}
+    metrics.update({f"w_d_{j}": w_d[j] for j in range(self.components)})
+    return metrics
+
+  def generator_metrics(self, aux, params):
+    """g_entropy and the weights w_g_i at the step's start."""
+    w_g = mixture_weights(params["logits"])
+    return dict(g_entropy=aux["g_entropy"],
+                **{f"w_g_{i}": w_g[i] for i in range(self.components)})
+
+  # ---------------------------------------------------------------- evaluation
+  def sample_with_components(self, gan, state: GANState, key: jax.Array,
+                             n: int) -> Tuple[jax.Array, jax.Array]:
+    z = jax.random.normal(key, (n, gan.config.latent_dim))
+    g = state.generator
+    comp = jax.random.categorical(jax.random.fold_in(key, 1), g.params["logits"], shape=(n,))
+    xs, _ = self.generate_components(gan, g, g.params["components"], z, train=False)
+    return xs[comp, jnp.arange(n)], comp
+
+  def sample(self, gan, state, key, n):
+    return self.sample_with_components(gan, state, key, n)[0]
+
+  def critic_values(self, gan, state, x):
+    d = state.critic
+    values = self._over_components(lambda p, ms: gan.apply_critic(p, ms, x, train=False)[0])(
+        d.params["components"], d.model_state)
+    return mixture_weights(d.params["logits"]) @ values
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class MixtureGAN(GAN):
   """MIX+GAN: `components` generators and critics of the GAN's modules, with learned weights.
 
-  Build it from a plain GAN with `MixtureGAN.from_gan(gan, components=5)`; it has the plain
-  GAN's interface (`init`, `train_step(n_critic, iterations)(state, key, data)`, `sample`,
-  `critic_values`, `config`), so the runner, `IndependentRuns` and `wgan_jax.parallel` drive it.
-  The state is a `GANState` whose players' params are {"components": params stacked over [T],
-  "logits": α [T]}; model_state (BatchNorm statistics) is stacked over [T] too.
+  A `GAN` whose `players` is `MixturePlayers(components, entropy_weight)`: it has the plain
+  GAN's interface and steps (`init`, `train_step(n_critic, iterations)(state, key, data)`,
+  `critic_step`, `generator_step`, `sample`, `critic_values`, `config`), so the runner,
+  `IndependentRuns` and `wgan_jax.parallel` drive it. Build it from a plain GAN with
+  `MixtureGAN.from_gan(gan, components=5)`. The state is a `GANState` whose players' params are
+  {"components": params stacked over [T], "logits": α [T]}; model_state (BatchNorm statistics)
+  is stacked over [T] too.
 
   Metrics are the plain GAN's (d_loss, g_loss, d_grad_norm, g_grad_norm, d_adv_loss, gp,
   w_estimate, ...; losses are the mixture's payoff plus the regulariser) and the weights at the
@@ -164,240 +324,25 @@ class MixtureGAN(GAN):
   entropy_weight: float = DEFAULT_ENTROPY_WEIGHT
 
   def __post_init__(self):
+    object.__setattr__(self, "players", MixturePlayers(self.components, self.entropy_weight))
     super().__post_init__()
-    t = self.components
-    if isinstance(t, bool) or not isinstance(t, int) or t < 1:
-      raise ConfigError(f"--mixture: the number of components must be a positive integer, "
-                        f"got {t!r}")
-    b = self.entropy_weight
-    if not (isinstance(b, (int, float)) and math.isfinite(b) and b >= 0):
-      raise ConfigError(f"--mixture-entropy: must be a finite number ≥ 0, got {b!r}")
 
   @classmethod
   def from_gan(cls, gan: GAN, components: int = DEFAULT_COMPONENTS,
                entropy_weight: float = DEFAULT_ENTROPY_WEIGHT) -> "MixtureGAN":
     """The mixture of `components` copies of `gan`'s generator and critic."""
-    fields = {f.name: getattr(gan, f.name) for f in dataclasses.fields(GAN)}
+    fields = {f.name: getattr(gan, f.name) for f in dataclasses.fields(GAN) if f.init}
     return cls(**fields, components=components, entropy_weight=entropy_weight)
 
-  @property
-  def objective_name(self) -> str:
-    return f"{MIX_PREFIX}{self.config.objective}"
-
-  # ---------------------------------------------------------------- set-up
-  @functools.cached_property
-  def d_optimizer(self) -> optax.GradientTransformation:
-    return make_mixture_optimizer(self.config, self.config.lr_d, critic=True)
-
-  @functools.cached_property
-  def g_optimizer(self) -> optax.GradientTransformation:
-    return make_mixture_optimizer(self.config, self.config.lr_g, critic=False)
-
   def component_keys(self, key: jax.Array) -> jax.Array:
-    """[T] init keys: `key` itself for component 0 (so T = 1 is the plain GAN), then
-    fold_in(key, i)."""
-    return jnp.stack([key] + [jax.random.fold_in(key, i) for i in range(1, self.components)])
+    """[T] init keys: `key` itself for component 0, then fold_in(key, i)."""
+    return self.players.component_keys(key)
 
-  @functools.cached_property
-  def _init_components(self):
-    """Jitted (keys [T], z, x) -> stacked (generator, critic) variables: the plain init (its
-    key split) vmapped over the components (jitted once: an eager vmap takes seconds)."""
-    def one(k, z, x):
-      k_g, k_d, _ = jax.random.split(k, 3)  # the plain GAN's split
-      return (self.generator.init(k_g, z, train=False),
-              self.critic.init(k_d, x, train=False))
-    return jax.jit(jax.vmap(one, in_axes=(0, None, None)))
-
-  def init(self, key: jax.Array, data: Any = None) -> GANState:
-    """T sets of parameters (the plain init vmapped over `component_keys`), α = 0 (uniform
-    weights) and fresh optimiser states. Refuses BatchNorm in a gradient-penalty critic."""
-    x_one = jax.eval_shape(self.sample_real, data, key)
-    z = jnp.zeros((2, self.config.latent_dim), jnp.float32)
-    x = jnp.zeros((2,) + x_one.shape, x_one.dtype)
-    g_vars, d_vars = self._init_components(self.component_keys(key), z, x)
-    if self.config.uses_gradient_penalty and "batch_stats" in d_vars:
-      raise ValueError(
-          "a critic trained with a gradient penalty must not use BatchNorm (it couples the "
-          "examples of a batch, so the per-example gradient norm is wrong): use --norm layer "
-          "or none")
-    alpha = jnp.zeros((self.components,), jnp.float32)
-    g_params = {"components": g_vars["params"], "logits": alpha}
-    d_params = {"components": d_vars["params"], "logits": alpha}
-    g_ms = {k: v for k, v in g_vars.items() if k != "params"}
-    d_ms = {k: v for k, v in d_vars.items() if k != "params"}
-    return GANState(
-        step=jnp.zeros((), jnp.int32),
-        critic_steps=jnp.zeros((), jnp.int32),
-        generator=PlayerState(g_params, self.g_optimizer.init(g_params), g_ms),
-        critic=PlayerState(d_params, self.d_optimizer.init(d_params), d_ms))
-
-  # ---------------------------------------------------------------- helpers
   def weights(self, state: GANState) -> Tuple[jax.Array, jax.Array]:
     """(w^G [T], w^D [T]) of a state."""
     return (mixture_weights(state.generator.params["logits"]),
             mixture_weights(state.critic.params["logits"]))
 
-  def _strata(self):
-    """Each local example's generator i_b (global index mod T) [B_local], and a function
-    values [B_local] -> [T] of the means over each generator's examples (sum over stratum i
-    / n_i, with n_i the stratum's size in the global batch over the number of shards, so that
-    `pmean` of the local means gives the global ones; at T = 1 exactly `jnp.mean`)."""
-    t, b = self.components, self.config.batch_size
-    idx = (self._offset() + jnp.arange(self.local_batch)) % t
-    onehot = jax.nn.one_hot(idx, t, dtype=jnp.float32)
-    counts = jnp.asarray([len(range(i, b, t)) for i in range(t)], jnp.float32)
-    per_shard = counts / self.num_shards
-
-    def means(values):
-      return jnp.sum(values[:, None] * onehot, axis=0) / per_shard
-    return idx, means
-
-  def _generate_components(self, g: PlayerState, params, z, *, train: bool):
-    """All T generators on the same z: ([T, B, ...], stacked new model_state)."""
-    def one(p, ms):
-      return self._generate(PlayerState(p, None, ms), z, train=train)
-    return self._over_components(one)(params, g.model_state)
-
-  def _over_components(self, fn):
-    """`jax.vmap(fn)` over the leading component axis of every argument and output. At T = 1
-    it calls fn on component 0 instead (the plain GAN's program, bitwise; a batch axis of size
-    1 can change XLA's matmul kernels and so the last bits of the results)."""
-    if self.components > 1:
-      return jax.vmap(fn)
-
-    def one(*args):
-      out = fn(*jax.tree_util.tree_map(lambda x: x[0], args))
-      return jax.tree_util.tree_map(lambda x: x[None], out)
-    return one
-
-  def _stratified(self, fakes: jax.Array, idx: jax.Array) -> jax.Array:
-    """Example b of generator idx[b]: [T, B, ...] -> [B, ...]."""
-    return fakes[idx, jnp.arange(fakes.shape[1])]
-
-  # ---------------------------------------------------------------- critic
-  def critic_payoff(self, d_params, state: GANState, key: jax.Array, data: Any = None):
-    """The critics' payoff at critic params `d_params`: (total, aux, new_model_state).
-
-    aux["payoff"] is the [T_G, T_D] matrix of pair losses L(G_i, D_j) + λ·GP_ij (adversarial
-    loss on stratum i plus the penalty of critic j on stratum i's interpolates); the total is
-    Σ_ij w^G_i w^D_j aux["payoff"][i, j] + weight penalty + β·R(w^D).
-    """
-    c = self.config
-    step_key = jax.random.fold_in(jax.random.fold_in(key, 0), state.critic_steps)
-    real, z, eps, k_nr, k_nf = self._draws(step_key, data)
-    g = state.generator
-    w_g = mixture_weights(g.params["logits"])
-    idx, strata = self._strata()
-    fakes, _ = self._generate_components(g, g.params["components"], z, train=True)
-    fake = jax.lax.stop_gradient(self._stratified(fakes, idx))
-    std = self.noise_std(state.step)
-    real_in, fake_in = self._noisy(real, k_nr, std), self._noisy(fake, k_nf, std)
-    d = state.critic
-
-    def one_critic(params, model_state):
-      s_real, ms = self._score(params, model_state, real_in, train=True)
-      s_fake, ms = self._score(params, ms, fake_in, train=True)
-      real_term, fake_term = _critic_terms(c.objective, s_real, s_fake)
-      adv = jnp.mean(real_term) + strata(fake_term)  # [T_G]: the loss on each stratum
-      gp = jnp.zeros((self.components,))
-      if c.uses_gradient_penalty:
-        critic_fn = lambda x: self._score(params, ms, x, train=False)[0]
-        x_hat = penalties.interpolate(real_in, fake_in, eps)
-        excess = penalties.critic_input_gradient_norms(critic_fn, x_hat) - c.gp_target
-        if c.one_sided:
-          excess = jnp.maximum(excess, 0.0)
-        gp = strata(jnp.square(excess))
-      wp = penalties.weight_penalty(params) if c.weight_penalty > 0 else jnp.zeros(())
-      acc = 0.5 * (jnp.mean(s_real > 0) + strata((s_fake < 0).astype(jnp.float32)))
-      return dict(adv=adv, gp=gp, wp=wp, d_real=jnp.mean(s_real), d_fake=strata(s_fake),
-                  acc=acc), ms
-
-    # leading axis [T_D]
-    per, ms = self._over_components(one_critic)(d_params["components"], d.model_state)
-    w_d = mixture_weights(d_params["logits"])
-    pair = jnp.outer(w_g, w_d)  # [T_G, T_D]
-    adv = jnp.sum(pair * per["adv"].T)
-    gp = jnp.sum(pair * per["gp"].T)
-    wp = jnp.sum(w_d * per["wp"])
-    ent = entropy_regulariser(w_d)
-    total = adv + c.gp_weight * gp + c.weight_penalty * wp + self.entropy_weight * ent
-    aux = dict(d_adv_loss=adv, gp=gp, d_weight_penalty=wp, d_real=jnp.sum(w_d * per["d_real"]),
-               d_fake=jnp.sum(pair * per["d_fake"].T), d_entropy=ent,
-               payoff=per["adv"].T + c.gp_weight * per["gp"].T)
-    if not c.is_wasserstein:
-      aux["d_accuracy"] = jnp.sum(pair * per["acc"].T)
-    return total, aux, ms
-
-  def critic_grads(self, state: GANState, key: jax.Array, data: Any = None):
-    """(loss, grads, aux, new_model_state) of the critics at `state`; grads are `pmean`'d."""
-    def loss_fn(params):
-      total, aux, ms = self.critic_payoff(params, state, key, data)
-      return total, (aux, ms)
-
-    d = state.critic
-    (total, (aux, ms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d.params)
-    aux = dict(aux, noise_std=self.noise_std(state.step))
-    del aux["payoff"]
-    w_d = mixture_weights(d.params["logits"])
-    aux.update({f"w_d_{j}": w_d[j] for j in range(self.components)})
-    return total, self._pmean(grads), aux, self._pmean(ms)
-
-  # ---------------------------------------------------------------- generator
-  def generator_payoff(self, g_params, state: GANState, key: jax.Array):
-    """The generators' payoff at generator params `g_params`: (total, aux, new_model_state);
-    aux["payoff"] is the [T_G, T_D] matrix of L(G_i, D_j) on stratum i."""
-    c = self.config
-    step_key = jax.random.fold_in(jax.random.fold_in(key, 1), state.step)
-    keys = example_keys(step_key, self.local_batch, self._offset())
-    sub = jax.vmap(lambda k: jax.random.split(k, 2))(keys)
-    z = jax.vmap(lambda k: jax.random.normal(k, (c.latent_dim,)))(sub[:, 0])
-    std = self.noise_std(state.step)
-    g, d = state.generator, state.critic
-    w_g = mixture_weights(g_params["logits"])
-    w_d = mixture_weights(d.params["logits"])
-    idx, strata = self._strata()
-    fakes, ms = self._generate_components(g, g_params["components"], z, train=True)
-    fake_in = self._noisy(self._stratified(fakes, idx), sub[:, 1], std)
-
-    def one_critic(params, model_state):
-      s_fake, _ = self._score(params, model_state, fake_in, train=True)
-      return strata(_generator_term(c.objective, s_fake))  # [T_G]
-
-    payoff = self._over_components(one_critic)(d.params["components"], d.model_state)
-    payoff = payoff.T  # [T_G, T_D]
-    adv = jnp.sum(jnp.outer(w_g, w_d) * payoff)
-    ent = entropy_regulariser(w_g)
-    return adv + self.entropy_weight * ent, dict(g_adv_loss=adv, g_entropy=ent,
-                                                 payoff=payoff), ms
-
-  def generator_grads(self, state: GANState, key: jax.Array):
-    """(loss, grads, new_model_state) of the generators at `state`; grads are `pmean`'d."""
-    loss, grads, _, ms = self._generator_grads_aux(state, key)
-    return loss, grads, ms
-
-  def _generator_grads_aux(self, state, key):
-    def loss_fn(params):
-      total, aux, ms = self.generator_payoff(params, state, key)
-      return total, (aux, ms)
-
-    (loss, (aux, ms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        state.generator.params)
-    del aux["payoff"]
-    return loss, self._pmean(grads), aux, self._pmean(ms)
-
-  def _generator_step(self, state: GANState, key: jax.Array):
-    g = state.generator
-    loss, grads, aux, ms = self._generator_grads_aux(state, key)
-    updates, opt_state = self.g_optimizer.update(grads, g.opt_state, g.params)
-    params = optax.apply_updates(g.params, updates)
-    w_g = mixture_weights(g.params["logits"])
-    metrics = dict(g_loss=loss, g_grad_norm=global_norm(grads), g_entropy=aux["g_entropy"],
-                   **{f"w_g_{i}": w_g[i] for i in range(self.components)})
-    metrics = self._pmean(metrics)
-    return state.replace(generator=PlayerState(params, opt_state, ms), step=state.step + 1), \
-        metrics
-
-  # ---------------------------------------------------------------- evaluation
   def sample_with_components(self, state: GANState, key: jax.Array,
                              n: int) -> Tuple[jax.Array, jax.Array]:
     """n samples of the mixture and the generator of each: ([n, ...], [n] ints).
@@ -405,23 +350,7 @@ class MixtureGAN(GAN):
     Sample k draws its component from Categorical(w^G) (key fold_in(key, 1)) and its z from
     `key` exactly as the plain `GAN.sample` does, so T = 1 gives the plain samples.
     """
-    z = jax.random.normal(key, (n, self.config.latent_dim))
-    comp = jax.random.categorical(jax.random.fold_in(key, 1),
-                                  state.generator.params["logits"], shape=(n,))
-    xs, _ = self._generate_components(state.generator, state.generator.params["components"],
-                                      z, train=False)
-    return xs[comp, jnp.arange(n)], comp
-
-  def sample(self, state: GANState, key: jax.Array, n: int) -> jax.Array:
-    """n samples from the mixture: each picks a generator by its weight (inference mode)."""
-    return self.sample_with_components(state, key, n)[0]
-
-  def critic_values(self, state: GANState, x: jax.Array) -> jax.Array:
-    """The mixture critic Σ_j w^D_j D_j(x), in inference mode."""
-    d = state.critic
-    values = self._over_components(lambda p, ms: self._score(p, ms, x, train=False)[0])(
-        d.params["components"], d.model_state)
-    return mixture_weights(d.params["logits"]) @ values
+    return self.players.sample_with_components(self, state, key, n)
 
 
 def mixture_metric_names(components: int) -> Dict[str, list]:

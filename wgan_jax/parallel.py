@@ -18,13 +18,13 @@ tolerance), because every random draw depends on the example's global index only
 from __future__ import annotations
 
 import dataclasses
-import functools
-from typing import Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from wgan_jax.config import ConfigError
 from wgan_jax.train import GAN, trace_once
 
 AXIS = "devices"
@@ -35,7 +35,11 @@ def shard_gan(gan: GAN, num_devices: int, axis_name: str = AXIS) -> GAN:
   """The same GAN with its steps bound to `axis_name` over `num_devices` shards.
 
   BatchNorm layers of models that have an `axis_name` field synchronise their statistics over
-  the same axis. Raises ValueError when the global batch does not divide by the device count.
+  the same axis.
+
+  Raises:
+    ConfigError: naming "batch_size", when the global batch does not divide by the device
+      count.
   """
   def bind(module):
     if "axis_name" in getattr(module, "__dataclass_fields__", {}):
@@ -55,14 +59,21 @@ class ParallelTrainer:
     pstate, metrics = trainer.train_step(5, 50)(pstate, key)
     state = trainer.get(pstate)                       # back to one copy
 
-  Metrics come back as one copy (they are `pmean`'d over the devices).
+  Metrics come back as one copy (they are `pmean`'d over the devices). The compiled steps are
+  built once per (n_critic, iterations) and kept on the trainer (dropped with it).
+
+  Raises:
+    ConfigError: naming "backend" for an unknown backend, "batch_size" when the global batch
+      does not divide by the device count.
   """
 
   def __init__(self, gan: GAN, backend: str = "pmap",
                devices: Optional[Sequence[jax.Device]] = None):
     if backend not in ("pmap", "shard_map"):
-      raise ValueError(f"--parallel: unknown backend {backend!r}; choose one of {BACKENDS}")
+      raise ConfigError("backend", f"unknown backend {backend!r}; choose one of "
+                        f"{list(BACKENDS[1:])}")
     self.backend = backend
+    self._compiled: Dict[Tuple[int, int], Callable] = {}
     if backend == "pmap":
       self.devices = list(devices) if devices is not None else jax.local_devices()
       num = len(self.devices) * jax.process_count() if devices is None else len(self.devices)
@@ -97,13 +108,11 @@ class ParallelTrainer:
   def train_step(self, n_critic: Optional[int] = None, iterations: int = 1):
     """The compiled data-parallel fused step (state, key, data) -> (state, metrics)."""
     n_critic = self.gan.config.n_critic if n_critic is None else n_critic
-    return self._compiled(n_critic, iterations)
-
-  @functools.lru_cache(maxsize=None)
-  def _compiled(self, n_critic: int, iterations: int):
-    fn = self.gan.train_step_fn(n_critic, iterations)
-    name = f"{self.backend} train_step(n_critic={n_critic}, iterations={iterations})"
-    return self.parallelize(fn, name)
+    if (n_critic, iterations) not in self._compiled:
+      fn = self.gan.train_step_fn(n_critic, iterations)
+      name = f"{self.backend} train_step(n_critic={n_critic}, iterations={iterations})"
+      self._compiled[(n_critic, iterations)] = self.parallelize(fn, name)
+    return self._compiled[(n_critic, iterations)]
 
   def parallelize(self, fn, name: str = "step"):
     """Compile fn(state, key, data) -> (out1, out2) written against the sharded GAN's axis

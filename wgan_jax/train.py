@@ -10,13 +10,18 @@ is a function of the run's key, a counter and the example's global index:
 so K iterations in one call equal K single calls, a resumed run equals an uninterrupted one, and
 a batch split over devices draws exactly the examples the whole batch draws on one device (each
 shard passes its offset into the global batch; `axis_name` then `pmean`s gradients and metrics).
+
+The steps are written once, in `GAN`. What a "player" is (one network, or a weighted mixture of
+networks) and how the per-example loss terms of the objective become each player's loss is a
+value, the GAN's `players` (a `Players`): `SinglePlayers` for the plain game (batch means),
+`wgan_jax.mixture.MixturePlayers` for MIX+GAN (weighted means over pairs of components).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Protocol, Tuple
 
 import flax.linen as nn
 import flax.struct
@@ -24,13 +29,15 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from wgan_jax import losses, penalties
-from wgan_jax.config import GANConfig
+from wgan_jax import penalties
+from wgan_jax.config import ConfigError, GANConfig, check_critic_norm
 from wgan_jax.transforms import clip_params
 
 Metrics = Dict[str, jax.Array]
 # sample_real(data, key) -> one real example; `data` is any pytree (or None) passed to the steps.
 SampleFn = Callable[[Any, jax.Array], jax.Array]
+# values [B_local] -> their mean(s): jnp.mean for the plain game, means per stratum for MIX+GAN.
+ReduceFn = Callable[[jax.Array], jax.Array]
 
 
 class PlayerState(flax.struct.PyTreeNode):
@@ -53,21 +60,34 @@ def example_keys(key: jax.Array, n: int, offset: jax.Array | int = 0) -> jax.Arr
   return jax.vmap(lambda j: jax.random.fold_in(key, j))(offset + jnp.arange(n))
 
 
-def make_optimizer(config: GANConfig, lr: float, *, critic: bool) -> optax.GradientTransformation:
+def make_optimizer(config: GANConfig, lr: float, *, critic: bool,
+                   clip_mask: Any = None) -> optax.GradientTransformation:
   """The optimiser of one player; the critic's ends with weight clipping when configured.
 
   With `lr_decay_steps` the learning rate decays linearly to 0 over that many generator
-  iterations (the critic's schedule counts its own steps, so it spans n_critic times more).
+  iterations. Each player's schedule counts the steps it actually runs: the generator's spans
+  `lr_decay_steps` steps, the critic's `config.critic_steps_before(lr_decay_steps)` steps
+  (n_critic per iteration, plus the WGAN warm-up's extra critic steps), so both reach 0 at the
+  last decayed generator iteration and neither stops learning early.
+
+  Args:
+    config: the configuration (optimizer, learning-rate schedule, clip value, guard).
+    lr: the player's learning rate.
+    critic: whether the player is the critic (only the critic's weights are clipped).
+    clip_mask: optional `optax.masked` mask (or a function params -> mask) of the parameters
+      to clip; None clips them all.
   """
   if config.lr_decay_steps:
-    span = config.lr_decay_steps * (config.n_critic if critic else 1)
+    span = (config.critic_steps_before(config.lr_decay_steps) if critic
+            else config.lr_decay_steps)
     lr = optax.linear_schedule(lr, 0.0, span)
   if config.optimizer == "adam":
     opt = optax.adam(lr, b1=config.beta1, b2=config.beta2)
   else:
     opt = optax.rmsprop(lr, decay=config.rmsprop_decay)
   if critic and config.clip_value is not None:
-    opt = optax.chain(opt, clip_params(config.clip_value))
+    clip = clip_params(config.clip_value)
+    opt = optax.chain(opt, clip if clip_mask is None else optax.masked(clip, clip_mask))
   if config.skip_nonfinite:
     opt = optax.apply_if_finite(opt, max_consecutive_errors=1_000_000)
   return opt
@@ -102,9 +122,122 @@ def trace_once(fn: Callable, name: str) -> Callable:
   return wrapped
 
 
+class Players(Protocol):
+  """What a player is, and how the objective's per-example terms become each player's loss.
+
+  `GAN`'s steps draw the examples, differentiate and update; everything that depends on the
+  players being one network each or a mixture of networks goes through these methods, which
+  receive the GAN (its modules, config and helpers such as `GAN.critic_losses`).
+  """
+
+  def init(self, gan: "GAN", key: jax.Array, z: jax.Array,
+           x: jax.Array) -> Tuple[Any, Any, Any, Any]:
+    """(generator params, generator model_state, critic params, critic model_state)."""
+
+  def optimizer(self, config: GANConfig, lr: float, *,
+                critic: bool) -> optax.GradientTransformation:
+    """The optimiser of one player's params."""
+
+  def objective_name(self, objective: str) -> str:
+    """The name of the game played with `objective` ("mix+nsgan" for a mixture)."""
+
+  def generate(self, gan: "GAN", g: PlayerState, params: Any, z: jax.Array, *,
+               train: bool) -> Tuple[jax.Array, Any]:
+    """The fake batch the game plays with, from latents z [B, latent]: (x [B, ...],
+    new generator model_state)."""
+
+  def critic_payoff(self, gan: "GAN", d_params: Any, state: GANState, real: jax.Array,
+                    fake: jax.Array, eps: jax.Array) -> Tuple[jax.Array, Metrics, Any]:
+    """The critic's loss at params `d_params` on the (noisy) real and fake batches and the
+    interpolation coefficients eps: (total, aux, new critic model_state)."""
+
+  def generator_payoff(self, gan: "GAN", g_params: Any, state: GANState,
+                       fake: jax.Array) -> Tuple[jax.Array, Metrics]:
+    """The generator's loss at params `g_params`, given its (noisy) fake batch: (total, aux)."""
+
+  def critic_metrics(self, aux: Metrics, params: Any) -> Metrics:
+    """The critic step's metrics from the payoff's aux (at the step's starting params)."""
+
+  def generator_metrics(self, aux: Metrics, params: Any) -> Metrics:
+    """The generator step's metrics besides g_loss and g_grad_norm."""
+
+  def sample(self, gan: "GAN", state: GANState, key: jax.Array, n: int) -> jax.Array:
+    """n samples in inference mode."""
+
+  def critic_values(self, gan: "GAN", state: GANState, x: jax.Array) -> jax.Array:
+    """The (mixture) critic's values at x, in inference mode."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SinglePlayers:
+  """The plain game: one generator against one critic, each loss the batch mean of its terms.
+
+  L_D = mean_b ℓ_real(x_b) + mean_b ℓ_fake(G(z_b)) [+ λ·GP] [+ μ·Σ‖w‖²],  L_G = mean_b ℓ_G(z_b),
+
+  with the terms ℓ of `config.game` (`wgan_jax.objectives`).
+  """
+
+  def init(self, gan, key, z, x):
+    k_g, k_d, _ = jax.random.split(key, 3)
+    g_vars = gan.generator.init(k_g, z, train=False)
+    d_vars = gan.critic.init(k_d, x, train=False)
+    return (g_vars["params"], {k: v for k, v in g_vars.items() if k != "params"},
+            d_vars["params"], {k: v for k, v in d_vars.items() if k != "params"})
+
+  def optimizer(self, config, lr, *, critic):
+    return make_optimizer(config, lr, critic=critic)
+
+  def objective_name(self, objective):
+    return objective
+
+  def generate(self, gan, g, params, z, *, train):
+    return gan.apply_generator(params, g.model_state, z, train=train)
+
+  def critic_payoff(self, gan, d_params, state, real, fake, eps):
+    c = gan.config
+    per, ms = gan.critic_losses(d_params, state.critic.model_state, real, fake, eps,
+                                reduce=jnp.mean)
+    total = per["adv"]
+    if c.uses_gradient_penalty:
+      total = total + c.gp_weight * per["gp"]
+    if c.weight_penalty > 0:
+      total = total + c.weight_penalty * per["wp"]
+    aux = dict(d_adv_loss=per["adv"], gp=per["gp"], d_weight_penalty=per["wp"],
+               d_real=per["d_real"], d_fake=per["d_fake"])
+    if not c.is_wasserstein:  # a discriminator classifies by the sign of its logit
+      aux["d_accuracy"] = per["accuracy"]
+    return total, aux, ms
+
+  def generator_payoff(self, gan, g_params, state, fake):
+    d = state.critic
+    return gan.generator_losses(d.params, d.model_state, fake, reduce=jnp.mean), {}
+
+  def critic_metrics(self, aux, params):
+    return aux
+
+  def generator_metrics(self, aux, params):
+    return {}
+
+  def sample(self, gan, state, key, n):
+    z = jax.random.normal(key, (n, gan.config.latent_dim))
+    g = state.generator
+    return gan.apply_generator(g.params, g.model_state, z, train=False)[0]
+
+  def critic_values(self, gan, state, x):
+    d = state.critic
+    return gan.apply_critic(d.params, d.model_state, x, train=False)[0]
+
+
+SINGLE = SinglePlayers()
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class GAN:
   """A generator, a critic, a configuration and a real-data sampler: the static half of a run.
+
+  The compiled steps (`train_step`, `critic_step`, `generator_step`) are built on first use,
+  once per GAN (and per (n_critic, iterations) for `train_step`), and kept on the instance: they
+  go away with it.
 
   Attributes:
     generator: flax module z [B, latent] -> x [B, ...]; called as `apply(v, z, train=...)`.
@@ -116,6 +249,8 @@ class GAN:
     num_shards: how many shards the global batch is split into (1 on one device).
     unroll_critic: unroll the n_critic `lax.scan` (same numbers; a speed choice, see
       `python -m benchmarks.throughput`).
+    players: how each side is made of networks and how the loss terms are reduced (not an
+      argument: `SinglePlayers` here, a mixture for `wgan_jax.mixture.MixtureGAN`).
   """
   generator: nn.Module
   critic: nn.Module
@@ -124,25 +259,41 @@ class GAN:
   axis_name: Optional[str] = None
   num_shards: int = 1
   unroll_critic: bool = False  # unroll the n_critic loop (XLA may pick other layouts in loops)
+  players: Players = dataclasses.field(default=SINGLE, init=False)
 
   def __post_init__(self):
     if self.config.batch_size % self.num_shards:
-      raise ValueError(
-          f"--batch-size: the global batch {self.config.batch_size} does not divide by the "
+      raise ConfigError(
+          "batch_size", f"the global batch {self.config.batch_size} does not divide by the "
           f"{self.num_shards} devices; use a multiple of {self.num_shards}")
+    # Compiled steps of this GAN, built on first use (see `compiled`).
+    object.__setattr__(self, "_compiled", {})
+
+  def compiled(self, name: Any, build: Callable[[], Callable]) -> Callable:
+    """The per-instance memo of compiled functions: `build()` the first time `name` is asked
+    for, the same object afterwards. It lives on the GAN, so it is dropped with it."""
+    fns = self._compiled
+    if name not in fns:
+      fns[name] = build()
+    return fns[name]
 
   # ---------------------------------------------------------------- set-up
   @property
   def local_batch(self) -> int:
     return self.config.batch_size // self.num_shards
 
-  @functools.cached_property
-  def d_optimizer(self) -> optax.GradientTransformation:
-    return make_optimizer(self.config, self.config.lr_d, critic=True)
+  @property
+  def objective_name(self) -> str:
+    """The game's name: the objective, "mix+<objective>" for a mixture."""
+    return self.players.objective_name(self.config.objective)
 
-  @functools.cached_property
+  @property
+  def d_optimizer(self) -> optax.GradientTransformation:
+    return self.players.optimizer(self.config, self.config.lr_d, critic=True)
+
+  @property
   def g_optimizer(self) -> optax.GradientTransformation:
-    return make_optimizer(self.config, self.config.lr_g, critic=False)
+    return self.players.optimizer(self.config, self.config.lr_g, critic=False)
 
   def noise_std(self, step: jax.Array) -> jax.Array:
     """Instance-noise std at generator iteration `step` (linear annealing to 0, optax)."""
@@ -152,20 +303,16 @@ class GAN:
     return jnp.asarray(c.instance_noise, jnp.float32)
 
   def init(self, key: jax.Array, data: Any = None) -> GANState:
-    """Fresh parameters and optimiser states. Refuses BatchNorm in a gradient-penalty critic."""
-    k_g, k_d, k_x = jax.random.split(key, 3)
+    """Fresh parameters and optimiser states.
+
+    Raises:
+      ConfigError: naming "critic", for BatchNorm in a gradient-penalty critic.
+    """
+    x_one = jax.eval_shape(self.sample_real, data, key)  # only its shape and dtype are used
     z = jnp.zeros((2, self.config.latent_dim), jnp.float32)
-    g_vars = self.generator.init(k_g, z, train=False)
-    x_one = jax.eval_shape(self.sample_real, data, k_x)
     x = jnp.zeros((2,) + x_one.shape, x_one.dtype)
-    d_vars = self.critic.init(k_d, x, train=False)
-    if self.config.uses_gradient_penalty and "batch_stats" in d_vars:
-      raise ValueError(
-          "a critic trained with a gradient penalty must not use BatchNorm (it couples the "
-          "examples of a batch, so the per-example gradient norm is wrong): use --norm layer "
-          "or none")
-    g_params, g_ms = g_vars["params"], {k: v for k, v in g_vars.items() if k != "params"}
-    d_params, d_ms = d_vars["params"], {k: v for k, v in d_vars.items() if k != "params"}
+    g_params, g_ms, d_params, d_ms = self.players.init(self, key, z, x)
+    check_critic_norm(self.config, batch_norm="batch_stats" in d_ms)
     return GANState(
         step=jnp.zeros((), jnp.int32),
         critic_steps=jnp.zeros((), jnp.int32),
@@ -173,6 +320,10 @@ class GAN:
         critic=PlayerState(d_params, self.d_optimizer.init(d_params), d_ms))
 
   # ---------------------------------------------------------------- helpers
+  def example_indices(self) -> jax.Array:
+    """The global batch indices of this shard's examples [local_batch]."""
+    return self._offset() + jnp.arange(self.local_batch)
+
   def _offset(self):
     if self.axis_name is None:
       return 0
@@ -197,69 +348,98 @@ class GAN:
       return x
     return jax.vmap(lambda xi, k: penalties.instance_noise(xi, k, std))(x, keys)
 
-  def _generate(self, g: PlayerState, z, *, train: bool):
-    variables = {"params": g.params, **g.model_state}
-    if train and g.model_state:
-      x, new_ms = self.generator.apply(variables, z, train=True, mutable=list(g.model_state))
+  def apply_generator(self, params, model_state, z, *, train: bool):
+    """One generator network on z: (x, new model_state); BatchNorm statistics update when
+    training."""
+    variables = {"params": params, **model_state}
+    if train and model_state:
+      x, new_ms = self.generator.apply(variables, z, train=True, mutable=list(model_state))
       return x, dict(new_ms)
-    return self.generator.apply(variables, z, train=train), g.model_state
+    return self.generator.apply(variables, z, train=train), model_state
 
-  def _score(self, params, model_state, x, *, train: bool):
+  def apply_critic(self, params, model_state, x, *, train: bool):
+    """One critic network on x: (scores [B], new model_state)."""
     variables = {"params": params, **model_state}
     if train and model_state:
       s, new_ms = self.critic.apply(variables, x, train=True, mutable=list(model_state))
       return s, dict(new_ms)
     return self.critic.apply(variables, x, train=train), model_state
 
-  # ---------------------------------------------------------------- critic
-  def critic_grads(self, state: GANState, key: jax.Array, data: Any = None):
-    """(loss, grads, aux, new_model_state) of the critic at `state`; grads are `pmean`'d."""
+  def critic_losses(self, params, model_state, real, fake, eps, *,
+                    reduce: ReduceFn) -> Tuple[Dict[str, jax.Array], Any]:
+    """The losses of one critic network on one batch, the fake side reduced by `reduce`.
+
+    adv = mean_b ℓ_real(x_b) + reduce(ℓ_fake(x̃_b)) with the terms of `config.game`, and,
+    when the penalty is on, gp = reduce((‖∇f(x̂_b)‖ - target)²) at x̂_b = ε_b·x_b + (1-ε_b)·x̃_b
+    (one-sided: max(0, ·)²), the WGAN-GP penalty (Gulrajani et al. 2017, arXiv:1704.00028,
+    eq. (3)). With `reduce = jnp.mean` these are the plain batch losses; MIX+GAN reduces per
+    generator.
+
+    Returns:
+      ({adv, gp, wp, d_real, d_fake, accuracy}, new model_state); wp is Σ‖w‖² of the
+      critic's weights when `weight_penalty` > 0, else 0.
+    """
     c = self.config
+    s_real, ms = self.apply_critic(params, model_state, real, train=True)
+    s_fake, ms = self.apply_critic(params, ms, fake, train=True)
+    real_terms, fake_terms = c.game.critic_terms(s_real, s_fake)
+    adv = jnp.mean(real_terms) + reduce(fake_terms)
+    gp = jnp.zeros(jnp.shape(adv))
+    if c.uses_gradient_penalty:
+      critic_fn = lambda x: self.apply_critic(params, ms, x, train=False)[0]
+      x_hat = penalties.interpolate(real, fake, eps)
+      excess = penalties.critic_input_gradient_norms(critic_fn, x_hat) - c.gp_target
+      if c.one_sided:
+        excess = jnp.maximum(excess, 0.0)
+      gp = reduce(jnp.square(excess))
+    wp = penalties.weight_penalty(params) if c.weight_penalty > 0 else jnp.zeros(())
+    accuracy = 0.5 * (jnp.mean(s_real > 0) + reduce((s_fake < 0).astype(jnp.float32)))
+    return dict(adv=adv, gp=gp, wp=wp, d_real=jnp.mean(s_real), d_fake=reduce(s_fake),
+                accuracy=accuracy), ms
+
+  def generator_losses(self, d_params, d_model_state, fake, *, reduce: ReduceFn) -> jax.Array:
+    """reduce(ℓ_G(x̃_b)): one critic network's generator loss on a fake batch, with the
+    generator terms of `config.game` (BatchNorm in training mode, its update discarded)."""
+    s_fake, _ = self.apply_critic(d_params, d_model_state, fake, train=True)
+    return reduce(self.config.game.generator_terms(s_fake))
+
+  # ---------------------------------------------------------------- critic
+  def _critic_inputs(self, state: GANState, key: jax.Array, data: Any):
+    """The critic step's batch: (real, fake, ε, noise std), noise added, fake constant."""
     step_key = jax.random.fold_in(jax.random.fold_in(key, 0), state.critic_steps)
     real, z, eps, k_nr, k_nf = self._draws(step_key, data)
-    fake, _ = self._generate(state.generator, z, train=True)
+    g = state.generator
+    fake, _ = self.players.generate(self, g, g.params, z, train=True)
     fake = jax.lax.stop_gradient(fake)
     std = self.noise_std(state.step)
-    real_in, fake_in = self._noisy(real, k_nr, std), self._noisy(fake, k_nf, std)
+    return self._noisy(real, k_nr, std), self._noisy(fake, k_nf, std), eps, std
+
+  def critic_payoff(self, d_params, state: GANState, key: jax.Array, data: Any = None):
+    """The critic's loss at params `d_params` with the draws of the step at `state`:
+    (total, aux, new_model_state). For a mixture, aux["payoff"] is the matrix of pair losses."""
+    real, fake, eps, _ = self._critic_inputs(state, key, data)
+    return self.players.critic_payoff(self, d_params, state, real, fake, eps)
+
+  def critic_grads(self, state: GANState, key: jax.Array, data: Any = None):
+    """(loss, grads, aux, new_model_state) of the critic at `state`; grads are `pmean`'d."""
+    real, fake, eps, std = self._critic_inputs(state, key, data)
     d = state.critic
 
     def loss_fn(params):
-      s_real, ms = self._score(params, d.model_state, real_in, train=True)
-      s_fake, ms = self._score(params, ms, fake_in, train=True)
-      if c.is_wasserstein:
-        adv = losses.wasserstein_critic_loss(s_real, s_fake)
-      else:
-        adv = losses.minimax_discriminator_loss(s_real, s_fake)
-      total = adv
-      gp = jnp.zeros(())
-      if c.uses_gradient_penalty:
-        critic_fn = lambda x: self._score(params, ms, x, train=False)[0]
-        x_hat = penalties.interpolate(real_in, fake_in, eps)
-        gp = penalties.gradient_norm_penalty(
-            critic_fn, x_hat, target=c.gp_target, one_sided=c.one_sided)
-        total = total + c.gp_weight * gp
-      wp = jnp.zeros(())
-      if c.weight_penalty > 0:
-        wp = penalties.weight_penalty(params)
-        total = total + c.weight_penalty * wp
-      aux = dict(d_adv_loss=adv, gp=gp, d_weight_penalty=wp,
-                 d_real=jnp.mean(s_real), d_fake=jnp.mean(s_fake))
-      if not c.is_wasserstein:  # a discriminator classifies by the sign of its logit
-        aux["d_accuracy"] = 0.5 * (jnp.mean(s_real > 0) + jnp.mean(s_fake < 0))
+      total, aux, ms = self.players.critic_payoff(self, params, state, real, fake, eps)
       return total, (aux, ms)
 
     (total, (aux, ms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d.params)
-    aux = dict(aux, noise_std=std)
+    aux = dict(self.players.critic_metrics(aux, d.params), noise_std=std)
     return total, self._pmean(grads), aux, self._pmean(ms)
 
   def _critic_step(self, state: GANState, key: jax.Array, data: Any) -> Tuple[GANState, Metrics]:
-    c = self.config
     d = state.critic
     total, grads, aux, ms = self.critic_grads(state, key, data)
     updates, opt_state = self.d_optimizer.update(grads, d.opt_state, d.params)
     params = optax.apply_updates(d.params, updates)
     metrics = dict(aux, d_loss=total, d_grad_norm=global_norm(grads))
-    if c.is_wasserstein:
+    if self.config.is_wasserstein:
       metrics["w_estimate"] = -aux["d_adv_loss"]
     metrics = self._pmean(metrics)
     new_state = state.replace(critic=PlayerState(params, opt_state, ms),
@@ -267,37 +447,48 @@ class GAN:
     return new_state, metrics
 
   # ---------------------------------------------------------------- generator
-  def generator_grads(self, state: GANState, key: jax.Array):
-    """(loss, grads, new_model_state) of the generator at `state`; grads are `pmean`'d."""
-    c = self.config
+  def _generator_inputs(self, state: GANState, key: jax.Array):
+    """The generator step's draws: (z, noise keys, noise std)."""
     step_key = jax.random.fold_in(jax.random.fold_in(key, 1), state.step)
     keys = example_keys(step_key, self.local_batch, self._offset())
     sub = jax.vmap(lambda k: jax.random.split(k, 2))(keys)
-    z = jax.vmap(lambda k: jax.random.normal(k, (c.latent_dim,)))(sub[:, 0])
-    std = self.noise_std(state.step)
-    g, d = state.generator, state.critic
+    z = jax.vmap(lambda k: jax.random.normal(k, (self.config.latent_dim,)))(sub[:, 0])
+    return z, sub[:, 1], self.noise_std(state.step)
+
+  def _generator_payoff(self, g_params, state: GANState, z, noise_keys, std):
+    fake, ms = self.players.generate(self, state.generator, g_params, z, train=True)
+    total, aux = self.players.generator_payoff(self, g_params, state,
+                                               self._noisy(fake, noise_keys, std))
+    return total, aux, ms
+
+  def generator_payoff(self, g_params, state: GANState, key: jax.Array):
+    """The generator's loss at params `g_params` with the draws of the step at `state`:
+    (total, aux, new_model_state). For a mixture, aux["payoff"] is the matrix of pair losses."""
+    return self._generator_payoff(g_params, state, *self._generator_inputs(state, key))
+
+  def _generator_value_and_grad(self, state: GANState, key: jax.Array):
+    inputs = self._generator_inputs(state, key)
 
     def loss_fn(params):
-      fake, ms = self._generate(g.replace(params=params), z, train=True)
-      s_fake, _ = self._score(d.params, d.model_state, self._noisy(fake, sub[:, 1], std),
-                              train=True)
-      if c.is_wasserstein:
-        loss = losses.wasserstein_generator_loss(s_fake)
-      elif c.objective == "gan":
-        loss = losses.minimax_generator_loss(s_fake)
-      else:
-        loss = losses.nonsaturating_generator_loss(s_fake)
-      return loss, ms
+      total, aux, ms = self._generator_payoff(params, state, *inputs)
+      return total, (aux, ms)
 
-    (loss, ms), grads = jax.value_and_grad(loss_fn, has_aux=True)(g.params)
-    return loss, self._pmean(grads), self._pmean(ms)
+    (loss, (aux, ms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        state.generator.params)
+    return loss, self._pmean(grads), aux, self._pmean(ms)
+
+  def generator_grads(self, state: GANState, key: jax.Array):
+    """(loss, grads, new_model_state) of the generator at `state`; grads are `pmean`'d."""
+    loss, grads, _, ms = self._generator_value_and_grad(state, key)
+    return loss, grads, ms
 
   def _generator_step(self, state: GANState, key: jax.Array) -> Tuple[GANState, Metrics]:
     g = state.generator
-    loss, grads, ms = self.generator_grads(state, key)
+    loss, grads, aux, ms = self._generator_value_and_grad(state, key)
     updates, opt_state = self.g_optimizer.update(grads, g.opt_state, g.params)
     params = optax.apply_updates(g.params, updates)
-    metrics = self._pmean(dict(g_loss=loss, g_grad_norm=global_norm(grads)))
+    metrics = self._pmean(dict(g_loss=loss, g_grad_norm=global_norm(grads),
+                               **self.players.generator_metrics(aux, g.params)))
     return state.replace(generator=PlayerState(params, opt_state, ms), step=state.step + 1), \
         metrics
 
@@ -333,37 +524,35 @@ class GAN:
     `lax.scan`, then one generator step; `iterations` such iterations in one program."""
     return functools.partial(self._train_iterations, n_critic=n_critic, iterations=iterations)
 
-  @functools.cached_property
+  @property
   def critic_step(self):
     """Jitted (state, key, data) -> (state, metrics): one critic step."""
-    return jax.jit(trace_once(self.critic_step_fn, "critic_step"))
+    return self.compiled("critic_step", lambda: jax.jit(
+        trace_once(self.critic_step_fn, "critic_step")))
 
-  @functools.cached_property
+  @property
   def generator_step(self):
     """Jitted (state, key) -> (state, metrics): one generator step."""
-    return jax.jit(trace_once(self.generator_step_fn, "generator_step"))
+    return self.compiled("generator_step", lambda: jax.jit(
+        trace_once(self.generator_step_fn, "generator_step")))
 
   def train_step(self, n_critic: Optional[int] = None, iterations: int = 1):
-    """The jitted fused step for (n_critic, iterations); compiled once per pair, and guarded
-    against recompiling by `trace_once` (tests check the same with `chex.assert_max_traces`)."""
+    """The jitted fused step for (n_critic, iterations); compiled once per pair (the same
+    function is returned on every call), and guarded against recompiling by `trace_once`
+    (tests check the same with `chex.assert_max_traces`)."""
     n_critic = self.config.n_critic if n_critic is None else n_critic
-    return self._compiled(n_critic, iterations)
-
-  @functools.lru_cache(maxsize=None)
-  def _compiled(self, n_critic: int, iterations: int):
-    fn = trace_once(self.train_step_fn(n_critic, iterations),
-                    f"train_step(n_critic={n_critic}, iterations={iterations})")
-    return jax.jit(fn)
+    name = f"train_step(n_critic={n_critic}, iterations={iterations})"
+    return self.compiled(("train_step", n_critic, iterations), lambda: jax.jit(
+        trace_once(self.train_step_fn(n_critic, iterations), name)))
 
   # ---------------------------------------------------------------- evaluation
   def sample(self, state: GANState, key: jax.Array, n: int) -> jax.Array:
     """n samples from the generator in inference mode (BatchNorm running averages)."""
-    z = jax.random.normal(key, (n, self.config.latent_dim))
-    return self._generate(state.generator, z, train=False)[0]
+    return self.players.sample(self, state, key, n)
 
   def critic_values(self, state: GANState, x: jax.Array) -> jax.Array:
     """The critic's (or discriminator's logit) values at x, in inference mode."""
-    return self._score(state.critic.params, state.critic.model_state, x, train=False)[0]
+    return self.players.critic_values(self, state, x)
 
 
 def plan_blocks(config: GANConfig, start: int, stop: int, block: int):
@@ -404,22 +593,25 @@ class IndependentRuns:
 
   def __init__(self, gan: GAN):
     self.gan = gan
+    self._compiled: Dict[Tuple[int, int], Callable] = {}
 
   def init(self, keys: jax.Array, data: Any = None) -> GANState:
     return jax.vmap(lambda k: self.gan.init(k, data))(keys)
 
-  @functools.lru_cache(maxsize=None)
   def train_step(self, n_critic: Optional[int] = None, iterations: int = 1):
-    """Jitted (states, keys [K], data) -> (states, metrics [K, iterations])."""
+    """Jitted (states, keys [K], data) -> (states, metrics [K, iterations]); built once per
+    (n_critic, iterations)."""
     n_critic = self.gan.config.n_critic if n_critic is None else n_critic
-    fn = self.gan.train_step_fn(n_critic, iterations)
-    mapped = jax.jit(trace_once(
-        jax.vmap(fn, in_axes=(0, 0, None)),
-        f"vmapped train_step(n_critic={n_critic}, iterations={iterations})"))
+    if (n_critic, iterations) not in self._compiled:
+      fn = self.gan.train_step_fn(n_critic, iterations)
+      mapped = jax.jit(trace_once(
+          jax.vmap(fn, in_axes=(0, 0, None)),
+          f"vmapped train_step(n_critic={n_critic}, iterations={iterations})"))
 
-    def call(states, keys, data=None):
-      return mapped(states, keys, data)
-    return call
+      def call(states, keys, data=None):
+        return mapped(states, keys, data)
+      self._compiled[(n_critic, iterations)] = call
+    return self._compiled[(n_critic, iterations)]
 
   def sample(self, states: GANState, key: jax.Array, n: int) -> jax.Array:
     return jax.jit(jax.vmap(lambda s: self.gan.sample(s, key, n)))(states)

@@ -1,4 +1,6 @@
-"""Shared plumbing of the figure scripts: the CLI, a small critic trainer, and the outputs."""
+"""Shared plumbing of the figure scripts: the command line, the outputs, training through the
+experiments' one loop, a small critic trainer, and the seeded toy tables (mode_collapse and
+mixture_modes)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ from typing import Callable, Dict
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
+import wgan_jax as wj
 from experiments import common
 
 
@@ -32,15 +36,54 @@ def figure_main(name: str, doc: str, run: Callable, argv=None) -> int:
   return 0
 
 
+def subplots(*args, **kwargs):
+  return common.matplotlib_pyplot().subplots(*args, **kwargs)
+
+
 def save(out: str, name: str, fig, numbers: Dict, checks: Dict[str, bool], summary: str,
-         paper: str) -> Dict:
+         paper: str, markdown: str | None = None) -> Dict:
+  """NAME.png and NAME.json (every number) into `out`; returns the figure's result."""
+  fig.tight_layout()
   os.makedirs(out, exist_ok=True)
   fig.savefig(os.path.join(out, f"{name}.png"), dpi=110)
   common.matplotlib_pyplot().close(fig)
   result = dict(name=name, paper=paper, summary=summary,
                 checks={k: bool(v) for k, v in checks.items()}, numbers=numbers)
   common.write_json(os.path.join(out, f"{name}.json"), result)
+  if markdown is not None:
+    result["markdown"] = markdown
   return result
+
+
+def mean_se(values):
+  """(mean, standard error) over seeds; (inf, nan) when a seed's value is not finite."""
+  v = np.asarray(values, float)
+  if not np.isfinite(v).all():
+    return float("inf"), float("nan")
+  return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+
+
+def train(gan, key, evaluate=None, *, data=None, **loop):
+  """Train `gan` through the experiments' loop (`experiments.loop`) without files and through
+  non-finite values, in compiled calls of up to `eval_every` iterations (default: all).
+
+  `key` is split into (init, train, eval) keys, or is that triple (init and train keys [K]
+  with `seeds` = K). `evaluate(state, key, iteration)` runs every `eval_every` iterations and
+  after the last. `loop`: `LoopConfig` fields.
+
+  Returns (evaluations [{iteration, seconds, ...}], RunResult).
+  """
+  from experiments.loop import LoopConfig, train_and_evaluate
+  keys = key if isinstance(key, tuple) else tuple(jax.random.split(key, 3))
+  loop = dict(dict(eval_every=loop["iters"], progress=False, stop_on_nonfinite=False), **loop)
+  loop.setdefault("iters_per_call", loop["eval_every"])
+  data = None if data is None else jnp.asarray(data)  # on the device once, not every call
+  r = train_and_evaluate(gan, LoopConfig(**loop), None, data=data, evaluate=evaluate, keys=keys)
+  evals = list(r.evaluations)
+  if evaluate is not None:
+    g = r.generator_iterations
+    evals.append(dict(iteration=g, seconds=r.train_seconds, **evaluate(r.state, r.final_key, g)))
+  return evals, r
 
 
 def train_critic(critic, sample_pair: Callable, key, *, steps: int, loss: str,
@@ -51,7 +94,6 @@ def train_critic(critic, sample_pair: Callable, key, *, steps: int, loss: str,
   sample_pair(key) -> (real [B, ...], fake [B, ...]); loss "wasserstein" or "minimax".
   Pure and jit-compiled (a `lax.scan` over steps), so it can be vmapped over keys or data.
   """
-  import wgan_jax as wj
   k_init, k_train = jax.random.split(key)
   params = critic.init(k_init, jnp.zeros((1,) + tuple(example_shape)))
   opt_state = optimizer.init(params)
@@ -76,3 +118,96 @@ def train_critic(critic, sample_pair: Callable, key, *, steps: int, loss: str,
 
   (params, _), losses = jax.lax.scan(step, (params, opt_state), jnp.arange(steps))
   return params, losses
+
+
+# ------------------------------------------------------------ seeded toy tables
+TOY_DATASETS = ("8gaussians", "25gaussians")
+TOY_METHODS = {  # the rows of mode_collapse; mixture_modes reuses their settings and keys
+    "gan": dict(objective="gan"),
+    "nsgan": dict(objective="nsgan"),
+    "wgan": dict(objective="wgan"),
+    "wgan-gp": dict(objective="wgan-gp", gp_weight=0.1),
+    "nsgan + instance noise": dict(objective="nsgan", instance_noise=0.1),
+}
+
+
+def toy_sizes(scale: str):
+  """(seeds, generator iterations, width) of the toy tables at `scale`."""
+  return (dict(tiny=2, default=5, full=10)[scale], dict(tiny=10, default=1500, full=20000)[scale],
+          dict(tiny=8, default=64, full=512)[scale])
+
+
+def toy_seeds(dataset, method: str, *, seeds: int, iters: int, width: int, seed: int,
+              d_i: int, components: int = 1):
+  """`seeds` runs of a TOY_METHODS row (a MIX+GAN of `components` pairs when > 1) trained at
+  once on data set number `d_i`, with the key of that row in mode_collapse's table.
+
+  Returns (gan, stacked states, losses every 50 iterations, evaluation key)."""
+  from experiments.builders import make_gan
+  from wgan_jax.models import MLPCritic, MLPGenerator
+  kw = dict(TOY_METHODS[method])
+  objective = kw.pop("objective")
+  if "instance_noise" in kw:
+    kw["instance_noise_anneal"] = iters
+  gan = make_gan(MLPGenerator(width=width), MLPCritic(width=width),
+                 wj.make_config(objective, batch_size=256, **kw),
+                 lambda d, k: dataset.sample_one(k), components=components)
+  key = jax.random.fold_in(jax.random.key(seed), 10 * d_i + list(TOY_METHODS).index(method))
+  k_init, k_train, k_eval = jax.random.split(key, 3)
+  _, r = train(gan, (jax.random.split(k_init, seeds), jax.random.split(k_train, seeds), k_eval),
+               iters=iters, iters_per_call=50, seeds=seeds, log_every=50 if iters >= 50 else 1)
+  return gan, r.state, r.history, k_eval
+
+
+def coverage_row(x, ds) -> Dict:
+  """Mode coverage of each seed's samples x [K, n, 2], and its mean ± s.e. over seeds."""
+  per_seed = [wj.mode_coverage(xi, ds.centres, ds.std) for xi in x]
+  row = {k: mean_se([p[k] for p in per_seed]) for k in ("modes", "hq_fraction", "reverse_kl")}
+  return dict(row, per_seed=per_seed)
+
+
+def toy_table(rows) -> list:
+  return [dict(dataset=n, method=m, modes=r["modes"],
+               hq_percent=(100 * r["hq_fraction"][0], 100 * r["hq_fraction"][1]),
+               reverse_kl=r["reverse_kl"], per_seed=r["per_seed"]) for (n, m), r in rows.items()]
+
+
+def toy_markdown(rows, methods, title: str) -> list:
+  lines = [title, "", "| method | ring modes (/8) | ring % HQ | ring rev-KL | grid modes (/25) "
+           "| grid % HQ | grid rev-KL |", "|---|---|---|---|---|---|---|"]
+  for m in methods:
+    cells = []
+    for n in TOY_DATASETS:
+      r = rows[(n, m)]
+      cells += [f"{r['modes'][0]:.1f} ± {r['modes'][1]:.1f}",
+                f"{100 * r['hq_fraction'][0]:.1f} ± {100 * r['hq_fraction'][1]:.1f}",
+                f"{r['reverse_kl'][0]:.2f} ± {r['reverse_kl'][1]:.2f}"]
+    lines.append(f"| {m} | " + " | ".join(cells) + " |")
+  return lines
+
+
+def toy_grid(rows, samples, methods, comps=None, weights=None):
+  """One panel of samples per (data set, method) over the modes; a mixture's samples in
+  one colour per generator, labelled with its weight."""
+  from wgan_jax.data import make_toy_dataset
+  fig, axes = subplots(len(TOY_DATASETS), len(methods), figsize=(3.1 * len(methods), 6.4))
+  colours = common.matplotlib_pyplot().get_cmap("tab10")
+  for i, name in enumerate(TOY_DATASETS):
+    ds = make_toy_dataset(name)
+    for j, method in enumerate(methods):
+      ax, x = axes[i, j], samples[(name, method)]
+      ax.scatter(ds.centres[:, 0], ds.centres[:, 1], s=30, c="black", marker="x", zorder=3)
+      if comps and (name, method) in comps:
+        w_g = weights[(name, method)]["w_g"][0]
+        for c in range(len(w_g)):
+          pts = x[comps[(name, method)] == c]
+          ax.scatter(pts[:, 0], pts[:, 1], s=1, color=colours(c), alpha=0.5,
+                     label=f"G{c} w={w_g[c]:.2f}")
+        ax.legend(loc="lower left", fontsize=5, markerscale=6, handletextpad=0.1)
+      else:
+        ax.scatter(x[:, 0], x[:, 1], s=1, c="tab:green", alpha=0.5)
+      r = rows[(name, method)]
+      ax.set_title(f"{method} ({name})\n{r['modes'][0]:.1f} ± {r['modes'][1]:.1f} modes, "
+                   f"{100 * r['hq_fraction'][0]:.0f}% HQ", fontsize=8)
+      ax.set(xlim=(-2.2, 2.2), ylim=(-2.2, 2.2), aspect="equal")
+  return fig

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.figures import _common, _images
+from experiments.figures import _common
 
 NAME = "critic_overfitting"
 PAPER = ("WGAN-GP Fig. 5b (1000 MNIST digits, large unregularised models): the negative critic "
@@ -35,11 +35,12 @@ def split_1000(seed: int = 0):
 
 def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   import jax
+  from experiments.builders import image_gan
   s = SIZES[scale or ("full" if full else "default")]
   train_x, val_x = split_1000(seed)
   curves = {}
   for label, objective in (("gradient penalty", "wgan-gp"), ("weight clipping", "wgan")):
-    gan = _images.make_gan(objective, train_x.shape[1:], dim=s["dim"], batch_size=s["batch"])
+    gan = image_gan(objective, train_x.shape[1:], dim=s["dim"], batch_size=s["batch"])
     sample = jax.jit(gan.sample, static_argnums=2)
     values = jax.jit(gan.critic_values)
 
@@ -48,9 +49,9 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
       return dict(train=float(np.mean(np.asarray(values(state, train_x)))) - fake_scores,
                   validation=float(np.mean(np.asarray(values(state, val_x)))) - fake_scores)
 
-    evals, _ = _images.train(gan, train_x, jax.random.key(seed), iters=s["iters"],
-                             eval_every=s["eval_every"], evaluate=evaluate)
-    curves[label] = evals
+    curves[label], _ = _common.train(gan, jax.random.key(seed), evaluate, data=train_x,
+                                     iters=s["iters"], eval_every=s["eval_every"],
+                                     eval_at_start=True, exclude_compile_time=True)
 
   def gap(label, part):  # mean train − validation gap over the first / last third
     e = curves[label][1:]
@@ -67,9 +68,7 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
       "clipping: the gap grows too": gaps["weight clipping"]["late"]
       > gaps["weight clipping"]["early"],
   }
-  from experiments import common
-  plt = common.matplotlib_pyplot()
-  fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+  fig, axes = _common.subplots(1, 2, figsize=(11, 4))
   for ax, (label, evals) in zip(axes, curves.items()):
     it = [e["iteration"] for e in evals]
     ax.plot(it, [e["train"] for e in evals], label="training digits (1000)")
@@ -80,16 +79,11 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
   fig.suptitle("Critic overfitting on 1000 digits (WGAN-GP Fig. 5b analog)", fontsize=10)
-  fig.tight_layout()
   summary = "train − validation gap, early → late: " + ", ".join(
       f"{k} {v['early']:.3g} → {v['late']:.3g}" for k, v in gaps.items())
   return _common.save(out, NAME, fig, dict(curves=curves, gaps=gaps, sizes=s), checks,
                       summary, PAPER)
 
 
-def main(argv=None):
-  return _common.figure_main(NAME, __doc__, run, argv)
-
-
 if __name__ == "__main__":
-  raise SystemExit(main())
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))

@@ -15,8 +15,7 @@ import numpy as np
 import optax
 
 import wgan_jax as wj
-from experiments import common
-from experiments.figures._common import figure_main, save
+from experiments.figures import _common
 from wgan_jax.data import make_toy_dataset
 
 NAME = "gradient_norms"
@@ -101,8 +100,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   slope = {m: float(-np.polyfit(layers, np.log10(norms[m] + 1e-30), 1)[0]) for m in METHODS}
   frac_at_c = float(np.mean(np.abs(weights["clip 0.01"]) > 0.9 * 0.01))
   gp_w = weights["gradient penalty"]
-  plt = common.matplotlib_pyplot()
-  fig, (a, b, c) = plt.subplots(1, 3, figsize=(14, 4))
+  fig, (a, b, c) = _common.subplots(1, 3, figsize=(14, 4))
   for m in METHODS:
     a.semilogy(layers, norms[m], "o-", label=m)
   a.set_xlabel("discriminator layer")
@@ -114,7 +112,6 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   b.set_title(f"weight clipping c = 0.01 ({100 * frac_at_c:.0f}% within 10% of ±c)", fontsize=9)
   c.hist(gp_w, bins=60)
   c.set_title("gradient penalty", fontsize=9)
-  fig.tight_layout()
   checks = {
       "c = 0.1: gradients explode going back to the input": slope["clip 0.1"] > 0.1,
       "c = 0.01: gradients vanish going back": slope["clip 0.01"] < -0.1,
@@ -130,12 +127,8 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   summary = ("log10 gradient-norm change per layer going back: " +
              ", ".join(f"{m} {slope[m]:+.2f}" for m in METHODS) +
              f"; {100 * frac_at_c:.0f}% of clipped weights at ±c")
-  return save(out, NAME, fig, numbers, checks, summary, PAPER)
-
-
-def main(argv=None):
-  return figure_main(NAME, __doc__, run, argv)
+  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
 
 
 if __name__ == "__main__":
-  raise SystemExit(main())
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))

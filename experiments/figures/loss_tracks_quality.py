@@ -18,8 +18,7 @@ import scipy.signal
 import scipy.stats
 
 import wgan_jax as wj
-from experiments import common
-from experiments.figures._common import figure_main, save
+from experiments.figures import _common
 from wgan_jax.data import make_toy_dataset
 from wgan_jax.models import MLPCritic, MLPGenerator
 
@@ -38,29 +37,20 @@ def trace(objective, *, iters, every, width, key):
   cfg = wj.make_config(objective, batch_size=256, lr_d=lr, lr_g=lr)
   gan = wj.GAN(MLPGenerator(width=width), MLPCritic(width=width), cfg,
                lambda d, k: ds.sample_one(k))
-  k_init, k_train, k_eval = jax.random.split(key, 3)
-  state = gan.init(k_init)
-  its, loss_curve, quality = [], [], []
-  done = 0
-  per_iter = []
-  for stop in range(every, iters + 1, every):
-    for n_critic, k in wj.plan_blocks(cfg, done, stop, every):
-      state, m = gan.train_step(n_critic, k)(state, k_train)
-      if objective == "wgan":
-        per_iter.extend(np.asarray(m["w_estimate"]).tolist())
-      else:  # ½ L + log 2 with L = -(minimax D loss)
-        per_iter.extend((0.5 * -np.asarray(m["d_adv_loss"]) + math.log(2)).tolist())
-    done = stop
-    ke = jax.random.fold_in(k_eval, stop)
-    fake = np.asarray(gan.sample(state, ke, 1000))
-    real = np.asarray(ds.sample(jax.random.fold_in(ke, 1), 1000))
-    its.append(stop)
-    quality.append(wj.wasserstein1_exact(fake, real))
-  per_iter = np.asarray(per_iter)
+
+  def quality(state, k, it):  # exact W1 between 1000 generated and 1000 real points
+    fake = np.asarray(gan.sample(state, k, 1000))
+    return dict(w1=wj.wasserstein1_exact(fake, np.asarray(ds.sample(jax.random.fold_in(k, 1),
+                                                                      1000))))
+
+  evals, r = _common.train(gan, key, quality, iters=iters, eval_every=every, log_every=1)
+  h = r.history  # every iteration's W estimate, or ½ L + log 2 with L = -(minimax D loss)
+  per_iter = (np.asarray(h["w_estimate"], np.float32) if objective == "wgan" else
+              0.5 * -np.asarray(h["d_adv_loss"], np.float32) + math.log(2)).astype(float)
+  its, quality = (np.asarray([e[k] for e in evals]) for k in ("iteration", "w1"))
   kernel = min(101, (len(per_iter) // 2) * 2 - 1)
   filtered = scipy.signal.medfilt(per_iter, kernel)
-  loss_curve = filtered[np.asarray(its) - 1]
-  return np.asarray(its), per_iter, filtered, loss_curve, np.asarray(quality)
+  return its, per_iter, filtered, filtered[its - 1], quality
 
 
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
@@ -72,8 +62,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   res = {o: trace(o, iters=iters, every=every, width=width, key=jax.random.fold_in(key, i))
          for i, o in enumerate(("wgan", "nsgan"))}
   rho = {o: float(scipy.stats.spearmanr(r[3], r[4]).statistic) for o, r in res.items()}
-  plt = common.matplotlib_pyplot()
-  fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+  fig, axes = _common.subplots(1, 2, figsize=(12, 4))
   for ax, (o, label) in zip(axes, (("wgan", "W estimate (median-filtered)"),
                                    ("nsgan", "½L + log 2 (median-filtered)"))):
     its, raw, filt, _, quality = res[o]
@@ -85,7 +74,6 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
     ax2.plot(its, quality, "o-", color="C3", ms=2, label="exact W1 to the data")
     ax2.set_ylabel("exact W1 to the data (lower is better)", color="C3")
     ax.set_title(f"{o}: Spearman ρ(loss, W1) = {rho[o]:+.2f}", fontsize=9)
-  fig.tight_layout()
   checks = {
       "WGAN: the W estimate tracks quality (ρ > 0.5)": rho["wgan"] > 0.5,
       "GAN: ½L + log 2 tracks quality less than WGAN's estimate does": rho["nsgan"] < rho["wgan"],
@@ -95,12 +83,8 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   summary = (f"Spearman ρ with exact W1: WGAN estimate {rho['wgan']:+.2f}, GAN ½L + log 2 "
              f"{rho['nsgan']:+.2f}; W1 went {res['wgan'][4][0]:.3f} → {res['wgan'][4][-1]:.3f} "
              f"(wgan), {res['nsgan'][4][0]:.3f} → {res['nsgan'][4][-1]:.3f} (nsgan)")
-  return save(out, NAME, fig, numbers, checks, summary, PAPER)
-
-
-def main(argv=None):
-  return figure_main(NAME, __doc__, run, argv)
+  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
 
 
 if __name__ == "__main__":
-  raise SystemExit(main())
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))

@@ -15,8 +15,8 @@ import optax
 import scipy.stats
 
 import wgan_jax as wj
-from experiments import common
-from experiments.figures._common import figure_main, save, train_critic
+from experiments.figures import _common
+from experiments.figures._common import train_critic
 
 NAME = "optimal_critic"
 PAPER = ("WGAN fig. 2: the GAN discriminator saturates (vanishing gradients away from the "
@@ -75,8 +75,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
       "the critic's gradient is useful everywhere on [-4, 4] (min > 10% of max)":
           bool(df[inner].min() > 0.1 * df[inner].max()),
   }
-  plt = common.matplotlib_pyplot()
-  fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+  fig, (a, b) = _common.subplots(1, 2, figsize=(11, 4))
   a.fill_between(x, pr / pr.max(), alpha=0.3, label="real density (scaled)")
   a.fill_between(x, pg / pg.max(), alpha=0.3, label="fake density (scaled)")
   a.plot(x, d, label="GAN discriminator D(x)")
@@ -89,18 +88,13 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   b.set_xlabel("x")
   b.set_title("gradients")
   b.legend(fontsize=8)
-  fig.tight_layout()
   numbers = dict(x=x, real_density=pr, fake_density=pg, discriminator=d, critic=f,
                  discriminator_grad=dd, critic_grad=df, critic_linear_r2=r2,
                  critic_slope=slope, steps=steps)
   summary = (f"|dD/dx| at the fakes ≤ {dd[at_fake].max():.2e} (peak {dd.max():.2e}); critic "
              f"linear R² {r2:.3f}, gradient min/max {df[inner].min() / df[inner].max():.2f}")
-  return save(out, NAME, fig, numbers, checks, summary, PAPER)
-
-
-def main(argv=None):
-  return figure_main(NAME, __doc__, run, argv)
+  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
 
 
 if __name__ == "__main__":
-  raise SystemExit(main())
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))

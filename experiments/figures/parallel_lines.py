@@ -17,8 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments import common
-from experiments.figures._common import figure_main, save, train_critic
+from experiments.figures import _common
+from experiments.figures._common import train_critic
 
 NAME = "parallel_lines"
 PAPER = ("WGAN fig. 1: W(P0, Pθ) = |θ| is continuous with a useful gradient; JS is log 2 for "
@@ -79,8 +79,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   w_hat, js_hat = estimates(thetas, jax.random.key(seed), steps=steps, batch=256,
                             width=dict(tiny=16, default=64, full=256)[scale])
   cf = closed_forms(thetas)
-  plt = common.matplotlib_pyplot()
-  fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+  fig, (a, b) = _common.subplots(1, 2, figsize=(10, 3.8))
   fine = np.linspace(-1, 1, 401)
   a.plot(fine, np.abs(fine), label="W = |θ| (closed form)")
   a.plot(thetas, w_hat, "o", label="trained critic (WGAN-GP)")
@@ -93,7 +92,6 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
     ax.set_xlabel("θ")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-  fig.tight_layout()
   nz = thetas != 0
   far = np.abs(thetas) >= 0.4
   checks = {
@@ -109,12 +107,8 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   summary = (f"max |Ŵ − |θ|| = {np.max(np.abs(w_hat - cf['w'])):.3f}; JS estimate "
              f"{js_hat[far].min():.3f}–{js_hat[far].max():.3f} for |θ| ≥ 0.4, "
              f"{float(js_hat[~nz][0]):.3f} at θ = 0")
-  return save(out, NAME, fig, numbers, checks, summary, PAPER)
-
-
-def main(argv=None):
-  return figure_main(NAME, __doc__, run, argv)
+  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
 
 
 if __name__ == "__main__":
-  raise SystemExit(main())
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.figures import _common, _images
+from experiments.figures import _common
 
 NAME = "quality_over_time"
 PAPER = ("WGAN-GP Fig. 3 (CIFAR-10 Inception score over generator iterations and wall-clock "
@@ -30,20 +30,21 @@ SIZES = {"tiny": dict(iters=4, dim=4, eval_every=2, samples=100, batch=8),
 
 def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   import jax
-  from experiments.images import DigitMetrics, ImageData
+  from experiments.builders import ImageData, image_gan
+  from experiments.evaluators import DigitMetrics
   from wgan_jax.data.images import load_digits
   s = SIZES[scale or ("full" if full else "default")]
   xt, yt, xv, _ = load_digits()
   metrics = DigitMetrics(ImageData("digits", xt, xv, yt))
   curves = {}
   for label, objective, overrides in RUNS:
-    gan = _images.make_gan(objective, xt.shape[1:], dim=s["dim"], batch_size=s["batch"],
-                           **overrides)
+    gan = image_gan(objective, xt.shape[1:], dim=s["dim"], batch_size=s["batch"], **overrides)
     sample = jax.jit(gan.sample, static_argnums=2)
-    evals, _ = _images.train(
-        gan, xt, jax.random.key(seed), iters=s["iters"], eval_every=s["eval_every"],
-        evaluate=lambda st, k, it: metrics.of(np.asarray(sample(st, k, s["samples"]))))
-    curves[label] = evals
+    curves[label], _ = _common.train(
+        gan, jax.random.key(seed),
+        lambda st, k, it: metrics.of(np.asarray(sample(st, k, s["samples"]))), data=xt,
+        iters=s["iters"], eval_every=s["eval_every"], eval_at_start=True,
+        exclude_compile_time=True)
   real = metrics.reference["classifier_score"]
   final = {k: v[-1]["classifier_score"] for k, v in curves.items()}
   best = {k: max(e["classifier_score"] for e in v) for k, v in curves.items()}
@@ -56,9 +57,7 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
       "nsgan is faster per iteration (wall clock) than wgan-gp":
           curves["nsgan (DCGAN)"][-1]["seconds"] < curves["wgan-gp (Adam)"][-1]["seconds"],
   }
-  from experiments import common
-  plt = common.matplotlib_pyplot()
-  fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+  fig, axes = _common.subplots(1, 2, figsize=(11, 4))
   for label, evals in curves.items():
     it = [e["iteration"] for e in evals]
     sc = [e["classifier_score"] for e in evals]
@@ -71,7 +70,6 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
     ax.grid(alpha=0.3)
   axes[0].legend(fontsize=7)
   fig.suptitle("Digits: classifier score over training (WGAN-GP Fig. 3 analog)", fontsize=10)
-  fig.tight_layout()
   summary = ("final classifier score " + ", ".join(f"{k} {v:.2f}" for k, v in final.items()) +
              f" (real {real:.2f}) after {s['iters']} generator iterations")
   return _common.save(out, NAME, fig, dict(curves=curves, final=final, best=best,
@@ -79,9 +77,5 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
                       checks, summary, PAPER)
 
 
-def main(argv=None):
-  return _common.figure_main(NAME, __doc__, run, argv)
-
-
 if __name__ == "__main__":
-  raise SystemExit(main())
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.figures import _common, _images
+from experiments.figures import _common
 
 NAME = "stacked_digits"
 PAPER = ("Stacked MNIST (VEEGAN Table 2, PacGAN Tables 2-3, Unrolled GAN): a DCGAN captures "
@@ -29,9 +29,8 @@ OBJECTIVES = ("nsgan", "mix+nsgan", "wgan-gp", "mix+wgan-gp")
 
 def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   import jax
-  import jax.numpy as jnp
-  from experiments.images import DigitMetrics, ImageData, sample_in_chunks
-  from wgan_jax import IndependentRuns
+  from experiments.builders import ImageData, image_gan
+  from experiments.evaluators import DigitMetrics, sample_in_chunks
   from wgan_jax.data.images import load_digits, stack_digits
   s = SIZES[scale or ("full" if full else "default")]
   xt, _, xv, _ = load_digits()
@@ -39,16 +38,14 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   metrics = DigitMetrics(ImageData("stacked-digits", data, stack_digits(xv, 2600, seed + 1)))
   rows, samples = {}, {}
   for objective in OBJECTIVES:
-    extra = dict(components=s["mixture"]) if objective.startswith("mix+") else {}
-    runs = IndependentRuns(_images.make_gan(objective, data.shape[1:], dim=s["dim"],
-                                            batch_size=s["batch"], **extra))
-    keys = jax.random.split(jax.random.key(seed), s["seeds"])
-    d = jnp.asarray(data)
-    states = runs.init(keys, d)
-    n_critic = runs.gan.config.n_critic
-    states, _ = runs.train_step(n_critic, s["iters"])(states, keys, d)
-    sample = jax.jit(runs.gan.sample, static_argnums=2)
-    fakes = np.stack([sample_in_chunks(sample, jax.tree_util.tree_map(lambda x: x[i], states),
+    gan = image_gan(objective, data.shape[1:], dim=s["dim"], batch_size=s["batch"],
+                    components=s["mixture"])
+    key = jax.random.key(seed)
+    keys = jax.random.split(key, s["seeds"])  # each seed's init and train key
+    _, res = _common.train(gan, (keys, keys, key), data=data, iters=s["iters"],
+                           seeds=s["seeds"], log_every=s["iters"])
+    sample = jax.jit(gan.sample, static_argnums=2)
+    fakes = np.stack([sample_in_chunks(sample, jax.tree_util.tree_map(lambda x: x[i], res.state),
                                        jax.random.key(seed + 7), s["samples"])
                       for i in range(s["seeds"])])
     per_seed = [metrics.of(f) for f in fakes]
@@ -57,11 +54,7 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
         classifier_score=[r["classifier_score"] for r in per_seed])
     samples[objective] = fakes[0, :64]
 
-  def mean_se(v):
-    v = np.asarray(v, float)
-    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
-
-  table = {o: {k: mean_se(v) for k, v in r.items()} for o, r in rows.items()}
+  table = {o: {k: _common.mean_se(v) for k, v in r.items()} for o, r in rows.items()}
   real = metrics.reference
   checks = {
       "wgan-gp captures at least as many modes as nsgan":
@@ -73,9 +66,7 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
       "mix+wgan-gp captures at least as many modes as wgan-gp (MIX+GAN)":
           table["mix+wgan-gp"]["modes"][0] >= table["wgan-gp"]["modes"][0],
   }
-  from experiments import common
-  plt = common.matplotlib_pyplot()
-  fig, axes = plt.subplots(1, 3, figsize=(14, 4.6))
+  fig, axes = _common.subplots(1, 3, figsize=(14, 4.6))
   labels = list(rows)
   axes[0].bar(labels, [table[o]["modes"][0] for o in labels],
               yerr=[table[o]["modes"][1] for o in labels],
@@ -100,21 +91,14 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   fig.suptitle(f"Stacked digits, {s['seeds']} seeds × {s['iters']} generator iterations "
                f"(mixtures: T = {s['mixture']})",
                fontsize=10)
-  fig.tight_layout()
   summary = "; ".join(f"{o}: modes {t['modes'][0]:.0f} ± {t['modes'][1]:.0f}, KL "
                       f"{t['kl'][0]:.2f} ± {t['kl'][1]:.2f}" for o, t in table.items())
   md = ["| objective | modes (of 1000) | KL to uniform | classifier score |", "|---|---|---|---|"]
   md += [f"| {o} | {t['modes'][0]:.1f} ± {t['modes'][1]:.1f} | {t['kl'][0]:.3f} ± "
          f"{t['kl'][1]:.3f} | {t['classifier_score'][0]:.2f} |" for o, t in table.items()]
-  result = _common.save(out, NAME, fig, dict(rows=rows, table=table, real=real, sizes=s),
-                        checks, summary, PAPER)
-  result["markdown"] = "\n".join(md)
-  return result
-
-
-def main(argv=None):
-  return _common.figure_main(NAME, __doc__, run, argv)
+  return _common.save(out, NAME, fig, dict(rows=rows, table=table, real=real, sizes=s),
+                      checks, summary, PAPER, "\n".join(md))
 
 
 if __name__ == "__main__":
-  raise SystemExit(main())
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))

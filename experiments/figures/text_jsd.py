@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.figures._common import figure_main, save
+from experiments.figures import _common
 
 NAME = "text_jsd"
 PAPER = ("WGAN-GP §5.4 / Table 4 samples: a WGAN-GP critic on the generator's softmax "
@@ -32,7 +32,9 @@ SCALES = {
 
 
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
-  from experiments import text as text_exp
+  from experiments.builders import text_gan_for
+  from experiments.evaluators import text_curve
+  from experiments.plots import jsd_figure
   from wgan_jax.data.text import make_text_data
 
   scale = scale or ("full" if full else "default")
@@ -40,18 +42,17 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   data = make_text_data("markov", markov_lines=s["lines"], heldout=s["heldout"], seed=seed)
   curves = {}
   for objective in ("wgan-gp", "nsgan"):
-    gan = text_exp.build_gan(objective, data.vocab.size, width=s["width"],
-                             num_blocks=s["num_blocks"],
-                             batch_size=s["batch_size"],
-                             n_critic=s["n_critic"] if objective == "wgan-gp" else 1,
-                             lr_d=s["lr"], lr_g=s["lr"])
-    curves[objective] = text_exp.train_curve(
+    gan = text_gan_for(objective, data.vocab.size, width=s["width"], num_blocks=s["num_blocks"],
+                       batch_size=s["batch_size"],
+                       n_critic=s["n_critic"] if objective == "wgan-gp" else 1,
+                       lr_d=s["lr"], lr_g=s["lr"])
+    curves[objective] = text_curve(
         gan, data, iters=s["iters"], eval_every=s["eval_every"], seed=seed,
         iters_per_call=min(25, s["eval_every"]), log_every=1 if scale == "tiny" else 5)
   ref = curves["wgan-gp"]["references"]
-  fig = text_exp.jsd_figure(curves, ref["floor"],
-                            f"wgan-gp vs nsgan on the Markov language (width {s['width']}, "
-                            f"{s['iters']} generator iterations)")
+  fig = jsd_figure(curves, ref["floor"],
+                   f"wgan-gp vs nsgan on the Markov language (width {s['width']}, "
+                   f"{s['iters']} generator iterations)")
 
   final = {k: c["evaluations"][-1] for k, c in curves.items()}
   acc = np.asarray(curves["nsgan"]["history"]["d_accuracy"])
@@ -66,8 +67,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
       "fifth of training)": bool(len(late)) and float(late.mean()) > 0.95,
   }
   numbers = dict(
-      scale=scale, settings=s, references=ref,
-      final={k: {m: v for m, v in e.items()} for k, e in final.items()},
+      scale=scale, settings=s, references=ref, final=final,
       evaluations={k: c["evaluations"] for k, c in curves.items()},
       nsgan_d_accuracy_late=float(late.mean()) if len(late) else None,
       nsgan_g_grad_norm=dict(first=float(gnorm[:max(1, len(gnorm) // 5)].mean()),
@@ -82,9 +82,8 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
       f"oracle NLL wgan-gp {final['wgan-gp']['oracle_nll']:.2f}, nsgan "
       f"{final['nsgan']['oracle_nll']:.2f}, uniform {ref['uniform_oracle_nll']:.2f}, true "
       f"{ref['true_entropy_rate']:.2f} nats/char")
-  result = save(out, NAME, fig, numbers, checks, summary, PAPER)
-  result["markdown"] = markdown_table(final, ref)
-  return result
+  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER,
+                      markdown_table(final, ref))
 
 
 def markdown_table(final, ref) -> str:
@@ -101,9 +100,5 @@ def markdown_table(final, ref) -> str:
   return "\n".join(lines)
 
 
-def main(argv=None):
-  return figure_main(NAME, __doc__, run, argv)
-
-
 if __name__ == "__main__":
-  raise SystemExit(main())
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))

@@ -14,8 +14,8 @@ import numpy as np
 import optax
 
 import wgan_jax as wj
-from experiments import common
-from experiments.figures._common import figure_main, save, train_critic
+from experiments.figures import _common
+from experiments.figures._common import train_critic
 from wgan_jax.data import make_toy_dataset
 from wgan_jax.models import MLPCritic
 
@@ -55,8 +55,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   grid = np.linspace(-3, 3, 128 if scale == "full" else 64, dtype=np.float32)
   xx, yy = np.meshgrid(grid, grid)
   pts = jnp.asarray(np.stack([xx.ravel(), yy.ravel()], 1))
-  plt = common.matplotlib_pyplot()
-  fig, axes = plt.subplots(2, 3, figsize=(12, 8))
+  fig, axes = _common.subplots(2, 3, figsize=(12, 8))
   numbers, r2, contrast = dict(grid=grid), {}, {}
   for j, name in enumerate(DATASETS):
     ds = make_toy_dataset(name)
@@ -94,7 +93,6 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
       ax.set_xlim(-3, 3)
       ax.set_ylim(-3, 3)
       ax.set_aspect("equal")
-  fig.tight_layout()
   numbers["quadratic_r2"] = r2
   numbers["peak_contrast"] = contrast
   numbers["steps"] = steps
@@ -106,12 +104,8 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
       f"{n} {contrast[f'{n}/clip']:.2f} vs {contrast[f'{n}/gp']:.2f}" for n in DATASETS) + \
       "; quadratic R² clip vs GP: " + ", ".join(
       f"{n} {r2[f'{n}/clip']:.2f} vs {r2[f'{n}/gp']:.2f}" for n in DATASETS)
-  return save(out, NAME, fig, numbers, checks, summary, PAPER)
-
-
-def main(argv=None):
-  return figure_main(NAME, __doc__, run, argv)
+  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
 
 
 if __name__ == "__main__":
-  raise SystemExit(main())
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))

@@ -9,14 +9,15 @@ instance noise (σ = 0.1) on the discriminator's inputs.
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
 import wgan_jax as wj
-from experiments import common
-from experiments.figures._common import figure_main, save
+from experiments.figures import _common
 from wgan_jax.data import make_toy_dataset
 from wgan_jax.models import MLPCritic, MLPGenerator
 
@@ -61,14 +62,15 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   width = dict(tiny=16, default=64, full=512)[scale]
   log_every = 10 if scale == "tiny" else 25
   key = jax.random.key(seed)
-  pre = make("nsgan", width, 0.0)
-  state = pre.init(jax.random.fold_in(key, 0))
-  done, pretrained = 0, {}
-  for n in lengths:
-    for n_critic, k in wj.plan_blocks(pre.config, done, n, 50):
-      state, _ = pre.train_step(n_critic, k)(state, jax.random.fold_in(key, 1))
-    done = n
-    pretrained[n] = state
+  pretrained = {}
+
+  def keep(state, k, it):  # the pretrained generator at each length
+    if it in lengths:
+      pretrained[it] = state
+    return {}
+
+  _common.train(make("nsgan", width, 0.0), tuple(jax.random.fold_in(key, i) for i in range(3)),
+                keep, iters=lengths[-1], eval_every=math.gcd(*lengths), iters_per_call=50)
   logs = {}
   for noise in (0.0, 0.1):
     for n in lengths:
@@ -76,8 +78,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
           s, k, width=width, noise=noise, d_steps=d_steps, log_every=log_every))(
               pretrained[n], jax.random.fold_in(key, 2)))
   steps = np.arange(1, d_steps // log_every + 1) * log_every
-  plt = common.matplotlib_pyplot()
-  fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+  fig, axes = _common.subplots(2, 3, figsize=(14, 7.5))
   for r, noise in enumerate((0.0, 0.1)):
     tag = "no noise" if noise == 0 else f"instance noise σ {noise}"
     for c, n in enumerate(lengths):
@@ -92,13 +93,10 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
     for a in axes[r]:
       a.set_xlabel("discriminator iterations")
       a.legend(fontsize=7)
-  fig.tight_layout()
-  drop = {f"{noise}/{n}": float(np.log10(logs[(noise, n)]["grad_original"][-1]
-                                         / logs[(noise, n)]["grad_original"][0]))
-          for noise in (0.0, 0.1) for n in lengths}
-  drop_ns = {f"{noise}/{n}": float(np.log10(logs[(noise, n)]["grad_logd"][-1]
-                                            / logs[(noise, n)]["grad_logd"][0]))
-             for noise in (0.0, 0.1) for n in lengths}
+  change = lambda k: {f"{noise}/{n}": float(np.log10(logs[(noise, n)][k][-1] /
+                                                      logs[(noise, n)][k][0]))
+                      for noise in (0.0, 0.1) for n in lengths}  # log10 change over D's steps
+  drop, drop_ns = change("grad_original"), change("grad_logd")
   final_acc = {f"{noise}/{n}": float(logs[(noise, n)]["d_accuracy"][-1])
                for noise in (0.0, 0.1) for n in lengths}
   checks = {
@@ -120,12 +118,8 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
                        for n in lengths) +
              "; of ‖∇ −log D‖ without noise: " +
              ", ".join(f"{drop_ns[f'0.0/{n}']:+.1f}" for n in lengths))
-  return save(out, NAME, fig, numbers, checks, summary, PAPER)
-
-
-def main(argv=None):
-  return figure_main(NAME, __doc__, run, argv)
+  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
 
 
 if __name__ == "__main__":
-  raise SystemExit(main())
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))

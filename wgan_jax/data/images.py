@@ -37,15 +37,15 @@ def load_image_folder(path: str, image_size: int | None = None) -> np.ndarray:
   With `image_size` every image is resized (bilinear) to image_size × image_size first.
 
   Raises:
-    ValueError: no such folder, no image files in it, unreadable files, or images of
-      different sizes or channel counts.
+    ValueError: naming `path`, for no such folder, no image files in it, unreadable files, or
+      images of different sizes or channel counts.
   """
   from PIL import Image
   if not os.path.isdir(path):
-    raise ValueError(f"--data-dir: {path} is not a folder")
+    raise ValueError(f"path: {path} is not a folder")
   files = sorted(f for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTENSIONS))
   if not files:
-    raise ValueError(f"--data-dir: no image files ({', '.join(IMAGE_EXTENSIONS)}) in {path}")
+    raise ValueError(f"path: no image files ({', '.join(IMAGE_EXTENSIONS)}) in {path}")
   arrays = []
   for f in files:
     try:
@@ -54,13 +54,14 @@ def load_image_folder(path: str, image_size: int | None = None) -> np.ndarray:
           im = im.resize((image_size, image_size), Image.BILINEAR)
         a = np.asarray(im)
     except OSError as e:
-      raise ValueError(f"--data-dir: cannot read {f}: {e}") from None
+      raise ValueError(f"path: cannot read {f}: {e}") from None
     arrays.append(a[..., None] if a.ndim == 2 else a)
   shapes = sorted({a.shape for a in arrays})
   if len(shapes) > 1:
     first = {s: next(f for f, a in zip(files, arrays) if a.shape == s) for s in shapes[:2]}
-    raise ValueError(f"--data-dir: images of mixed sizes in {path}: " + ", ".join(
-        f"{f} is {s[1]}×{s[0]}×{s[2]}" for s, f in first.items()))
+    sizes = ", ".join(f"{f} is {s[1]}×{s[0]}×{s[2]}" for s, f in first.items())
+    raise ValueError(f"path: images of mixed sizes in {path}: {sizes}; pass image_size to "
+                     "resize them")
   return (np.stack(arrays).astype(np.float32) / 127.5 - 1.0)
 
 

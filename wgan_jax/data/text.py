@@ -114,7 +114,7 @@ def load_text_file(path: str, seq_len: int = 32) -> List[str]:
       continue
     if len(line) > seq_len:
       raise ValueError(f"{path}: line {number} has {len(line)} characters, more than the "
-                       f"sequence length {seq_len}; wrap the text or raise --seq-len")
+                       f"sequence length {seq_len}; wrap the text or raise seq_len")
     lines.append(line)
   if not lines:
     raise ValueError(f"{path} is empty: no non-blank line to learn from")
@@ -266,8 +266,8 @@ def load_lm1b(seq_len: int = 32, max_lines: int = 100_000, split: str = "train",
   try:
     import tensorflow_datasets as tfds
   except ImportError:
-    raise ValueError("lm1b needs tensorflow-datasets: pip install tensorflow-datasets "
-                     "array-record (see requirements.txt)") from None
+    raise ValueError("lm1b needs tensorflow-datasets and array-record (the [tfds] extra: "
+                     "pip install 'wgan-jax[tfds]')") from None
   try:
     source = tfds.data_source("lm1b", split=split, data_dir=data_dir,
                               builder_kwargs=dict(file_format="array_record"))

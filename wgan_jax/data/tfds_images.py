@@ -30,27 +30,27 @@ def _tfds():
   try:
     import tensorflow_datasets as tfds
   except ImportError as e:  # pragma: no cover - it is in requirements.txt
-    raise ImportError("--dataset: reading TFDS data sets needs tensorflow-datasets "
-                      "(pip install -r requirements.txt)") from e
+    raise ImportError("reading TFDS data sets needs tensorflow-datasets "
+                      "(pip install 'wgan-jax[tfds]')") from e
   return tfds
 
 
 def open_source(name: str, *, split: str = "train", data_dir: Optional[str] = None,
                 download: bool = False):
-  """`tfds.data_source(name, split)` with clear errors (ValueError naming --dataset).
+  """`tfds.data_source(name, split)` with clear errors.
 
   Raises:
-    ValueError: TFDS does not know `name`; the split does not exist; or the data set is not
-      prepared in `data_dir` and `download` is False (or preparing it failed).
+    ValueError: naming the argument to fix: TFDS does not know `name`; `split` does not exist;
+      or the data set is not prepared in `data_dir` and `download` is False (or preparing it
+      failed).
   """
   tfds = _tfds()
   try:
     builder = tfds.builder(name, data_dir=data_dir)
   except Exception as e:  # DatasetNotFoundError (and friends): not a known name
     if type(e).__name__ == "DatasetNotFoundError" or isinstance(e, (KeyError, ValueError)):
-      raise ValueError(f"--dataset: tensorflow-datasets does not know a data set named "
-                       f"{name!r} (see `tfds.list_builders()`; digits and stacked-digits are "
-                       "built in)") from None
+      raise ValueError(f"name: tensorflow-datasets does not know a data set named {name!r} "
+                       "(see `tfds.list_builders()`)") from None
     raise
   try:
     return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
@@ -62,19 +62,19 @@ def open_source(name: str, *, split: str = "train", data_dir: Optional[str] = No
       pass
     if prepared:
       splits = list(getattr(builder.info, "splits", {}) or {})
-      raise ValueError(f"--tfds-split: cannot open split {split!r} of {name} ({splits or 'no'} "
+      raise ValueError(f"split: cannot open split {split!r} of {name} ({splits or 'no'} "
                        f"splits): {first}") from None
     if not download:
       raise ValueError(
-          f"--dataset: {name} is not prepared in {data_dir or '~/tensorflow_datasets'}; "
-          "pass --download to fetch and prepare it (needs the internet), or --tfds-data-dir "
+          f"name: {name} is not prepared in {data_dir or '~/tensorflow_datasets'}; "
+          "pass download=True to fetch and prepare it (needs the internet), or the data_dir "
           "where it is prepared") from None
   try:
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(file_format="array_record"))
     return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
   except Exception as e:
-    raise ValueError(f"--download: could not fetch and prepare {name}: "
+    raise ValueError(f"download: could not fetch and prepare {name}: "
                      f"{type(e).__name__}: {e}") from None
 
 
@@ -115,13 +115,14 @@ def iter_batches(source, indices: np.ndarray, batch_size: int, *, image_key: str
   def read(chunk):
     records = [source[int(i)] for i in chunk]
     if image_key not in records[0]:
-      raise ValueError(f"--dataset: the records have no {image_key!r} feature (they have "
-                       f"{sorted(records[0])}); this is not an image data set")
+      raise ValueError(f"image_key: the records have no {image_key!r} feature (they have "
+                       f"{sorted(records[0])}); name the image feature, or read an image "
+                       "data set")
     imgs = [np.asarray(r[image_key]) for r in records]
     shapes = {im.shape for im in imgs}
     if len(shapes) > 1 and not image_size:
-      raise ValueError(f"--dataset: images of mixed sizes {sorted(shapes)[:3]}; pass "
-                       "--image-size to resize them")
+      raise ValueError(f"image_size: images of mixed sizes {sorted(shapes)[:3]}; pass "
+                       "image_size to resize them")
     if image_size:
       return np.concatenate([to_unit_range(im[None], image_size) for im in imgs])
     return to_unit_range(np.stack(imgs))
@@ -145,14 +146,14 @@ def load_tfds_images(name: str, *, split: str = "train", data_dir: Optional[str]
   """Up to `max_examples` images of a TFDS data set as float32 [N, H, W, C] in [-1, 1].
 
   The images are this process's share of the seed's shuffled order (see `epoch_order`), read
-  with background threads. Raises ValueError with the option to fix (see `open_source`).
+  with background threads. Raises ValueError naming the argument to fix (see `open_source`).
   """
   if max_examples < 1:
-    raise ValueError(f"--max-examples: must be positive, got {max_examples}")
+    raise ValueError(f"max_examples: must be positive, got {max_examples}")
   source = open_source(name, split=split, data_dir=data_dir, download=download)
   n = len(source)
   if n == 0:
-    raise ValueError(f"--dataset: split {split!r} of {name} is empty")
+    raise ValueError(f"split: split {split!r} of {name} is empty")
   order = epoch_order(n, seed, process_index=process_index, process_count=process_count)
   order = order[:max_examples]
   return np.concatenate(list(iter_batches(source, order, 1024, image_key=image_key,

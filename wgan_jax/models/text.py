@@ -124,13 +124,13 @@ def decode_tokens(probs: jax.Array, method: str = "argmax", key: jax.Array | Non
     int32 token ids [B, L].
 
   Raises:
-    ValueError: an unknown method, or "sample" without a key.
+    ValueError: naming the argument: an unknown `method`, or "sample" without a `key`.
   """
   if method == "argmax":
     return jnp.argmax(probs, axis=-1).astype(jnp.int32)
   if method == "sample":
     if key is None:
-      raise ValueError("decoding by sampling needs a PRNG key")
+      raise ValueError("key: decoding by sampling needs a PRNG key")
     logp = jnp.log(jnp.clip(probs, 1e-30, 1.0))
     return jax.random.categorical(key, logp, axis=-1).astype(jnp.int32)
-  raise ValueError(f"--decode: unknown decoding {method!r}; choose one of {list(DECODINGS)}")
+  raise ValueError(f"method: unknown decoding {method!r}; choose one of {list(DECODINGS)}")

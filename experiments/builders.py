@@ -1,0 +1,186 @@
+"""Build a run from its typed config: the data, the networks and the `GAN` (or `MixtureGAN`).
+
+Every check happens here or in the config, before anything is compiled; errors are
+`OptionError`s naming the config field (the command line names the flag).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Optional
+
+import numpy as np
+
+from experiments.cli import OptionError, renamed
+
+
+def objective_name(gan) -> str:
+  """The objective as the user wrote it: nsgan, or mix+nsgan (T=5) for a mixture."""
+  if hasattr(gan, "components"):
+    return f"{gan.objective_name} (T={gan.components})"
+  return gan.config.objective
+
+
+def make_gan(generator, critic, config, sample_real, *, components: int = 1,
+             entropy_weight: Optional[float] = None):
+  """A `GAN`, or with `components` > 1 the MIX+GAN of that many copies of its players."""
+  import wgan_jax as wj
+  from wgan_jax.mixture import MixtureGAN
+  gan = wj.GAN(generator, critic, config, sample_real)
+  if components > 1:
+    gan = MixtureGAN.from_gan(gan, components=components,
+                              entropy_weight=0.1 if entropy_weight is None else entropy_weight)
+  return gan
+
+
+def _mixture_of(game):
+  return dict(components=game.components, entropy_weight=game.mixture_entropy)
+
+
+# ------------------------------------------------------------------------------ toy
+def toy_run(config):
+  """(dataset, gan) of a `ToyConfig`."""
+  from wgan_jax.data import load_points, make_toy_dataset
+  from wgan_jax.models import MLPCritic, MLPGenerator
+  d, m = config.data, config.model
+  try:
+    dataset = load_points(d.data_file) if d.data_file else make_toy_dataset(d.dataset)
+  except ValueError as e:
+    raise renamed(e, "data_file" if d.data_file else "dataset") from None
+  gan = make_gan(MLPGenerator(out_dim=2, width=m.width, depth=m.depth, norm=m.norm),
+                 MLPCritic(width=m.width, depth=m.depth, norm=m.norm), config.gan_config(),
+                 lambda data, key: dataset.sample_one(key), **_mixture_of(config.game))
+  return dataset, gan
+
+
+# ------------------------------------------------------------------------------ images
+@dataclasses.dataclass
+class ImageData:
+  name: str
+  train: np.ndarray                      # [N, H, W, C] in [-1, 1]
+  validation: Optional[np.ndarray] = None
+  labels: Optional[np.ndarray] = None
+
+  @property
+  def shape(self):
+    return self.train.shape[1:]
+
+
+def load_images(d, seed: int = 0) -> ImageData:
+  """The training images named by an `ImageDataConfig` (errors name the field)."""
+  from wgan_jax.data import images
+  if d.data_dir:
+    try:
+      x = images.load_image_folder(d.data_dir, image_size=d.image_size)
+    except ValueError as e:
+      raise renamed(e, "data_dir", path="data_dir", image_size="image_size") from None
+    return ImageData(os.path.basename(os.path.normpath(d.data_dir)), x)
+  if d.dataset == "digits":
+    xt, yt, xv, _ = images.load_digits()
+    return ImageData("digits", xt, xv, yt)
+  if d.dataset == "stacked-digits":
+    xt, _, xv, _ = images.load_digits()
+    return ImageData("stacked-digits", images.stack_digits(xt, 25600, seed=seed),
+                     images.stack_digits(xv, 2560, seed=seed + 1))
+  from wgan_jax.data import tfds_images
+  try:
+    x = tfds_images.load_tfds_images(
+        d.dataset, split=d.tfds_split, data_dir=d.tfds_data_dir, max_examples=d.max_examples,
+        seed=seed, image_size=d.image_size, download=d.download)
+  except (ValueError, ImportError) as e:
+    raise renamed(e, "dataset", name="dataset", split="tfds_split", download="download",
+                  image_size="image_size", max_examples="max_examples",
+                  image_key="dataset") from None
+  return ImageData(d.dataset, x)
+
+
+def make_models(arch: str, shape, *, dim: int, gen_norm: str, critic_norm: str):
+  """(generator, critic) of an image architecture for images of `shape` (H, W, C)."""
+  from wgan_jax.models import (DCGANCritic, DCGANGenerator, ImageMLPGenerator, MLPCritic,
+                               ResNetCritic, ResNetGenerator)
+  if arch == "dcgan":
+    return (DCGANGenerator(image_shape=shape, dim=dim, norm=gen_norm),
+            DCGANCritic(dim=dim, norm=critic_norm))
+  if arch == "resnet":
+    return (ResNetGenerator(image_shape=shape, dim=dim, norm=gen_norm),
+            ResNetCritic(dim=dim, norm=critic_norm))
+  return (ImageMLPGenerator(image_shape=shape, width=dim, depth=3),
+          MLPCritic(width=dim, depth=3, norm=critic_norm))
+
+
+def image_gan(objective: str, shape, *, dim: int, batch_size: int = 64, latent_dim: int = 128,
+              arch: str = "dcgan", components: int = 5, **overrides):
+  """A GAN on image arrays with the official per-objective defaults (the figures' builder);
+  "mix+OBJECTIVE" gives a MIX+GAN of `components` generators and critics."""
+  import wgan_jax as wj
+  from wgan_jax.data.images import array_sampler
+  mixed = objective.startswith("mix+")
+  config = wj.make_config(objective[4:] if mixed else objective, batch_size=batch_size,
+                          latent_dim=latent_dim, **overrides)
+  critic_norm = "none" if config.uses_gradient_penalty else "batch"
+  generator, critic = make_models(arch, shape, dim=dim, gen_norm="batch",
+                                  critic_norm=critic_norm)
+  return make_gan(generator, critic, config, array_sampler,
+                  components=components if mixed else 1)
+
+
+def image_run(config):
+  """(data, gan) of an `ImageConfig`."""
+  from wgan_jax.data.images import array_sampler
+  from wgan_jax.models.dcgan import stages_for
+  m = config.model
+  data = load_images(config.data, config.loop.seed)
+  shape = tuple(int(s) for s in data.shape)
+  if m.arch != "mlp":
+    try:
+      stages_for(shape[:2])
+    except ValueError:
+      raise OptionError("arch", f"{m.arch}: image sides must be even, got {shape[0]}×"
+                        f"{shape[1]}; use --image-size or --arch mlp") from None
+  if not np.isfinite(data.train).all():
+    raise OptionError("dataset", f"{data.name} holds non-finite pixel values")
+  generator, critic = make_models(m.arch, shape, dim=m.dim, gen_norm=m.gen_norm,
+                                  critic_norm=config.critic_norm)
+  return data, make_gan(generator, critic, config.gan_config(), array_sampler,
+                        **_mixture_of(config.game))
+
+
+# ------------------------------------------------------------------------------ text
+def text_gan(config, vocab_size: int, *, seq_len: int = 32, width: int = 32,
+             num_blocks: int = 5):
+  """The language GAN of WGAN-GP §5.4: `TextGenerator` and `TextCritic` on one-hot text."""
+  import wgan_jax as wj
+  from wgan_jax.data.text import onehot_sampler
+  from wgan_jax.models.text import TextCritic, TextGenerator
+  return wj.GAN(TextGenerator(seq_len, vocab_size, width, num_blocks),
+                TextCritic(width, num_blocks), config, onehot_sampler(vocab_size))
+
+
+def text_gan_for(objective: str, vocab_size: int, *, seq_len: int = 32, width: int = 32,
+                 num_blocks: int = 5, batch_size: int = 64, n_critic: Optional[int] = None,
+                 **optim):
+  """The language GAN with the paper's optimisation (Adam 1e-4, β (.5, .9); 10 critic
+  iterations for wgan-gp, 1 for nsgan) unless `n_critic` / `optim` say otherwise."""
+  import wgan_jax as wj
+  from experiments.configs import TEXT_LATENT_DIM, TEXT_N_CRITIC, TEXT_OPTIM
+  kw = dict(TEXT_OPTIM)
+  kw.update({k: v for k, v in optim.items() if v is not None})
+  config = wj.make_config(objective, batch_size=batch_size, latent_dim=TEXT_LATENT_DIM,
+                          n_critic=n_critic or TEXT_N_CRITIC[objective], **kw)
+  return text_gan(config, vocab_size, seq_len=seq_len, width=width, num_blocks=num_blocks)
+
+
+def text_run(config):
+  """(data, gan) of a `TextConfig`."""
+  from wgan_jax.data.text import make_text_data
+  d, m = config.data, config.model
+  try:
+    data = make_text_data(d.data, text_file=d.text_file, seq_len=d.seq_len,
+                          max_vocab=d.max_vocab, heldout=config.loop.num_samples,
+                          markov_lines=d.markov_lines, max_lines=d.max_lines,
+                          seed=config.loop.seed)
+  except ValueError as e:
+    raise renamed(e, "text_file" if d.text_file else "data", seq_len="seq_len") from None
+  return data, text_gan(config.gan_config(), data.vocab.size, seq_len=d.seq_len,
+                        width=m.width, num_blocks=m.num_blocks)

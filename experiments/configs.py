@@ -1,0 +1,336 @@
+"""The typed configuration trees of the three jobs (toy, images, text).
+
+Each job's config is a frozen dataclass of four sub-configs, validated on construction:
+
+  game  (`GameConfig`)  the objective and its optimisation; unset fields take the objective's
+                        defaults (`wgan_jax.make_config`), and `gan_config()` is the library's
+                        validated `GANConfig`;
+  model                 the networks (and the MIX+GAN mixture size);
+  data                  the data set;
+  loop  (`LoopConfig`)  iterations, evaluation, checkpoints, devices (experiments/loop.py).
+
+A job's `DEFAULTS` and `PRESETS` (named configs: "default" is the CPU scale; "official" /
+"paper" the published one) are dicts of field values; `experiments.cli` layers them under the
+command line's flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Optional
+
+from experiments.cli import OptionError, check_choice, check_positive, opt
+from experiments.loop import LoopConfig
+
+OPTIMIZERS = ("adam", "rmsprop")
+NORMS = ("none", "layer", "batch")
+
+
+def _objectives():
+  from wgan_jax.config import OBJECTIVES
+  from wgan_jax.mixture import MIX_OBJECTIVES
+  return tuple(OBJECTIVES) + tuple(MIX_OBJECTIVES)
+
+
+@dataclasses.dataclass(frozen=True)
+class GameConfig:
+  """optimisation (unset: the objective's defaults)"""
+  objective: str = opt("wgan-gp", "the game: gan (minimax, saturating G), nsgan (-log D), wgan "
+                       "(clipping), wgan-gp, wgan-gp-onesided; mix+<objective> plays it "
+                       "between mixtures of generators and critics (MIX+GAN, T = 5 unless "
+                       "--mixture says otherwise)")
+  batch_size: int = opt(64, "examples per critic and generator step (the global batch)")
+  n_critic: Optional[int] = opt(None, "critic steps per generator step (gan/nsgan 1, "
+                                "wgan/wgan-gp 5)")
+  optimizer: Optional[str] = opt(None, "gan/nsgan/wgan-gp: adam; wgan: rmsprop",
+                                 choices=OPTIMIZERS)
+  lr_d: Optional[float] = opt(None, "critic learning rate (gan 2e-4, wgan 5e-5, wgan-gp 1e-4)")
+  lr_g: Optional[float] = opt(None, "generator learning rate (as --lr-d)")
+  beta1: Optional[float] = opt(None, "Adam β1 (0.5)")
+  beta2: Optional[float] = opt(None, "Adam β2 (wgan-gp 0.9, gan 0.999)")
+  lr_decay: str = opt("none", "linear: both learning rates fall linearly to 0 over --iters; "
+                      "none: constant", choices=("linear", "none"))
+  clip_value: Optional[float] = opt(None, "WGAN weight clipping c: every critic weight in "
+                                    "[-c, c] (wgan: 0.01)")
+  warmup: bool = opt(True, "wgan: drop the official warm-up (100 critic steps for the first 25 "
+                     "generator iterations and every 500th)", flag="--no-warmup")
+  gp_weight: Optional[float] = opt(None, "gradient penalty λ (10; the toy job 0.1 as in "
+                                   "gan_toy.py); with another objective it adds the penalty")
+  gp_target: Optional[float] = opt(None, "the gradient norm the penalty pulls towards (1)")
+  instance_noise: Optional[float] = opt(None, "std of Gaussian noise added to D's real and "
+                                        "fake inputs (0: off)")
+  instance_noise_anneal: Optional[int] = opt(None, "generator iterations over which the noise "
+                                             "std falls linearly to 0 (0: constant)")
+  weight_penalty: Optional[float] = opt(None, "coefficient of the L2 penalty Σ‖w‖² on D's "
+                                        "weights (0: off)")
+  skip_nonfinite: bool = opt(False, "skip updates whose gradients are not finite "
+                             "(optax.apply_if_finite) instead of stopping the run")
+  mixture: Optional[int] = opt(None, "MIX+GAN (Arora et al. 2017): T generators and T critics "
+                               "with learned mixture weights, payoff averaged over all pairs "
+                               "(default 1: the plain GAN; 5 with a mix+ objective)",
+                               metavar="T")
+  mixture_entropy: Optional[float] = opt(None, "weight of the entropy regulariser that keeps "
+                                         "the mixture weights from collapsing (default 0.1, as "
+                                         "in the official code)")
+
+  def __post_init__(self):
+    check_choice(self, "objective", _objectives())
+    check_positive(self, "mixture")
+    e = self.mixture_entropy
+    if e is not None and not (isinstance(e, (int, float)) and math.isfinite(e) and e >= 0):
+      raise OptionError("mixture_entropy", f"must be a number ≥ 0, got {e!r}")
+
+  @property
+  def base_objective(self) -> str:
+    return self.objective[4:] if self.objective.startswith("mix+") else self.objective
+
+  @property
+  def components(self) -> int:
+    """T: the mixture size (1: the plain GAN)."""
+    if self.mixture is not None:
+      return self.mixture
+    return 5 if self.objective.startswith("mix+") else 1
+
+  def gan_config(self, *, iters: int, latent_dim: int, **defaults):
+    """The library's `GANConfig` (objective defaults < `defaults` < the set fields)."""
+    from wgan_jax import make_config
+    values = dict(defaults)
+    fields = ("batch_size", "n_critic", "optimizer", "lr_d", "lr_g", "beta1", "beta2",
+              "clip_value", "gp_weight", "gp_target", "instance_noise", "instance_noise_anneal",
+              "weight_penalty")
+    values.update({k: getattr(self, k) for k in fields if getattr(self, k) is not None})
+    values.update(latent_dim=latent_dim,
+                  lr_decay_steps=iters if self.lr_decay == "linear" else 0,
+                  warmup=None if self.warmup else False,
+                  skip_nonfinite=self.skip_nonfinite or None)
+    return make_config(self.base_objective, **values)
+
+
+def check_critic_norm(config, *, batch_norm: bool, field: str) -> None:
+  from wgan_jax import check_critic_norm as check
+  check(config, batch_norm=batch_norm, field=field)
+
+
+def get_objective(name: str):
+  from wgan_jax import get_objective as get
+  return get(name)
+
+
+def _validate_game(job) -> None:
+  """Build the job's GANConfig once, so a bad game value is refused before any work."""
+  job.gan_config()
+
+
+# ------------------------------------------------------------------------------ toy
+@dataclasses.dataclass(frozen=True)
+class ToyModel:
+  """models (the official toy MLPs)"""
+  width: int = opt(128, "hidden units per layer of G and the critic (official 512)")
+  depth: int = opt(3, "hidden layers of G and the critic")
+  norm: str = opt("none", "normalisation after each hidden layer; batch is refused with a "
+                  "gradient penalty", choices=NORMS)
+  latent_dim: int = opt(2, "size of z ~ N(0, I)")
+
+  def __post_init__(self):
+    check_positive(self, "width", "depth", "latent_dim")
+
+
+@dataclasses.dataclass(frozen=True)
+class ToyData:
+  """data"""
+  dataset: str = opt("8gaussians", "toy data set")
+  data_file: Optional[str] = opt(None, "use your own 2-D points instead (.npy [N,2], .csv or "
+                                 "whitespace text with two columns); mode metrics then do not "
+                                 "apply, W1 does", metavar="PATH")
+
+  def __post_init__(self):
+    from wgan_jax.data import TOY_DATASETS
+    check_choice(self, "dataset", sorted(TOY_DATASETS))
+
+
+@dataclasses.dataclass(frozen=True)
+class ToyConfig:
+  game: GameConfig = GameConfig()
+  model: ToyModel = ToyModel()
+  data: ToyData = ToyData()
+  loop: LoopConfig = LoopConfig()
+
+  def __post_init__(self):
+    _validate_game(self)
+    check_critic_norm(self.gan_config(), batch_norm=self.model.norm == "batch", field="norm")
+
+  def gan_config(self):
+    # Toy runs use the official toy code's λ = 0.1 for the gradient penalty.
+    gp = dict(gp_weight=0.1) if get_objective(self.game.base_objective).gradient_penalty else {}
+    return self.game.gan_config(iters=self.loop.iters, latent_dim=self.model.latent_dim, **gp)
+
+
+TOY_DEFAULTS = dict(objective="wgan-gp", iters=8000, batch_size=256, out="runs/toy",
+                    lr_decay="linear", iters_per_call=50, eval_every=1000, num_samples=2500)
+TOY_PRESETS = {
+    "default": {},
+    # gan_toy.py: DIM 512, λ 0.1, batch 256, 100,000 generator iterations, constant lr.
+    "official": dict(width=512, iters=100_000, lr_decay="none"),
+}
+
+
+# ------------------------------------------------------------------------------ images
+ARCHS = ("dcgan", "resnet", "mlp")
+EMBEDDED_IMAGES = ("digits", "stacked-digits")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageModel:
+  """models"""
+  arch: str = opt("dcgan", "dcgan (the official WGAN-GP MNIST/CIFAR models), resnet (the "
+                  "WGAN-GP CIFAR ResNet), mlp (the WGAN paper's 4-layer ReLU MLP, 512 wide)",
+                  choices=ARCHS)
+  dim: int = opt(64, "base width: conv channels or MLP units (the papers use 64 (DCGAN), 128 "
+                 "(ResNet) and 512 (MLP))")
+  latent_dim: int = opt(128, "size of z ~ N(0, I)")
+  gen_norm: str = opt("batch", "generator normalisation (as the official code)",
+                      choices=NORMS[::-1])
+  critic_norm: Optional[str] = opt(None, "critic normalisation (default: none with a gradient "
+                                   "penalty, batch otherwise; batch is refused with a "
+                                   "gradient penalty)", choices=NORMS[::-1])
+
+  def __post_init__(self):
+    check_positive(self, "dim", "latent_dim")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageDataConfig:
+  """data"""
+  dataset: str = opt("digits", "digits (scikit-learn's 8×8 digits, embedded), stacked-digits "
+                     "(three digits as RGB channels: 1000 modes), or any image data set "
+                     "tensorflow-datasets knows (mnist, fashion_mnist, cifar10, celeb_a, ...)")
+  data_dir: Optional[str] = opt(None, "train on the image files in DIR instead (all of one "
+                                "size)", metavar="DIR")
+  tfds_split: str = opt("train", "TFDS split to read")
+  tfds_data_dir: Optional[str] = opt(None, "where TFDS data sets are stored (default TFDS's "
+                                     "own, ~/tensorflow_datasets)")
+  download: bool = opt(False, "let TFDS download and prepare a data set that is not there yet")
+  max_examples: int = opt(60000, "read at most this many TFDS examples")
+  image_size: Optional[int] = opt(None, "resize TFDS / folder images to this square size "
+                                  "(default: as stored)")
+
+  def __post_init__(self):
+    check_positive(self, "max_examples")
+    check_positive(self, "image_size", minimum=2)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageConfig:
+  game: GameConfig = GameConfig()
+  model: ImageModel = ImageModel()
+  data: ImageDataConfig = ImageDataConfig()
+  loop: LoopConfig = LoopConfig()
+
+  def __post_init__(self):
+    _validate_game(self)
+    check_critic_norm(self.gan_config(), batch_norm=self.model.critic_norm == "batch",
+                      field="critic_norm")
+    if self.model.arch == "resnet" and self.model.critic_norm == "batch":
+      raise OptionError("critic_norm", "the ResNet critic supports layer or none")
+    if self.game.components > 1 and self.loop.parallel != "none":
+      raise OptionError("parallel", "mixtures run on one device in experiments.images")
+
+  def gan_config(self):
+    return self.game.gan_config(iters=self.loop.iters, latent_dim=self.model.latent_dim)
+
+  @property
+  def critic_norm(self) -> str:
+    if self.model.critic_norm is not None:
+      return self.model.critic_norm
+    if self.gan_config().uses_gradient_penalty or self.model.arch == "resnet":
+      return "none"
+    return "batch"
+
+
+IMAGE_DEFAULTS = dict(objective="wgan-gp", iters=3000, batch_size=64, out="runs/images",
+                      iters_per_call=50, eval_every=500, num_samples=1000)
+IMAGE_PRESETS = {"default": {}}
+
+
+# ------------------------------------------------------------------------------ text
+TEXT_OBJECTIVES = ("wgan-gp", "nsgan")
+TEXT_LATENT_DIM = 128
+# The paper's optimisation for both players and both objectives: Adam 1e-4, β = (.5, .9);
+# 10 critic iterations for WGAN-GP, 1 for nsgan. The CPU default uses 5 critic iterations and
+# Adam 1e-3 (at 1e-4 a 400-iteration run at width 32 barely moved: oracle NLL 6.3 -> 4.1,
+# against 2.3 at 1e-3).
+TEXT_OPTIM = dict(lr_d=1e-4, lr_g=1e-4, beta1=0.5, beta2=0.9)
+TEXT_N_CRITIC = {"wgan-gp": 10, "nsgan": 1}
+
+
+@dataclasses.dataclass(frozen=True)
+class TextModel:
+  """text models"""
+  width: int = opt(32, "channels of the residual blocks of G and the critic (the paper 512)")
+  num_blocks: int = opt(5, "residual blocks of G and the critic (the paper's)")
+
+  def __post_init__(self):
+    check_positive(self, "width", "num_blocks")
+
+
+@dataclasses.dataclass(frozen=True)
+class TextDataConfig:
+  """text data and evaluation"""
+  data: str = opt("english", "english: prose from Python's own reference manual (pydoc_data, "
+                  "offline); markov: a synthetic language from a fixed random Markov chain over "
+                  "16 characters, whose exact likelihood gives the oracle NLL; lm1b: the "
+                  "Billion Word benchmark of the paper through tensorflow-datasets (needs the "
+                  "internet the first time)", choices=("english", "markov", "lm1b"))
+  text_file: Optional[str] = opt(None, "train on your own UTF-8 text instead, one sequence per "
+                                 "line (blank lines skipped; a line longer than --seq-len is "
+                                 "an error)", metavar="PATH")
+  seq_len: int = opt(32, "characters per sequence, padded with '`'")
+  max_vocab: int = opt(2048, "vocabulary size: 'unk', the pad and the most frequent "
+                       "characters; rarer ones become 'unk' (at least 2)")
+  markov_lines: int = opt(20_000, "--data markov: lines drawn from the chain")
+  max_lines: int = opt(100_000, "--data lm1b: sentences read")
+  decode: str = opt("argmax", "argmax: the most probable character at each position (the "
+                    "paper); sample: one draw from each position's softmax",
+                    choices=("argmax", "sample"))
+
+  def __post_init__(self):
+    check_positive(self, "markov_lines", "max_lines")
+    if isinstance(self.seq_len, bool) or not isinstance(self.seq_len, int) or self.seq_len < 4:
+      raise OptionError("seq_len", f"must be at least 4 (the 4-gram JSD), got {self.seq_len}")
+    if not isinstance(self.max_vocab, int) or self.max_vocab < 2:
+      raise OptionError("max_vocab", "must be at least 2 ('unk' and the pad '`'), got "
+                        f"{self.max_vocab}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TextConfig:
+  game: GameConfig = GameConfig()
+  model: TextModel = TextModel()
+  data: TextDataConfig = TextDataConfig()
+  loop: LoopConfig = LoopConfig()
+  preset: str = opt("default", "", cli=False)
+
+  def __post_init__(self):
+    check_choice(self.game, "objective", TEXT_OBJECTIVES)
+    if self.game.gp_weight is not None and self.game.objective != "wgan-gp":
+      raise OptionError("gp_weight", "only wgan-gp uses a gradient penalty")
+    _validate_game(self)
+
+  def gan_config(self):
+    n = TEXT_N_CRITIC[self.game.objective]
+    n_critic = 5 if (n == 10 and self.preset == "default") else n
+    return self.game.gan_config(iters=self.loop.iters, latent_dim=TEXT_LATENT_DIM,
+                                **dict(TEXT_OPTIM, n_critic=n_critic))
+
+
+TEXT_DEFAULTS = dict(objective="wgan-gp", iters=1000, batch_size=64, out="runs/text",
+                     iters_per_call=25, eval_every=100, num_samples=640, lr_d=1e-3, lr_g=1e-3)
+TEXT_PRESETS = {
+    # CPU-sized (about 10 minutes on 2 cores): width 32, 1000 generator iterations, Adam 1e-3.
+    "default": {},
+    # gan_language.py: DIM 512, 200,000 iterations, 10 critic iterations, vocabulary 2048,
+    # Adam 1e-4.
+    "paper": dict(width=512, iters=200_000, max_vocab=2048, iters_per_call=100,
+                  eval_every=100, checkpoint_every=5000, lr_d=1e-4, lr_g=1e-4),
+}

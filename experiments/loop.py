@@ -1,0 +1,400 @@
+"""The one training loop of the experiments: `train_and_evaluate(gan, loop, workdir) -> RunResult`.
+
+Every entry point and every figure trains through it. It walks `wgan_jax.plan_blocks` (the only
+caller) and hangs the side effects on that walk as periodic actions, in the manner of
+CommonLoopUtils: evaluation every `eval_every`, sample dumps every `sample_every`, checkpoints
+every `checkpoint_every` (orbax), losses every `log_every` into metrics.jsonl and TensorBoard,
+a progress bar, the SIGTERM/SIGINT handler (finish the call, checkpoint, stop) and the
+non-finite guard. What the figures need are options of the same loop: no work folder (no files,
+no checkpoints), timing without compile time, K seeds at once (`seeds`: `IndependentRuns`), an
+evaluation at iteration 0, and a non-finite policy that keeps going.
+
+How a run ended is data: `RunResult.stop_reason` is a `StopReason`, and the command line takes
+its exit code from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import signal
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+from experiments.cli import OptionError, check_choice, check_positive, opt, renamed
+
+PARALLEL = ("none", "pmap", "shard_map")
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopConfig:
+  """loop, evaluation, checkpoints, devices and hosts"""
+  iters: int = opt(1000, "generator iterations")
+  seed: int = opt(0, "PRNG seed of the whole run")
+  out: str = opt("runs/run", "output folder")
+  iters_per_call: int = opt(50, "generator iterations fused in one compiled call; larger is "
+                            "faster for small models")
+  eval_every: int = opt(1000, "generator iterations between evaluations")
+  num_samples: int = opt(2500, "samples per evaluation")
+  log_every: int = opt(10, "keep the losses of every n-th iteration in metrics.json")
+  progress: bool = opt(True, "no progress bar", flag="--no-progress")
+  checkpoint_every: int = opt(1000, "generator iterations between orbax checkpoints in "
+                              "OUT/checkpoints (one is always written at the end and on "
+                              "SIGTERM/SIGINT)")
+  keep_checkpoints: int = opt(3, "how many recent checkpoints to keep")
+  resume: bool = opt(False, "continue from the latest checkpoint in OUT/checkpoints (refused "
+                     "if it was written with other options, or is damaged)")
+  stop_at: Optional[int] = opt(None, "stop after this generator iteration with a checkpoint, "
+                               "as if interrupted (for time-limited job slots); --resume "
+                               "continues")
+  sample_every: Optional[int] = opt(None, "write OUT/samples/ every n iterations (default: at "
+                                    "each evaluation)")
+  parallel: str = opt("none", "data-parallel backend over the devices (none: one device); the "
+                      "global batch is split over them and must divide by their number",
+                      choices=PARALLEL)
+  coordinator_address: Optional[str] = opt(None, "host:port of process 0, for multi-host runs "
+                                           "(jax.distributed.initialize; the "
+                                           "JAX_COORDINATOR_ADDRESS variable works too)")
+  num_processes: Optional[int] = opt(None, "number of processes of a multi-host run (or "
+                                     "JAX_NUM_PROCESSES)")
+  process_id: Optional[int] = opt(None, "this process's index in a multi-host run (or "
+                                  "JAX_PROCESS_ID)")
+  # Options of the figures (not command-line flags).
+  seeds: int = opt(1, "independent runs trained at once (IndependentRuns)", cli=False)
+  eval_at_start: bool = opt(False, "evaluate at iteration 0 too", cli=False)
+  exclude_compile_time: bool = opt(False, "compile each program before the clock starts",
+                                   cli=False)
+  stop_on_nonfinite: bool = opt(True, "stop at the first non-finite metric", cli=False)
+
+  def __post_init__(self):
+    check_positive(self, "iters", "iters_per_call", "eval_every", "num_samples", "log_every",
+                   "checkpoint_every", "keep_checkpoints", "stop_at", "sample_every", "seeds")
+    check_choice(self, "parallel", PARALLEL)
+    if isinstance(self.seed, bool) or not isinstance(self.seed, int) or \
+        not 0 <= self.seed < 2**63:
+      raise OptionError("seed", f"must be an integer in [0, 2^63), got {self.seed!r}")
+
+
+class StopReason(enum.Enum):
+  """Why a run ended; `exit_code` is what the command line returns."""
+  COMPLETED = "completed"
+  STOP_AT = "stop_at"
+  SIGNAL = "signal"
+  NONFINITE = "nonfinite"
+
+  @property
+  def exit_code(self) -> int:
+    return {"completed": 0, "stop_at": 0, "signal": 130, "nonfinite": 1}[self.value]
+
+
+@dataclasses.dataclass
+class RunResult:
+  """What `train_and_evaluate` returns (the state is a single-device host copy)."""
+  state: Any
+  generator_iterations: int
+  start_iteration: int
+  train_seconds: float
+  first_call_seconds: Optional[float]
+  iterations_per_second: Optional[float]
+  stop_reason: StopReason
+  stopped: Optional[str]           # the human-readable stop message (None: completed)
+  history: Dict[str, List[float]]  # losses every log_every iterations
+  evaluations: List[Dict]          # [{iteration, seconds, ...evaluate's metrics}]
+  final_key: Any                   # the evaluation key of the last iteration
+  main_process: bool = True
+  checkpoint_dir: Optional[str] = None
+
+  def summary(self) -> Dict[str, Any]:
+    """The JSON-able fields (everything but the state and the key)."""
+    out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+           if f.name not in ("state", "final_key")}
+    out["stop_reason"] = self.stop_reason.value
+    return out
+
+
+def init_distributed(loop: LoopConfig) -> None:
+  """Start JAX's multi-controller runtime when asked (config or the JAX_* variables)."""
+  address = loop.coordinator_address or os.environ.get("JAX_COORDINATOR_ADDRESS")
+  if not address:
+    return
+  nproc = loop.num_processes or int(os.environ.get("JAX_NUM_PROCESSES", "0") or 0)
+  pid = loop.process_id if loop.process_id is not None else int(
+      os.environ.get("JAX_PROCESS_ID", "-1"))
+  if nproc < 1 or not 0 <= pid < nproc:
+    raise OptionError("num_processes", "a multi-host run needs num_processes and process_id, "
+                      "with 0 <= process id < number of processes")
+  if loop.parallel != "shard_map":
+    raise OptionError("parallel", "multi-host runs use the shard_map backend")
+  import jax
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  jax.distributed.initialize(coordinator_address=address, num_processes=nproc,
+                             process_id=pid)
+
+
+class _StopSignal:
+  """SIGTERM / SIGINT set a flag; the loop finishes its current call, checkpoints and exits."""
+
+  def __init__(self):
+    self.received: Optional[str] = None
+    self._old = {}
+
+  def __enter__(self):
+    for sig in (signal.SIGTERM, signal.SIGINT):
+      self._old[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    if self.received is not None and signum == signal.SIGINT:
+      raise KeyboardInterrupt  # a second Ctrl-C: stop now
+    self.received = signal.Signals(signum).name
+
+  def __exit__(self, *exc):
+    for sig, old in self._old.items():
+      signal.signal(sig, old)
+
+
+def first_nonfinite(metrics: Dict[str, np.ndarray]):
+  """(index, name) of the first non-finite metric in a block of per-iteration metrics
+  (the iteration axis is the last)."""
+  bad = []
+  for k, v in metrics.items():
+    ok = np.isfinite(v)
+    if not ok.all():
+      per_iter = ok.reshape(-1, ok.shape[-1]).all(axis=0) if ok.ndim > 1 else ok
+      bad.append((int(np.argmax(~per_iter)), k))
+  return min(bad) if bad else None
+
+
+def _host(x):
+  """One host copy of a (possibly multi-process, replicated) array tree."""
+  import jax
+
+  def one(a):
+    if isinstance(a, jax.Array) and not a.is_fully_addressable:
+      return np.asarray(a.addressable_data(0))
+    return np.asarray(a)
+  return jax.tree_util.tree_map(one, x)
+
+
+def _row(metrics, i):
+  return {name: (float(v[i]) if v.ndim == 1 else v[..., i].tolist())
+          for name, v in metrics.items()}
+
+
+def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: Any = None,
+                       evaluate: Optional[Callable[[Any, Any, int], Dict]] = None,
+                       fingerprint: Optional[Dict[str, Any]] = None,
+                       on_sample: Optional[Callable[[Any, Any, int], None]] = None,
+                       keys: Optional[tuple] = None) -> RunResult:
+  """Train `gan` for `loop.iters` generator iterations; the experiments' only loop.
+
+  Args:
+    gan: a `wgan_jax.GAN` (or `MixtureGAN`).
+    loop: the loop's configuration.
+    workdir: the run's folder (checkpoints/, metrics.jsonl, tensorboard/), or None for no files
+      and no checkpoints (the figures).
+    data: the pytree the GAN's `sample_real(data, key)` reads, passed to every compiled step.
+    evaluate: `evaluate(state, key, iteration) -> dict` at every `eval_every` (and at 0 with
+      `eval_at_start`), on process 0, with a single-device host copy of the state (states
+      stacked over seeds when `loop.seeds > 1`).
+    fingerprint: what a checkpoint must match to be resumed (with a workdir).
+    on_sample: `on_sample(state, key, iteration)` at every `sample_every` that is not an
+      evaluation point (default: `evaluate`, its metrics dropped).
+    keys: (init, train, eval) keys instead of the split of `jax.random.key(loop.seed)` (init
+      and train keys stacked over seeds when `loop.seeds > 1`).
+
+  Returns:
+    The `RunResult`.
+
+  Raises:
+    CheckpointError: a refused resume (named in the message).
+    OptionError: existing checkpoints without `resume`, or a bad parallel set-up.
+  """
+  import jax
+  from wgan_jax import IndependentRuns, plan_blocks
+
+  main_process = jax.process_index() == 0
+  if keys is None:
+    k_init, k_train, k_eval = jax.random.split(jax.random.key(loop.seed), 3)
+    if loop.seeds > 1:
+      k_init = jax.random.split(k_init, loop.seeds)
+      k_train = jax.random.split(k_train, loop.seeds)
+  else:
+    k_init, k_train, k_eval = keys
+  if loop.seeds > 1:
+    runs = IndependentRuns(gan)
+    state = jax.jit(runs.init)(k_init, data)
+    step_for = runs.train_step
+  else:
+    state = jax.jit(gan.init)(k_init, data)  # one compile instead of one per eager op
+    step_for = gan.train_step
+
+  ckpt, start, elapsed_before = None, 0, 0.0
+  if workdir is not None:
+    from wgan_jax.checkpoint import Checkpointer
+    ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), fingerprint or {},
+                        max_to_keep=loop.keep_checkpoints)
+    if loop.resume:
+      from wgan_jax.checkpoint import CheckpointError
+      try:
+        state, meta = ckpt.restore(jax.tree_util.tree_map(
+            lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), state))
+      except CheckpointError as e:
+        raise renamed(e, "resume", directory="resume") from None
+      start = int(np.asarray(state.step).reshape(-1)[0])
+      elapsed_before = float(meta.get("train_seconds", 0.0))
+    elif ckpt.latest_step() is not None:
+      raise OptionError("out", f"{workdir} already holds checkpoints (latest step "
+                        f"{ckpt.latest_step()}); set resume (--resume) to continue, or choose "
+                        "another folder")
+
+  to_device, to_host = (lambda s: s), (lambda s: s)
+  if loop.parallel != "none":
+    from wgan_jax.parallel import ParallelTrainer
+    if loop.seeds > 1:
+      raise OptionError("parallel", "independent seeds run on one device")
+    try:
+      trainer = ParallelTrainer(gan, loop.parallel)
+    except ValueError as e:
+      raise renamed(e, "parallel", batch_size="batch_size", backend="parallel") from None
+    to_device, to_host, step_for = trainer.put, trainer.get, trainer.train_step
+
+  writers = []
+  if main_process and workdir is not None:
+    from wgan_jax.summary import JsonlWriter, TensorBoardWriter
+    writers = [JsonlWriter(os.path.join(workdir, "metrics.jsonl"),
+                           resume_from=start if loop.resume else None),
+               TensorBoardWriter(os.path.join(workdir, "tensorboard"))]
+  history: Dict[str, List] = {"iteration": []}
+  evals: List[Dict] = []
+  stop_at = min(loop.iters, loop.stop_at) if loop.stop_at else loop.iters
+  bar = None
+  if loop.progress and main_process:
+    from tqdm import tqdm
+    bar = tqdm(total=loop.iters, initial=start, unit="it", dynamic_ncols=True, file=sys.stderr)
+  compiled: Dict = {}
+  clock = [0.0]  # seconds of compiled calls only (exclude_compile_time)
+  t0 = time.time()
+  compile_s, stopped, reason, g = None, None, StopReason.COMPLETED, start
+  pstate = to_device(state)
+  last_saved = start if loop.resume else None
+
+  def seconds():
+    if loop.exclude_compile_time:
+      return elapsed_before + clock[0]
+    return elapsed_before + time.time() - t0
+
+  def save(step, st):
+    nonlocal last_saved
+    if ckpt is None or last_saved == step:
+      return
+    ckpt.save(step, st, dict(train_seconds=seconds(), iteration=step))
+    last_saved = step
+
+  def run_evaluation(it):
+    ev = evaluate(_host(to_host(pstate)), jax.random.fold_in(k_eval, it), it)
+    evals.append(dict(iteration=it, seconds=seconds(), **ev))
+    for w in writers[1:]:
+      w.scalars(it, {f"eval/{k_}": v for k_, v in ev.items() if isinstance(v, float)})
+
+  def blocks():  # compiled calls that stop at every evaluation, checkpoint and sample point
+    marks = {stop_at}
+    for every in (loop.eval_every, loop.checkpoint_every if ckpt else None, loop.sample_every):
+      if every:
+        marks.update(range(every, stop_at, every))
+    lo = start
+    for hi in sorted(m for m in marks if m > start):
+      yield from plan_blocks(gan.config, lo, hi, loop.iters_per_call)
+      lo = hi
+
+  def step(n_critic, k):
+    if not loop.exclude_compile_time:
+      return step_for(n_critic, k)(pstate, k_train, data)
+    if (n_critic, k) not in compiled:
+      compiled[n_critic, k] = jax.jit(step_for(n_critic, k)).lower(
+          pstate, k_train, data).compile()
+    t = time.time()
+    out = jax.block_until_ready(compiled[n_critic, k](pstate, k_train, data))
+    clock[0] += time.time() - t
+    return out
+
+  if evaluate is not None and loop.eval_at_start and start == 0 and main_process:
+    run_evaluation(0)
+  with _StopSignal() as sig:
+    try:
+      for n_critic, k in blocks():
+        t_call = time.time()
+        new_pstate, metrics = step(n_critic, k)
+        metrics = _host(metrics)
+        if compile_s is None:
+          compile_s = time.time() - t_call
+        bad = first_nonfinite(metrics) if loop.stop_on_nonfinite else None
+        if bad is not None and not gan.config.skip_nonfinite:
+          idx, name = bad
+          save(g, to_host(pstate))  # the last finite state, as a checkpoint
+          reason = StopReason.NONFINITE
+          stopped = f"non-finite {name} at generator iteration {g + idx + 1}"
+          if ckpt is not None:
+            stopped += (f"; the last finite state (iteration {g}) is the checkpoint "
+                        f"{ckpt.directory}/{g}")
+          break
+        pstate = new_pstate
+        for i in range(k):
+          it = g + i + 1
+          if it % loop.log_every == 0 or it == stop_at:
+            row = _row(metrics, i)
+            history["iteration"].append(it)
+            for name, v in row.items():
+              history.setdefault(name, []).append(v)
+            if writers:
+              writers[0].write(dict(iteration=it, seconds=seconds(), **row))
+              writers[1].scalars(it, row)
+        g += k
+        if bar is not None:
+          bar.update(k)
+          post = {"d": f"{np.mean(metrics['d_loss'][..., -1]):.3f}",
+                  "g": f"{np.mean(metrics['g_loss'][..., -1]):.3f}"}
+          if "w_estimate" in metrics:
+            post["W"] = f"{np.mean(metrics['w_estimate'][..., -1]):.3f}"
+          bar.set_postfix(post, refresh=False)
+        if ckpt is not None and g % loop.checkpoint_every == 0 and g < stop_at:
+          save(g, to_host(pstate))
+        if main_process and g < stop_at:
+          if evaluate is not None and g % loop.eval_every == 0:
+            run_evaluation(g)
+          elif loop.sample_every and g % loop.sample_every == 0 and (on_sample or evaluate):
+            (on_sample or evaluate)(_host(to_host(pstate)), jax.random.fold_in(k_eval, g), g)
+        if sig.received:
+          reason = StopReason.SIGNAL
+          stopped = f"stopped by {sig.received} at generator iteration {g}"
+          break
+      else:
+        if stop_at < loop.iters:
+          reason = StopReason.STOP_AT
+          stopped = f"stopped at generator iteration {g} (stop_at)"
+    except KeyboardInterrupt:
+      reason = StopReason.SIGNAL
+      stopped = f"interrupted at generator iteration {g}"
+    finally:
+      if bar is not None:
+        bar.close()
+      for w in writers:
+        w.close()
+  state = _host(to_host(pstate))
+  if reason is not StopReason.NONFINITE:
+    save(g, to_host(pstate))
+  if ckpt is not None:
+    ckpt.close()
+  train_s = seconds()
+  run_s = (clock[0] if loop.exclude_compile_time else time.time() - t0)
+  return RunResult(
+      state=state, generator_iterations=g, start_iteration=start, train_seconds=train_s,
+      first_call_seconds=compile_s,
+      iterations_per_second=(g - start) / run_s if run_s > 0 and g > start else None,
+      stop_reason=reason, stopped=stopped, history=history, evaluations=evals,
+      final_key=jax.random.fold_in(k_eval, g), main_process=main_process,
+      checkpoint_dir=ckpt.directory if ckpt else None)

@@ -1,0 +1,88 @@
+"""The README's promises: its library example runs, and its links and the docs' links resolve."""
+
+import pathlib
+import re
+import unicodedata
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+PAGES = [README] + sorted((ROOT / "docs").rglob("*.md"))
+
+FENCE = re.compile(r"^```.*?^```[ \t]*$", re.S | re.M)
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
+
+
+def first_python_block(text: str) -> str:
+  match = re.search(r"^```python[ \t]*\n(.*?)^```", text, re.S | re.M)
+  assert match, "README.md has no ```python block"
+  return match.group(1)
+
+
+def slug(heading: str) -> str:
+  """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+  text = heading.strip().lower()
+  text = "".join(ch for ch in text
+                 if ch in " -_" or unicodedata.category(ch)[0] in "LN")
+  return text.replace(" ", "-")
+
+
+def anchors(path: pathlib.Path) -> set:
+  seen, out = {}, set()
+  for heading in HEADING.findall(FENCE.sub("", path.read_text(encoding="utf-8"))):
+    base = slug(heading)
+    n = seen.get(base, 0)
+    seen[base] = n + 1
+    out.add(base if n == 0 else f"{base}-{n}")
+  return out
+
+
+def links(path: pathlib.Path):
+  """Relative links and images outside code blocks: (target file, anchor or None)."""
+  text = FENCE.sub("", path.read_text(encoding="utf-8"))
+  for target in LINK.findall(text):
+    if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:, ...
+      continue
+    file_part, _, anchor = target.partition("#")
+    yield (path if not file_part else (path.parent / file_part).resolve()), (anchor or None)
+
+
+def test_library_example_runs():
+  code = first_python_block(README.read_text(encoding="utf-8"))
+  assert len(code.strip().splitlines()) <= 25, "keep the README's example short"
+  namespace = {"__name__": "readme_example"}
+  exec(compile(code, str(README), "exec"), namespace)  # pylint: disable=exec-used
+  # The values the example's comments promise.
+  assert float(namespace["d_loss"]) == pytest.approx(-7.0)
+  assert float(namespace["gp"]) == pytest.approx(16.0, rel=1e-5)
+  samples = np.asarray(namespace["samples"])
+  assert samples.shape == (1000, 2) and np.isfinite(samples).all()
+  assert int(namespace["state"].step) == 50  # generator iterations done
+  for name, value in namespace["metrics"].items():
+    assert np.isfinite(np.asarray(value)).all(), name
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(page):
+  broken = []
+  for target, anchor in links(page):
+    if not target.exists():
+      broken.append(f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}"
+                    " does not exist")
+    elif anchor and target.suffix == ".md" and anchor not in anchors(target):
+      broken.append(f"{target.relative_to(ROOT)}#{anchor}: no such heading")
+  assert not broken, f"{page.relative_to(ROOT)}: " + "; ".join(broken)
+
+
+def test_readme_is_short():
+  lines = README.read_text(encoding="utf-8").splitlines()
+  assert len(lines) <= 200, f"README.md has {len(lines)} lines; details belong in docs/"
+
+
+def test_docs_cite_nothing_outside_the_repository():
+  for page in PAGES:
+    text = page.read_text(encoding="utf-8")
+    assert "PAPERS.md" not in text, f"{page.relative_to(ROOT)} cites PAPERS.md; use docs/papers.md"

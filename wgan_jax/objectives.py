@@ -1,0 +1,95 @@
+"""The objectives (which game is played), each defined once, as a value.
+
+An `Objective` bundles what a game is: the per-example loss terms of its critic (discriminator)
+and of its generator (from `wgan_jax.losses`), whether it is a Wasserstein game, how the critic
+is kept Lipschitz (weight clipping, a gradient penalty, one-sided or not), and the default
+optimiser hyper-parameters of the paper that introduced it. `REGISTRY` maps each name to its
+objective; `wgan_jax.config.OBJECTIVES` is the tuple of its names.
+
+The steps never dispatch on a name: they call `objective.critic_terms` and
+`objective.generator_terms` and reduce the terms themselves (the plain GAN by the batch mean,
+MIX+GAN by the mean over each generator's examples), as TF-GAN's `gan_loss` takes its loss
+functions as values. Adding an objective means adding one entry to `_ENTRIES` (and, for a new
+family of losses, its `*_terms` functions to `losses.py`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from typing import Any, Callable, Mapping, Tuple
+
+import chex
+import jax.numpy as jnp
+
+from wgan_jax import losses
+
+CriticTermsFn = Callable[[chex.Array, chex.Array], Tuple[chex.Array, chex.Array]]
+GeneratorTermsFn = Callable[[chex.Array], chex.Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+  """One game: its loss terms, how its critic is constrained and its default hyper-parameters.
+
+  Attributes:
+    name: the name used in configs ("wgan-gp", ...).
+    critic_terms: (real_scores [B], fake_scores [B']) -> (real_term [B], fake_term [B']); the
+      critic's loss is mean(real_term) + mean(fake_term).
+    generator_terms: fake_scores [B] -> term [B]; the generator's loss is its mean.
+    is_wasserstein: the critic estimates a Wasserstein distance (scores, not logits): the
+      steps report `w_estimate` instead of `d_accuracy`.
+    gradient_penalty: the objective needs a gradient penalty (`gp_weight` > 0).
+    one_sided: the penalty is one-sided, max(0, ‖∇f‖ - 1)².
+    clips_weights: the objective needs weight clipping (`clip_value`).
+    defaults: `GANConfig` field values of the objective's recipe (optimiser, learning rates,
+      n_critic, clip value, penalty weight, ...); `make_config` starts from them.
+  """
+  name: str
+  critic_terms: CriticTermsFn
+  generator_terms: GeneratorTermsFn
+  is_wasserstein: bool = False
+  gradient_penalty: bool = False
+  one_sided: bool = False
+  clips_weights: bool = False
+  defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False)
+
+  def __post_init__(self):
+    object.__setattr__(self, "defaults", types.MappingProxyType(dict(self.defaults)))
+
+  def critic_loss(self, real_scores: chex.Array, fake_scores: chex.Array) -> chex.Array:
+    """The critic's batch loss, mean(real_term) + mean(fake_term)."""
+    real_terms, fake_terms = self.critic_terms(real_scores, fake_scores)
+    return jnp.mean(real_terms) + jnp.mean(fake_terms)
+
+  def generator_loss(self, fake_scores: chex.Array) -> chex.Array:
+    """The generator's batch loss, mean(generator_terms)."""
+    return jnp.mean(self.generator_terms(fake_scores))
+
+
+# gan/nsgan: the DCGAN recipe (Adam 2e-4, β1 .5, one D step; Radford et al. 2016,
+# arXiv:1511.06434, §4). wgan: Algorithm 1 of WGAN (RMSProp 5e-5, c = .01, n_critic 5;
+# arXiv:1701.07875) plus the official warm-up. wgan-gp: Algorithm 1 of WGAN-GP (arXiv:1704.00028)
+# with the β1 = .5 of every released script (the paper's text says β1 = 0) and λ = 10; the
+# one-sided form is its Appendix C.
+_ADAM_DCGAN = dict(optimizer="adam", lr_d=2e-4, lr_g=2e-4, beta1=0.5, beta2=0.999, n_critic=1)
+_ADAM_WGAN_GP = dict(optimizer="adam", lr_d=1e-4, lr_g=1e-4, beta1=0.5, beta2=0.9, n_critic=5,
+                     gp_weight=10.0)
+
+_ENTRIES = (
+    Objective("gan", losses.minimax_discriminator_terms, losses.minimax_generator_terms,
+              defaults=_ADAM_DCGAN),
+    Objective("nsgan", losses.minimax_discriminator_terms, losses.nonsaturating_generator_terms,
+              defaults=_ADAM_DCGAN),
+    Objective("wgan", losses.wasserstein_critic_terms, losses.wasserstein_generator_terms,
+              is_wasserstein=True, clips_weights=True,
+              defaults=dict(optimizer="rmsprop", lr_d=5e-5, lr_g=5e-5, n_critic=5,
+                            clip_value=0.01, warmup=True)),
+    Objective("wgan-gp", losses.wasserstein_critic_terms, losses.wasserstein_generator_terms,
+              is_wasserstein=True, gradient_penalty=True, defaults=_ADAM_WGAN_GP),
+    Objective("wgan-gp-onesided", losses.wasserstein_critic_terms,
+              losses.wasserstein_generator_terms, is_wasserstein=True, gradient_penalty=True,
+              one_sided=True, defaults=_ADAM_WGAN_GP),
+)
+
+REGISTRY: Mapping[str, Objective] = types.MappingProxyType({o.name: o for o in _ENTRIES})
