@@ -53,7 +53,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import jax
 import jax.numpy as jnp
 
-from benchmarks.throughput import matmul_gflops
+from benchmarks.throughput import (OneLineParser, check_int, check_out, check_seconds,
+                                   matmul_gflops, refuse)
 
 IMPLS = ("hybrid", "patches", "xla")
 MODES = ("a", "b", "b'", "c")
@@ -351,8 +352,8 @@ def size_name(shape, dim, batch) -> str:
 
 
 def main(argv=None) -> int:
-  p = argparse.ArgumentParser(prog="python -m benchmarks.dcgan", description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p = OneLineParser(prog="python -m benchmarks.dcgan", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--image-shape", type=int, nargs=3, action="append", metavar=("H", "W", "C"),
                  help="image size to measure; repeat the option for several sizes (default: "
                       "32 32 3, the DCGAN/CIFAR size, and 8 8 1, the digits size)")
@@ -393,6 +394,22 @@ def main(argv=None) -> int:
   p.add_argument("--out", default="runs/bench/dcgan.json", help="JSON output path")
   args = p.parse_args(argv)
   shapes = [tuple(s) for s in (args.image_shape or [(32, 32, 3), (8, 8, 1)])]
+  from wgan_jax.models.dcgan import stages_for
+  for shape in shapes:
+    if min(shape) < 1:
+      refuse("--image-shape", f"H, W and C must be ≥ 1, got {' '.join(map(str, shape))}")
+    try:
+      stages_for(shape[:2])
+    except ValueError as e:
+      refuse("--image-shape", str(e))
+  for flag in ("--dim", "--batch-size", "--latent-dim", "--n-critic", "--iters-per-call",
+               "--rounds"):
+    check_int(flag, getattr(args, flag[2:].replace("-", "_")))
+  for t in args.torch_threads or []:
+    check_int("--torch-threads", t)
+  check_seconds("--seconds", args.seconds)
+  check_seconds("--matmul-seconds", args.matmul_seconds, allow_zero=True)
+  check_out(args.out)
   if args.roles:
     out = {}
     for shape in shapes:
@@ -409,12 +426,8 @@ def main(argv=None) -> int:
       json.dump(dict(args=vars(args), roles=out), f, indent=1)
     print(f"wrote {args.out}")
     return 0
-  if min(args.rounds, args.iters_per_call, args.n_critic) < 1 or args.seconds <= 0:
-    p.error("--rounds, --iters-per-call and --n-critic must be ≥ 1 and --seconds > 0")
   ncpu = os.cpu_count() or 1
   threads = args.torch_threads or ([ncpu, 1] if ncpu > 1 else [1])
-  if min(threads) < 1:
-    p.error("--torch-threads must be ≥ 1")
 
   torch_version = None if args.no_torch else torch_available()
   if not args.no_torch and torch_version is None:

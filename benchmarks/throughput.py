@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
+import sys
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, NoReturn
 
 import jax
 import jax.numpy as jnp
@@ -205,9 +207,65 @@ def bench_size(width: int, batch: int, K: int, seconds: float) -> List[Dict]:
   return rows
 
 
+# ------------------------------------------------------------------------ argument checks
+def refuse(flag: str, message: str) -> NoReturn:
+  """One-line `error: --flag: message` to stderr and exit 2: how bad arguments are reported."""
+  print(f"error: {flag}: {message}", file=sys.stderr)
+  raise SystemExit(2)
+
+
+class OneLineParser(argparse.ArgumentParser):
+  """argparse's own errors (an unknown flag, a non-number) as one line too, exit 2."""
+
+  def error(self, message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def check_int(flag: str, value: int, minimum: int = 1) -> None:
+  if value < minimum:
+    refuse(flag, f"must be ≥ {minimum}, got {value}")
+
+
+def check_seconds(flag: str, value: float, allow_zero: bool = False) -> None:
+  if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+    refuse(flag, f"must be a finite number {'≥ 0' if allow_zero else '> 0'}, got {value:g}")
+
+
+def check_out(path: str, flag: str = "--out") -> None:
+  """Refuse an output path that could not be written, before any benchmark work: a folder, a
+  path under a file, a place without write permission. Creates nothing that stays (the
+  folders made for the probe are removed again; an existing file is opened for appending,
+  which leaves it unchanged)."""
+  if os.path.isdir(path) or path.endswith(("/", os.sep)):
+    refuse(flag, f"{path} is a folder; name the JSON file to write")
+  parent = os.path.dirname(os.path.abspath(path))
+  made, d = [], parent
+  while not os.path.exists(d):
+    made.append(d)
+    d = os.path.dirname(d)
+  if not os.path.isdir(d):
+    refuse(flag, f"cannot write {path}: {d} is a file, not a folder")
+  try:
+    os.makedirs(parent, exist_ok=True)
+    existed = os.path.exists(path)
+    with open(path, "a"):
+      pass
+    if not existed:
+      os.remove(path)
+  except OSError as e:
+    refuse(flag, f"cannot write {path}: {e.strerror or e}")
+  finally:
+    for d in made:
+      try:
+        os.rmdir(d)
+      except OSError:
+        pass
+
+
 def main(argv=None) -> int:
-  p = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p = OneLineParser(prog="python -m benchmarks.throughput", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--sizes", type=int, nargs="+", default=[512, 64],
                  help="MLP widths to measure (default 512 64)")
   p.add_argument("--batch-size", type=int, default=256, help="batch size (default 256)")
@@ -217,6 +275,12 @@ def main(argv=None) -> int:
                  help="measuring time per mode, after two warm calls (default 4)")
   p.add_argument("--out", default="runs/bench/throughput.json", help="JSON output path")
   args = p.parse_args(argv)
+  for w in args.sizes:
+    check_int("--sizes", w)
+  check_int("--batch-size", args.batch_size)
+  check_int("--iters-per-call", args.iters_per_call)
+  check_seconds("--seconds", args.seconds)
+  check_out(args.out)
   peak = matmul_gflops()
   layer_rate = {w: layer_matmul_gflops(args.batch_size, w) for w in args.sizes}
   rows = []

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import shutil
 import sys
 import typing
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -207,12 +209,25 @@ def run_job(argv, *, cls, prog: str, description: str, defaults: Mapping[str, An
   args = parser.parse_args(argv)
   config = resolve(cls, args, defaults=defaults, presets=presets,
                    preset=getattr(args, "preset", "default"))
+  from experiments import loop as loop_lib
+  out = config.loop.out
+  created = not os.path.exists(out)
   try:
+    loop_lib.hold_workdir(out)  # before any work: a bad or busy folder fails first
     init_distributed(config.loop)  # before anything touches the XLA backend
     summary, result = run(config)
   except (ValueError, CheckpointError, ImportError) as e:
+    loop_lib.release_workdir(out)
+    if created and os.path.isdir(out) and os.listdir(out) == [".lock"]:
+      shutil.rmtree(out)  # nothing was written: leave no trace of a refused run
     fail(flag_message(e))
-  if result.main_process:
+  loop_lib.release_workdir(out)
+  for line in result.resume_changes or []:
+    print(f"resumed with a changed option: {line}", file=sys.stderr)
+  if result.skipped_updates:
+    print(f"skipped non-finite updates: {result.skipped_updates['critic']} critic, "
+          f"{result.skipped_updates['generator']} generator", file=sys.stderr)
+  if result.main_process and summary:
     report(config, summary)
   if result.stopped:
     print(f"stopped: {result.stopped}", file=sys.stderr)

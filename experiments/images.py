@@ -30,7 +30,7 @@ from experiments.builders import image_run, objective_name
 from experiments.configs import (EMBEDDED_IMAGES, IMAGE_DEFAULTS, IMAGE_PRESETS, ImageConfig,
                                  _objectives)
 from experiments.evaluators import DigitMetrics, sample_in_chunks
-from experiments.loop import RunResult, train_and_evaluate
+from experiments.loop import RunResult, StopReason, train_and_evaluate
 
 PROG = "python -m experiments.images"
 
@@ -71,7 +71,7 @@ def run(config: ImageConfig) -> Tuple[Dict, RunResult]:
 
   result = train_and_evaluate(gan, loop, out, data=jnp.asarray(data.train),
                               evaluate=evaluate_at, fingerprint=fingerprint(config, data, gan))
-  if not result.main_process:
+  if not result.main_process or result.stop_reason is StopReason.ALREADY_FINISHED:
     return {}, result
   state, g = result.state, result.generator_iterations
   n_final = 26000 if data.name == "stacked-digits" else loop.num_samples

@@ -63,6 +63,8 @@ class LoopConfig:
                                      "JAX_NUM_PROCESSES)")
   process_id: Optional[int] = opt(None, "this process's index in a multi-host run (or "
                                   "JAX_PROCESS_ID)")
+  coordinator_timeout: int = opt(300, "seconds a multi-host run waits for its coordinator and "
+                                 "the other processes before it fails")
   # Options of the figures (not command-line flags).
   seeds: int = opt(1, "independent runs trained at once (IndependentRuns)", cli=False)
   eval_at_start: bool = opt(False, "evaluate at iteration 0 too", cli=False)
@@ -72,7 +74,8 @@ class LoopConfig:
 
   def __post_init__(self):
     check_positive(self, "iters", "iters_per_call", "eval_every", "num_samples", "log_every",
-                   "checkpoint_every", "keep_checkpoints", "stop_at", "sample_every", "seeds")
+                   "checkpoint_every", "keep_checkpoints", "stop_at", "sample_every", "seeds",
+                   "coordinator_timeout")
     check_choice(self, "parallel", PARALLEL)
     if isinstance(self.seed, bool) or not isinstance(self.seed, int) or \
         not 0 <= self.seed < 2**63:
@@ -85,10 +88,13 @@ class StopReason(enum.Enum):
   STOP_AT = "stop_at"
   SIGNAL = "signal"
   NONFINITE = "nonfinite"
+  ALL_SKIPPED = "all_skipped"          # skip_nonfinite skipped every update: nothing learned
+  ALREADY_FINISHED = "already_finished"  # resume of a run whose last checkpoint is its end
 
   @property
   def exit_code(self) -> int:
-    return {"completed": 0, "stop_at": 0, "signal": 130, "nonfinite": 1}[self.value]
+    return {"completed": 0, "stop_at": 0, "signal": 130, "nonfinite": 1, "all_skipped": 1,
+            "already_finished": 0}[self.value]
 
 
 @dataclasses.dataclass
@@ -107,6 +113,8 @@ class RunResult:
   final_key: Any                   # the evaluation key of the last iteration
   main_process: bool = True
   checkpoint_dir: Optional[str] = None
+  skipped_updates: Optional[Dict[str, int]] = None  # skip_nonfinite: updates skipped per player
+  resume_changes: Optional[List[str]] = None  # fields changed on resume ("field: old, new")
 
   def summary(self) -> Dict[str, Any]:
     """The JSON-able fields (everything but the state and the key)."""
@@ -129,10 +137,31 @@ def init_distributed(loop: LoopConfig) -> None:
                       "with 0 <= process id < number of processes")
   if loop.parallel != "shard_map":
     raise OptionError("parallel", "multi-host runs use the shard_map backend")
+  timeout = loop.coordinator_timeout
+  if pid != 0:  # process 0 hosts the coordinator; the others must reach it, or fail in time
+    _wait_for(address, timeout)
   import jax
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
   jax.distributed.initialize(coordinator_address=address, num_processes=nproc,
-                             process_id=pid)
+                             process_id=pid, initialization_timeout=timeout)
+
+
+def _wait_for(address: str, timeout: float) -> None:
+  """Connect to host:port until it answers; an `OptionError` naming it after `timeout` s."""
+  import socket
+  host, _, port = address.rpartition(":")
+  if not host or not port.isdigit():
+    raise OptionError("coordinator_address", f"expected host:port, got {address!r}")
+  deadline = time.time() + timeout
+  while True:
+    try:
+      socket.create_connection((host.strip("[]"), int(port)), timeout=min(5.0, timeout)).close()
+      return
+    except OSError as e:
+      if time.time() >= deadline:
+        raise OptionError("coordinator_address", f"the coordinator at {address} did not "
+                          f"answer within {timeout} s ({e.strerror or e})") from None
+      time.sleep(0.5)
 
 
 class _StopSignal:
@@ -233,8 +262,9 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
     state = jax.jit(gan.init)(k_init, data)  # one compile instead of one per eager op
     step_for = gan.train_step
 
-  ckpt, start, elapsed_before = None, 0, 0.0
+  ckpt, start, elapsed_before, resume_changes = None, 0, 0.0, None
   if workdir is not None:
+    hold_workdir(workdir)
     from wgan_jax.checkpoint import Checkpointer
     ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), fingerprint or {},
                         max_to_keep=loop.keep_checkpoints)
@@ -242,11 +272,22 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
       from wgan_jax.checkpoint import CheckpointError
       try:
         state, meta = ckpt.restore(jax.tree_util.tree_map(
-            lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), state))
+            lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), state), may_change=MAY_CHANGE)
       except CheckpointError as e:
         raise renamed(e, "resume", directory="resume") from None
       start = int(np.asarray(state.step).reshape(-1)[0])
       elapsed_before = float(meta.get("train_seconds", 0.0))
+      resume_changes = meta.get("changed") or []
+      if start >= loop.iters:
+        ckpt.close()
+        return RunResult(
+            state=_host(state), generator_iterations=start, start_iteration=start,
+            train_seconds=elapsed_before, first_call_seconds=None, iterations_per_second=None,
+            stop_reason=StopReason.ALREADY_FINISHED,
+            stopped=f"nothing to do: the run in {workdir} already finished its {start} "
+                    f"generator iterations", history={"iteration": []}, evaluations=[],
+            final_key=jax.random.fold_in(k_eval, start), main_process=main_process,
+            checkpoint_dir=ckpt.directory, resume_changes=resume_changes)
     elif ckpt.latest_step() is not None:
       raise OptionError("out", f"{workdir} already holds checkpoints (latest step "
                         f"{ckpt.latest_step()}); set resume (--resume) to continue, or choose "
@@ -264,13 +305,20 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
     to_device, to_host, step_for = trainer.put, trainer.get, trainer.train_step
 
   writers = []
+  from wgan_jax.summary import JsonlWriter, TensorBoardWriter
   if main_process and workdir is not None:
-    from wgan_jax.summary import JsonlWriter, TensorBoardWriter
     writers = [JsonlWriter(os.path.join(workdir, "metrics.jsonl"),
                            resume_from=start if loop.resume else None),
                TensorBoardWriter(os.path.join(workdir, "tensorboard"))]
   history: Dict[str, List] = {"iteration": []}
   evals: List[Dict] = []
+  if workdir is not None and loop.resume:  # the logs of the iterations before the checkpoint
+    history, evals = _logged_before(workdir, start)
+  eval_log = None
+  if main_process and workdir is not None:
+    eval_log = JsonlWriter(os.path.join(workdir, "evaluations.jsonl"),
+                           resume_from=start if loop.resume else None)
+    writers.append(eval_log)
   stop_at = min(loop.iters, loop.stop_at) if loop.stop_at else loop.iters
   bar = None
   if loop.progress and main_process:
@@ -295,11 +343,22 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
     ckpt.save(step, st, dict(train_seconds=seconds(), iteration=step))
     last_saved = step
 
+  def _log(metrics, i, it):
+    if it % loop.log_every == 0 or it == stop_at:
+      row = _row(metrics, i)
+      history["iteration"].append(it)
+      for name, v in row.items():
+        history.setdefault(name, []).append(v)
+      if writers:
+        writers[0].write(dict(iteration=it, seconds=seconds(), **row))
+        writers[1].scalars(it, row)
+
   def run_evaluation(it):
     ev = evaluate(_host(to_host(pstate)), jax.random.fold_in(k_eval, it), it)
     evals.append(dict(iteration=it, seconds=seconds(), **ev))
-    for w in writers[1:]:
-      w.scalars(it, {f"eval/{k_}": v for k_, v in ev.items() if isinstance(v, float)})
+    if writers:
+      eval_log.write(evals[-1])
+      writers[1].scalars(it, {f"eval/{k_}": v for k_, v in ev.items() if isinstance(v, float)})
 
   def blocks():  # compiled calls that stop at every evaluation, checkpoint and sample point
     marks = {stop_at}
@@ -335,24 +394,22 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
         bad = first_nonfinite(metrics) if loop.stop_on_nonfinite else None
         if bad is not None and not gan.config.skip_nonfinite:
           idx, name = bad
-          save(g, to_host(pstate))  # the last finite state, as a checkpoint
+          # the idx finite iterations of this call, run again one at a time (same numbers:
+          # the draws depend on the counters only), so the checkpoint is the last finite state
+          for _ in range(idx):
+            pstate, m1 = step_for(n_critic, 1)(pstate, k_train, data)
+            _log(_host(m1), 0, g + 1)
+            g += 1
+          save(g, to_host(pstate))
           reason = StopReason.NONFINITE
-          stopped = f"non-finite {name} at generator iteration {g + idx + 1}"
+          stopped = f"non-finite {name} at generator iteration {g + 1}"
           if ckpt is not None:
             stopped += (f"; the last finite state (iteration {g}) is the checkpoint "
                         f"{ckpt.directory}/{g}")
           break
         pstate = new_pstate
         for i in range(k):
-          it = g + i + 1
-          if it % loop.log_every == 0 or it == stop_at:
-            row = _row(metrics, i)
-            history["iteration"].append(it)
-            for name, v in row.items():
-              history.setdefault(name, []).append(v)
-            if writers:
-              writers[0].write(dict(iteration=it, seconds=seconds(), **row))
-              writers[1].scalars(it, row)
+          _log(metrics, i, g + i + 1)
         g += k
         if bar is not None:
           bar.update(k)
@@ -385,6 +442,17 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
       for w in writers:
         w.close()
   state = _host(to_host(pstate))
+  skipped = _skipped_updates(state) if gan.config.skip_nonfinite else None
+  if skipped is not None and g > start and reason is StopReason.COMPLETED:
+    total = dict(critic=int(np.asarray(state.critic_steps).max()),
+                 generator=int(np.asarray(state.step).max()))
+    never = [p for p in total if skipped[p] >= total[p] > 0]
+    if never:
+      reason = StopReason.ALL_SKIPPED
+      stopped = (f"every {' and every '.join(never)} update was skipped as non-finite "
+                 f"({skipped['critic']} of {total['critic']} critic and "
+                 f"{skipped['generator']} of {total['generator']} generator updates): "
+                 f"the {' and the '.join(never)} learned nothing")
   if reason is not StopReason.NONFINITE:
     save(g, to_host(pstate))
   if ckpt is not None:
@@ -397,4 +465,90 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
       iterations_per_second=(g - start) / run_s if run_s > 0 and g > start else None,
       stop_reason=reason, stopped=stopped, history=history, evaluations=evals,
       final_key=jax.random.fold_in(k_eval, g), main_process=main_process,
-      checkpoint_dir=ckpt.directory if ckpt else None)
+      checkpoint_dir=ckpt.directory if ckpt else None, skipped_updates=skipped,
+      resume_changes=resume_changes)
+
+
+# Fingerprint fields a resume may change: they do not change the run before the checkpoint.
+MAY_CHANGE = ("config.lr_d", "config.lr_g", "iters")
+
+
+def _skipped_updates(state) -> Dict[str, int]:
+  """Updates skipped by optax.apply_if_finite, per player (summed over seeds)."""
+  out = {}
+  for player in ("critic", "generator"):
+    leaves = [int(np.asarray(getattr(s, "total_notfinite")).sum())
+              for s in jax_leaves_of_type(getattr(state, player).opt_state)]
+    out[player] = sum(leaves)
+  return out
+
+
+def jax_leaves_of_type(tree):
+  import jax
+  import optax
+  return [x for x in jax.tree_util.tree_leaves(
+      tree, is_leaf=lambda x: isinstance(x, optax.ApplyIfFiniteState))
+      if isinstance(x, optax.ApplyIfFiniteState)]
+
+
+def _logged_before(workdir: str, start: int):
+  """(history, evaluations) of the iterations ≤ start, read back from the run's logs."""
+  import json
+  history: Dict[str, List] = {"iteration": []}
+  evals: List[Dict] = []
+  path = os.path.join(workdir, "metrics.jsonl")
+  if os.path.exists(path):
+    with open(path) as f:
+      rows = [json.loads(line) for line in f if line.strip()]
+    for row in rows:
+      if row.get("iteration", 0) <= start:
+        history["iteration"].append(row["iteration"])
+        for k, v in row.items():
+          if k not in ("iteration", "seconds"):
+            history.setdefault(k, []).append(float("nan") if v is None else v)
+  path = os.path.join(workdir, "evaluations.jsonl")
+  if os.path.exists(path):
+    with open(path) as f:
+      evals = [json.loads(line) for line in f if line.strip()]
+    evals = [e for e in evals if e.get("iteration", 0) <= start]
+  return history, evals
+
+
+_HELD: Dict[str, Any] = {}
+
+
+def hold_workdir(workdir: str) -> None:
+  """Make `workdir` and lock it for this process's life: a second run into the same folder is
+  refused naming the holder (an OS lock, released on any exit: no stale locks)."""
+  import fcntl
+  import socket
+  path = os.path.abspath(workdir)
+  if path in _HELD:
+    return
+  if os.path.exists(path) and not os.path.isdir(path):
+    raise OptionError("out", f"{workdir} exists and is not a folder")
+  try:
+    os.makedirs(path, exist_ok=True)
+    f = open(os.path.join(path, ".lock"), "a+")
+  except OSError as e:
+    raise OptionError("out", f"cannot write into {workdir}: {e.strerror}") from None
+  try:
+    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  except OSError:
+    f.seek(0)
+    holder = f.read().strip() or "another process"
+    f.close()
+    raise OptionError("out", f"{workdir} is in use by another run ({holder}); wait for it to "
+                      "finish or choose another folder") from None
+  f.seek(0)
+  f.truncate()
+  f.write(f"pid {os.getpid()} on {socket.gethostname()} since "
+          f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+  f.flush()
+  _HELD[path] = f
+
+
+def release_workdir(workdir: str) -> None:
+  f = _HELD.pop(os.path.abspath(workdir), None)
+  if f is not None:
+    f.close()

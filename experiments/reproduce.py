@@ -113,6 +113,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                  help="tiny: seconds-long smoke runs (tests); default: CPU sizes; full: as --full")
   p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
   args = p.parse_args(argv)
+  from experiments import cli, loop
+  try:
+    loop.hold_workdir(args.out)  # a bad or busy folder fails before any figure is computed
+  except ValueError as e:
+    cli.fail(cli.flag_message(e))
   scale = args.scale or ("full" if args.full else "default")
   names = args.only or list(FIGURES)
   results, seconds = [], {}

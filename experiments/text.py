@@ -29,7 +29,7 @@ from experiments import cli, common, plots
 from experiments.builders import text_run
 from experiments.configs import TEXT_DEFAULTS, TEXT_OBJECTIVES, TEXT_PRESETS, TextConfig
 from experiments.evaluators import TextEvaluator
-from experiments.loop import RunResult, train_and_evaluate
+from experiments.loop import RunResult, StopReason, train_and_evaluate
 
 PROG = "python -m experiments.text"
 CHOICES = dict(objective=TEXT_OBJECTIVES)
@@ -67,7 +67,7 @@ def run(config: TextConfig) -> Tuple[Dict, RunResult]:
   result = train_and_evaluate(gan, dataclasses.replace(
       loop, eval_at_start=not loop.resume), out, data=tokens, evaluate=evaluate_at,
       fingerprint=fingerprint(config, data, gan))
-  if not result.main_process:
+  if not result.main_process or result.stop_reason is StopReason.ALREADY_FINISHED:
     return {}, result
   g = result.generator_iterations
   final, lines = ev(result.state, result.final_key)

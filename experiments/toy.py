@@ -30,7 +30,7 @@ from experiments import cli, common, plots
 from experiments.builders import objective_name, toy_run
 from experiments.configs import TOY_DEFAULTS, TOY_PRESETS, ToyConfig
 from experiments.evaluators import toy_metrics
-from experiments.loop import RunResult, train_and_evaluate
+from experiments.loop import RunResult, StopReason, train_and_evaluate
 
 PROG = "python -m experiments.toy"
 
@@ -69,7 +69,7 @@ def run(config: ToyConfig) -> Tuple[Dict, RunResult]:
 
   result = train_and_evaluate(gan, loop, out, evaluate=evaluate_at,
                               fingerprint=fingerprint(config, dataset, gan))
-  if not result.main_process:
+  if not result.main_process or result.stop_reason is StopReason.ALREADY_FINISHED:
     return {}, result
   state, g = result.state, result.generator_iterations
   final, fake = toy_metrics(gan, state, dataset, result.final_key, loop.num_samples)

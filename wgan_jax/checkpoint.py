@@ -11,7 +11,9 @@ so an interrupted save is never taken for a checkpoint; on several hosts every p
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional, Tuple
+import time
+import warnings
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 import jax
 import orbax.checkpoint as ocp
@@ -19,6 +21,20 @@ import orbax.checkpoint as ocp
 
 class CheckpointError(RuntimeError):
   """A checkpoint that cannot be used: another configuration, or damaged."""
+
+
+class _Damaged(CheckpointError):
+  """One checkpoint's files cannot be used (an older one may still be intact)."""
+
+
+def _flat(tree: Any, prefix: str = "") -> Dict[str, Any]:
+  """Nested dicts as {"a.b": leaf}, so a refusal names the leaf field that differs."""
+  if not isinstance(tree, dict):
+    return {prefix: tree}
+  out: Dict[str, Any] = {}
+  for k, v in tree.items():
+    out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+  return out
 
 
 class Checkpointer:
@@ -42,38 +58,84 @@ class Checkpointer:
                                                     meta=ocp.args.JsonSave(meta)), force=True)
     self.manager.wait_until_finished()
 
-  def restore(self, abstract_state: Any, step: Optional[int] = None) -> Tuple[Any, Dict]:
-    """The state at `step` (default: the latest) and its JSON item.
+  def all_steps(self):
+    return sorted(self.manager.all_steps())
+
+  def restore(self, abstract_state: Any, step: Optional[int] = None, *,
+              may_change: Iterable[str] = ()) -> Tuple[Any, Dict]:
+    """The state at `step` (default: the newest intact one) and its JSON item.
+
+    A checkpoint whose files cannot be read, or whose parameters are not finite, is damaged:
+    without `step`, the newest intact older checkpoint is restored instead, with a warning
+    (`meta["skipped_damaged"]` lists what was passed over). Fingerprint fields named in
+    `may_change` (dotted paths, e.g. "config.lr_d", "iters") may differ: the differences are
+    returned in `meta["changed"]` as "field: checkpoint value -> this run's value" lines.
 
     Raises:
       CheckpointError: no checkpoint in `directory`; a fingerprint that differs from this
-        run's (naming each differing field); or files that cannot be read as the expected state.
+        run's in a field not in `may_change` (naming each differing field with both values);
+        or no intact checkpoint at all.
     """
-    step = self.latest_step() if step is None else step
-    if step is None:
+    steps = [step] if step is not None else self.all_steps()[::-1]
+    if not steps:
       raise CheckpointError(f"directory: no checkpoint in {self.directory}")
+    damaged, damaged_steps = [], []
+    for s in steps:
+      try:
+        state, meta = self._restore_one(abstract_state, s, may_change)
+      except _Damaged as e:
+        damaged.append(str(e))
+        damaged_steps.append(s)
+        continue
+      if damaged:
+        aside = self._set_aside(damaged_steps)
+        msg = (f"the newest checkpoint(s) are damaged ({'; '.join(damaged)}); resuming from "
+               f"the newest intact one, step {s} (the damaged ones are kept in {aside})")
+        warnings.warn(msg, stacklevel=2)
+        meta["skipped_damaged"] = damaged
+      return state, meta
+    raise CheckpointError("; ".join(damaged) + ("" if step is not None else
+                                                "; no intact checkpoint is left"))
+
+  def _set_aside(self, steps) -> str:
+    """Move damaged steps out of the manager's folder (so the run can save those steps
+    again), into `<directory>-damaged/`; returns that folder."""
+    aside = self.directory.rstrip("/") + "-damaged"
+    os.makedirs(aside, exist_ok=True)
+    for step in steps:
+      src = os.path.join(self.directory, str(step))
+      if os.path.isdir(src):
+        os.replace(src, os.path.join(aside, f"{step}-{int(time.time())}"))
+    self.manager.reload()
+    return aside
+
+  def _restore_one(self, abstract_state, step, may_change):
     where = f"checkpoint at step {step} in {self.directory}"
     try:
       meta = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
-      meta = meta["meta"]
+      meta = dict(meta["meta"])
     except Exception as e:  # orbax raises many types for unreadable files
-      raise CheckpointError(f"{where} is damaged (its metadata cannot be read: "
-                            f"{type(e).__name__}: {str(e)[:200]})") from None
-    theirs = meta.get("fingerprint", {}) if isinstance(meta, dict) else {}
-    diffs = [f"{k}: checkpoint {theirs.get(k)!r}, this run {v!r}"
-             for k, v in self.fingerprint.items() if theirs.get(k) != v]
-    diffs += [f"{k}: checkpoint {v!r}, this run unset" for k, v in theirs.items()
-              if k not in self.fingerprint]
+      raise _Damaged(f"{where} is damaged (its metadata cannot be read: "
+                     f"{type(e).__name__})") from None
+    ours, theirs = _flat(self.fingerprint), _flat(meta.get("fingerprint", {}))
+    allowed = tuple(may_change)
+    diffs, changed = [], []
+    for k in sorted(set(ours) | set(theirs)):
+      a, b = theirs.get(k, "unset"), ours.get(k, "unset")
+      if a == b:
+        continue
+      line = f"{k}: checkpoint {a!r}, this run {b!r}"
+      (changed if any(k == m or k.startswith(m + ".") for m in allowed) else diffs).append(line)
     if diffs:
       raise CheckpointError(f"{where} comes from another configuration ("
-                            + "; ".join(diffs) + "); restore with the same fingerprint, or "
+                            + "; ".join(diffs) + "); resume with the same options, or "
                             "checkpoint this run in another directory")
     try:
       restored = self.manager.restore(
           step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)))
     except Exception as e:
-      raise CheckpointError(f"{where} is damaged (its state cannot be read: "
-                            f"{type(e).__name__}: {str(e)[:200]})") from None
+      raise _Damaged(f"{where} is damaged (its state cannot be read: "
+                     f"{type(e).__name__})") from None
     state = restored["state"]
     # Parameters must be finite (optimiser moments may legitimately overflow, e.g. Adam's ν
     # under optax.apply_if_finite with huge but finite gradients).
@@ -84,7 +146,8 @@ class Checkpointer:
            for p, x in jax.tree_util.tree_leaves_with_path(tree)
            if x.dtype.kind == "f" and not bool(jax.numpy.isfinite(x).all())]
     if bad:
-      raise CheckpointError(f"{where} is damaged: non-finite values in {bad[:3]}")
+      raise _Damaged(f"{where} is damaged: non-finite values in {bad[:3]}")
+    meta["changed"] = changed
     return state, meta
 
   def close(self) -> None:

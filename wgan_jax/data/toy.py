@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Callable, Optional
 
 import jax
@@ -117,12 +118,37 @@ def points_dataset(points: np.ndarray, name: str = "points") -> ToyDataset:
 
 
 def load_points(path: str) -> ToyDataset:
-  """A point cloud from a `.npy` file or a text/CSV file of two numeric columns."""
+  """A point cloud from a `.npy` file or a text/CSV file of two numeric columns.
+
+  Raises:
+    ValueError: naming `path`, for a file that cannot be read, is empty or holds no points,
+      holds complex numbers, values beyond float32's range (finite in the file but infinite
+      once cast to the float32 the model trains in; naming the first such row), or is not
+      [N, 2] numbers free of NaN and infinity (see `points_dataset`).
+  """
+  import warnings
+  if os.path.isfile(path) and os.path.getsize(path) == 0:
+    raise ValueError(f"{path}: the file is empty (0 bytes)")
   try:
     if path.endswith(".npy"):
       points = np.load(path, allow_pickle=False)
     else:
-      points = np.loadtxt(path, delimiter="," if path.endswith(".csv") else None, ndmin=2)
-  except (OSError, ValueError) as e:
+      with warnings.catch_warnings():   # an empty text file: reported below, not warned
+        warnings.simplefilter("ignore", UserWarning)
+        points = np.loadtxt(path, delimiter="," if path.endswith(".csv") else None, ndmin=2)
+  except (OSError, ValueError, EOFError) as e:   # EOFError: a truncated .npy
     raise ValueError(f"cannot read 2-D points from {path}: {e}") from None
+  if points.size == 0:
+    raise ValueError(f"{path}: holds no points (an array of shape {points.shape})")
+  if np.iscomplexobj(points):
+    raise ValueError(f"{path}: holds complex numbers (dtype {points.dtype}); expected real "
+                     "2-D points")
+  if np.issubdtype(points.dtype, np.floating) and points.ndim == 2:
+    with np.errstate(over="ignore", invalid="ignore"):
+      over = (np.isfinite(points) & np.isinf(points.astype(np.float32))).any(axis=1)
+    if over.any():
+      raise ValueError(
+          f"{path}: {int(over.sum())} of {len(points)} rows hold values beyond float32's range "
+          f"(|x| > {np.finfo(np.float32).max:.3g}: infinite once cast to float32; first at row "
+          f"{int(np.argmax(over))})")
   return points_dataset(points, name=path)
