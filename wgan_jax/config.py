@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from typing import Optional
+
+import numpy as np
 
 from wgan_jax.objectives import REGISTRY, Objective
 
@@ -82,6 +85,9 @@ class GANConfig:
     def bad(field, msg):
       raise ConfigError(field, msg)
 
+    def number(v):  # a finite real number, not a boolean (True is an int to Python)
+      return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
     game = get_objective(self.objective)
     if self.optimizer not in OPTIMIZERS:
       bad("optimizer", f"unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}")
@@ -92,32 +98,31 @@ class GANConfig:
         bad(name, f"must be a positive integer, got {v!r}")
     for name in ("lr_d", "lr_g"):
       v = getattr(self, name)
-      if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+      if not (number(v) and v > 0):
         bad(name, f"must be a positive number, got {v!r}")
     for name in ("beta1", "beta2", "rmsprop_decay"):
       v = getattr(self, name)
-      if not (isinstance(v, (int, float)) and 0 <= v < 1):
+      if not (number(v) and 0 <= v < 1):
         bad(name, f"must lie in [0, 1), got {v!r}")
-    if self.clip_value is not None and not (math.isfinite(self.clip_value)
+    if self.clip_value is not None and not (number(self.clip_value)
                                             and self.clip_value > 0):
-      bad("clip_value", f"must be positive, got {self.clip_value!r}")
+      bad("clip_value", f"must be a positive number, got {self.clip_value!r}")
     if game.clips_weights and self.clip_value is None:
       bad("clip_value", f"{game.name} needs a clip value")
-    if game.gradient_penalty and not (math.isfinite(self.gp_weight) and self.gp_weight > 0):
+    for name in ("gp_weight", "gp_target", "instance_noise", "weight_penalty"):
+      v = getattr(self, name)
+      if not (number(v) and v >= 0):
+        bad(name, f"must be a finite number ≥ 0, got {v!r}")
+    if game.gradient_penalty and not self.gp_weight > 0:
       bad("gp_weight", f"the gradient penalty weight λ must be positive, got {self.gp_weight!r}")
-    if not (math.isfinite(self.gp_weight) and self.gp_weight >= 0):
-      bad("gp_weight", f"must be a finite number ≥ 0, got {self.gp_weight!r}")
-    if not (math.isfinite(self.gp_target) and self.gp_target >= 0):
-      bad("gp_target", f"must be a finite number ≥ 0, got {self.gp_target!r}")
-    if not (math.isfinite(self.instance_noise) and self.instance_noise >= 0):
-      bad("instance_noise", f"must be a finite number ≥ 0, got {self.instance_noise!r}")
-    if not (isinstance(self.instance_noise_anneal, int) and self.instance_noise_anneal >= 0):
-      bad("instance_noise_anneal", f"must be an integer ≥ 0, got {self.instance_noise_anneal!r}")
-    if isinstance(self.lr_decay_steps, bool) or not isinstance(self.lr_decay_steps, int) \
-        or self.lr_decay_steps < 0:
-      bad("lr_decay_steps", f"must be an integer ≥ 0, got {self.lr_decay_steps!r}")
-    if not (math.isfinite(self.weight_penalty) and self.weight_penalty >= 0):
-      bad("weight_penalty", f"must be a finite number ≥ 0, got {self.weight_penalty!r}")
+    for name in ("instance_noise_anneal", "lr_decay_steps"):
+      v = getattr(self, name)
+      if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        bad(name, f"must be an integer ≥ 0, got {v!r}")
+    for name in ("warmup", "skip_nonfinite"):
+      v = getattr(self, name)
+      if not isinstance(v, (bool, np.bool_)):
+        bad(name, f"must be True or False, got {v!r}")
 
   @property
   def game(self) -> Objective:

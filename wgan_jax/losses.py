@@ -13,6 +13,10 @@ critic (scores) come in, one value per example. Nothing is smoothed or re-weight
 caller's back: there is no hidden label smoothing.
 
 Sign conventions: every function returns a quantity that its player *minimises*.
+
+Every function checks its scores when it is traced (no cost in a compiled step): a scalar, a
+non-vector, an empty batch (whose mean would be nan) or an integer, boolean or complex array
+raises a `wgan_jax.ConfigError` (a `ValueError`) naming the argument, e.g. "fake_scores: ...".
 """
 
 from __future__ import annotations
@@ -23,11 +27,18 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from wgan_jax import _checks
 
-def _check_scores(*arrays: chex.Array) -> None:
-  for a in arrays:
-    chex.assert_rank(a, 1)
-  chex.assert_type(arrays, float)
+
+def _check_scores(**scores: chex.Array) -> None:
+  """Each argument is a non-empty floating-point vector [B] (checked at trace time).
+
+  Raises:
+    ConfigError: (a ValueError) naming the argument, for a scalar or a non-vector, an empty
+      batch (whose mean would be nan), or an integer, boolean or complex dtype.
+  """
+  for name, a in scores.items():
+    _checks.check_array(name, a, rank=1, what="a vector of scores [B], one per example")
 
 
 # ------------------------------------------------------------------ per-example terms
@@ -50,7 +61,7 @@ def minimax_discriminator_terms(
   References:
     Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014, arXiv:1406.2661, eq. (1).
   """
-  _check_scores(real_logits, fake_logits)
+  _check_scores(real_logits=real_logits, fake_logits=fake_logits)
   return -jax.nn.log_sigmoid(real_logits), -jax.nn.log_sigmoid(-fake_logits)
 
 
@@ -66,7 +77,7 @@ def minimax_generator_terms(fake_logits: chex.Array) -> chex.Array:
   References:
     Goodfellow et al. 2014, arXiv:1406.2661, eq. (1).
   """
-  _check_scores(fake_logits)
+  _check_scores(fake_logits=fake_logits)
   return jax.nn.log_sigmoid(-fake_logits)
 
 
@@ -82,7 +93,7 @@ def nonsaturating_generator_terms(fake_logits: chex.Array) -> chex.Array:
   References:
     Goodfellow et al. 2014, arXiv:1406.2661, §3.
   """
-  _check_scores(fake_logits)
+  _check_scores(fake_logits=fake_logits)
   return -jax.nn.log_sigmoid(fake_logits)
 
 
@@ -100,7 +111,7 @@ def wasserstein_critic_terms(
   References:
     Arjovsky, Chintala & Bottou, "Wasserstein GAN", ICML 2017, arXiv:1701.07875, eq. (3).
   """
-  _check_scores(real_scores, fake_scores)
+  _check_scores(real_scores=real_scores, fake_scores=fake_scores)
   return -real_scores, fake_scores
 
 
@@ -116,7 +127,7 @@ def wasserstein_generator_terms(fake_scores: chex.Array) -> chex.Array:
   References:
     Arjovsky, Chintala & Bottou 2017, arXiv:1701.07875, Alg. 1.
   """
-  _check_scores(fake_scores)
+  _check_scores(fake_scores=fake_scores)
   return -fake_scores
 
 

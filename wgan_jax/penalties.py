@@ -1,4 +1,10 @@
-"""Regularisers of the discriminator: gradient penalty, instance noise, weight penalty."""
+"""Regularisers of the discriminator: gradient penalty, instance noise, weight penalty.
+
+Every function checks its arguments when it is traced (shapes, dtypes and Python values only,
+so nothing is added to a compiled step): an empty or scalar batch, an integer, boolean or
+complex array, a critic whose output is not one score per example, or a negative or NaN
+target or noise level raises a `wgan_jax.ConfigError` (a `ValueError`) naming the argument.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,35 @@ from typing import Callable
 import chex
 import jax
 import jax.numpy as jnp
+
+from wgan_jax import _checks
+
+
+def _check_pair(real: chex.Array, fake: chex.Array) -> None:
+  _checks.check_array("real", real)
+  _checks.check_array("fake", fake)
+  _checks.check_same_shape("fake", fake, "real", real)
+
+
+def _check_critic_fn(critic_fn) -> None:
+  if not callable(critic_fn):
+    _checks.fail("critic_fn", f"must be a function from a batch [B, ...] to scores [B], got "
+                 f"{critic_fn!r}")
+
+
+def _checked_scores(critic_fn, xs: chex.Array) -> chex.Array:
+  """critic_fn(xs), refused unless it is one float score per example, shape [B]."""
+  scores = critic_fn(xs)
+  batch = xs.shape[0]
+  shape = tuple(getattr(scores, "shape", ()))
+  if shape != (batch,):
+    _checks.fail("critic_fn", f"must return one score per example, shape [B] = ({batch},), got "
+                 f"shape {shape} for a batch of shape {tuple(xs.shape)} (squeeze a trailing "
+                 "axis of size 1; a critic must not mix or drop examples)")
+  if not jnp.issubdtype(jnp.result_type(scores), jnp.floating):
+    _checks.fail("critic_fn", f"must return floating-point scores, got dtype "
+                 f"{jnp.result_type(scores)}")
+  return scores
 
 
 def interpolate(real: chex.Array, fake: chex.Array, eps: chex.Array) -> chex.Array:
@@ -19,11 +54,17 @@ def interpolate(real: chex.Array, fake: chex.Array, eps: chex.Array) -> chex.Arr
 
   Returns:
     x̂, shape [B, ...].
+
+  Raises:
+    ConfigError: naming `real`, `fake` or `eps`, for an empty, scalar or non-float batch,
+      batches of different shapes, or coefficients that are not one float per example.
   """
-  if real.shape != fake.shape:
-    raise ValueError(
-        f"real and fake batches must have the same shape, got {real.shape} and {fake.shape}")
-  chex.assert_shape(eps, (real.shape[0],))
+  _check_pair(real, fake)
+  _checks.check_array("eps", eps, rank=1, what=f"one coefficient per example, shape "
+                      f"[{real.shape[0]}]")
+  if eps.shape[0] != real.shape[0]:
+    _checks.fail("eps", f"must hold one coefficient per example, shape [{real.shape[0]}], got "
+                 f"shape {tuple(eps.shape)}")
   eps = eps.reshape((-1,) + (1,) * (real.ndim - 1)).astype(real.dtype)
   return eps * real + (1.0 - eps) * fake
 
@@ -41,8 +82,15 @@ def critic_input_gradient_norms(
 
   `critic_fn` must treat examples independently (no BatchNorm), so that the gradient of
   Σ_i f(x_i) with respect to x_i is ∇f(x_i).
+
+  Raises:
+    ConfigError: naming `critic_fn` or `x`, for a critic that is not a function or does not
+      return one float score per example ([B]; checked while `jax.grad` traces it), or an
+      empty, scalar or non-float batch `x`.
   """
-  grads = jax.grad(lambda xs: jnp.sum(critic_fn(xs)))(x)
+  _check_critic_fn(critic_fn)
+  _checks.check_array("x", x)
+  grads = jax.grad(lambda xs: jnp.sum(_checked_scores(critic_fn, xs)))(x)
   sumsq = jnp.sum(jnp.square(grads), axis=tuple(range(1, x.ndim)))
   return _safe_norm(sumsq)
 
@@ -54,7 +102,15 @@ def gradient_norm_penalty(
     target: float = 1.0,
     one_sided: bool = False,
 ) -> chex.Array:
-  """E[(‖∇f(x̂)‖ - target)²] (or its one-sided form) at given points x̂."""
+  """E[(‖∇f(x̂)‖ - target)²] (or its one-sided form) at given points x̂.
+
+  Raises:
+    ConfigError: as `critic_input_gradient_norms` (naming `x_hat` for the points), and naming
+      `target` for a negative, NaN, infinite or non-numeric target.
+  """
+  _check_critic_fn(critic_fn)
+  _checks.check_array("x_hat", x_hat)
+  _checks.check_number("target", target, minimum=0.0)
   norms = critic_input_gradient_norms(critic_fn, x_hat)
   excess = norms - target
   if one_sided:
@@ -92,15 +148,18 @@ def gradient_penalty(
     The scalar penalty (without λ).
 
   Raises:
-    ValueError: if `real` and `fake` differ in shape.
+    ConfigError: (a ValueError) naming the argument: `real` / `fake` for an empty, scalar or
+      non-float batch or batches of different shapes; `critic_fn` for one that does not return
+      one float score per example, shape [B] (a [B, 1] or [B, 2] output is refused, not
+      summed); `target` for a negative, NaN, infinite or non-numeric target.
 
   References:
     Gulrajani et al., "Improved Training of Wasserstein GANs", NeurIPS 2017, arXiv:1704.00028,
     eq. (3) and Algorithm 1; the one-sided form is their Appendix C.
   """
-  if real.shape != fake.shape:
-    raise ValueError(
-        f"real and fake batches must have the same shape, got {real.shape} and {fake.shape}")
+  _check_critic_fn(critic_fn)
+  _check_pair(real, fake)
+  _checks.check_number("target", target, minimum=0.0)
   eps = jax.random.uniform(key, (real.shape[0],), dtype=real.dtype)
   return gradient_norm_penalty(
       critic_fn, interpolate(real, fake, eps), target=target, one_sided=one_sided)
@@ -123,10 +182,17 @@ def instance_noise(x: chex.Array, key: chex.PRNGKey, stddev: chex.Numeric) -> ch
   Returns:
     x plus the noise, same shape and dtype.
 
+  Raises:
+    ConfigError: naming `x` for a non-float array, or `stddev` for a negative, NaN, infinite
+      or non-numeric std (a JAX array, possibly traced, is only checked for being a real
+      scalar: its value is not known when the step is traced).
+
   References:
     Arjovsky & Bottou, "Towards Principled Methods for Training Generative Adversarial
     Networks", ICLR 2017, arXiv:1701.04862, §3 (Thm 3.2, Cor. 3.3).
   """
+  _checks.check_array("x", x, min_rank=0, batch=False)
+  _checks.check_number("stddev", stddev, minimum=0.0)
   noise = jax.random.normal(key, x.shape, dtype=x.dtype)
   return x + jnp.asarray(stddev, x.dtype) * noise
 
@@ -136,6 +202,20 @@ def weight_penalty(params: chex.ArrayTree) -> chex.Array:
 
   "Penalising discriminator weights" (Arjovsky & Bottou 2017; Google's GAN guide) limits how
   sharp D can become; the caller multiplies it by a coefficient and adds it to D's loss.
+
+  Raises:
+    ConfigError: naming `params`, for a leaf that is not a floating-point array (integer,
+      boolean or complex), with the leaf's path.
   """
+  for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
+    where = jax.tree_util.keystr(path) or "the root"
+    try:
+      dtype = jnp.result_type(leaf)
+    except TypeError:
+      _checks.fail("params", f"every leaf must be a floating-point array, got "
+                   f"{type(leaf).__name__} at {where}")
+    if not jnp.issubdtype(dtype, jnp.floating):
+      _checks.fail("params", f"every leaf must be a floating-point array, got dtype {dtype} at "
+                   f"{where}")
   leaves = jax.tree_util.tree_leaves(params)
   return sum(jnp.sum(jnp.square(leaf)) for leaf in leaves)

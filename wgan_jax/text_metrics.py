@@ -1,7 +1,7 @@
 """Metrics of generated text: n-gram JSD, oracle NLL, in-vocabulary words, BLEU (numpy only).
 
 * Character n-gram Jensen–Shannon divergence in bits, exactly as the official WGAN-GP
-  `language_helpers.NgramLanguageModel.js_with` computes it (PAPERS.md §4): an n-gram model is
+  `language_helpers.NgramLanguageModel.js_with` computes it (docs/papers.md §4): an n-gram model is
   the counts of every length-n window of each fixed-length line (padding included), its log
   probability log count − log total (−∞ when unseen), and
 

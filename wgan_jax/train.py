@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from wgan_jax import penalties
+from wgan_jax import _checks, penalties
 from wgan_jax.config import ConfigError, GANConfig, check_critic_norm
 from wgan_jax.transforms import clip_params
 
@@ -56,7 +56,12 @@ class GANState(flax.struct.PyTreeNode):
 
 
 def example_keys(key: jax.Array, n: int, offset: jax.Array | int = 0) -> jax.Array:
-  """One key per example: fold_in(key, offset + j) for j < n (global example indices)."""
+  """One key per example: fold_in(key, offset + j) for j < n (global example indices).
+
+  Raises:
+    ConfigError: naming `n`, unless it is an integer ≥ 0 (checked when traced).
+  """
+  _checks.check_count("n", n, minimum=0)
   return jax.vmap(lambda j: jax.random.fold_in(key, j))(offset + jnp.arange(n))
 
 
@@ -521,7 +526,14 @@ class GAN:
 
   def train_step_fn(self, n_critic: int, iterations: int = 1):
     """(state, key, data) -> (state, metrics [iterations]): n_critic critic steps by
-    `lax.scan`, then one generator step; `iterations` such iterations in one program."""
+    `lax.scan`, then one generator step; `iterations` such iterations in one program.
+
+    Raises:
+      ConfigError: naming `n_critic` or `iterations`, unless each is an integer ≥ 1 (0 would
+        compile a step that does nothing, a negative count one that fails inside XLA).
+    """
+    _checks.check_count("n_critic", n_critic)
+    _checks.check_count("iterations", iterations)
     return functools.partial(self._train_iterations, n_critic=n_critic, iterations=iterations)
 
   @property
@@ -539,15 +551,26 @@ class GAN:
   def train_step(self, n_critic: Optional[int] = None, iterations: int = 1):
     """The jitted fused step for (n_critic, iterations); compiled once per pair (the same
     function is returned on every call), and guarded against recompiling by `trace_once`
-    (tests check the same with `chex.assert_max_traces`)."""
+    (tests check the same with `chex.assert_max_traces`).
+
+    Raises:
+      ConfigError: naming `n_critic` or `iterations`, unless each is an integer ≥ 1.
+    """
     n_critic = self.config.n_critic if n_critic is None else n_critic
+    _checks.check_count("n_critic", n_critic)
+    _checks.check_count("iterations", iterations)
     name = f"train_step(n_critic={n_critic}, iterations={iterations})"
     return self.compiled(("train_step", n_critic, iterations), lambda: jax.jit(
         trace_once(self.train_step_fn(n_critic, iterations), name)))
 
   # ---------------------------------------------------------------- evaluation
   def sample(self, state: GANState, key: jax.Array, n: int) -> jax.Array:
-    """n samples from the generator in inference mode (BatchNorm running averages)."""
+    """n samples from the generator in inference mode (BatchNorm running averages).
+
+    Raises:
+      ConfigError: naming `n`, unless it is an integer ≥ 1.
+    """
+    _checks.check_count("n", n)
     return self.players.sample(self, state, key, n)
 
   def critic_values(self, state: GANState, x: jax.Array) -> jax.Array:
@@ -561,7 +584,20 @@ def plan_blocks(config: GANConfig, start: int, stop: int, block: int):
   Iterations with the same critic count are grouped into calls of `block` iterations; a WGAN
   warm-up iteration (100 critic steps) is its own call. Leftovers run one at a time, so at most
   three programs are compiled: (n_critic, block), (n_critic, 1) and (warm-up, 1).
+
+  Raises:
+    ConfigError: (when called, not when first iterated) naming `start`, `stop` or `block`,
+      unless 0 ≤ start ≤ stop and block ≥ 1 are integers.
   """
+  _checks.check_count("start", start, minimum=0)
+  _checks.check_count("stop", stop, minimum=0)
+  if stop < start:
+    _checks.fail("stop", f"must be ≥ start = {start}, got {stop}")
+  _checks.check_count("block", block)
+  return _plan_blocks(config, start, stop, block)
+
+
+def _plan_blocks(config: GANConfig, start: int, stop: int, block: int):
   g = start
   while g < stop:
     n = config.critic_iters(g)
@@ -596,12 +632,25 @@ class IndependentRuns:
     self._compiled: Dict[Tuple[int, int], Callable] = {}
 
   def init(self, keys: jax.Array, data: Any = None) -> GANState:
+    """K fresh states, one per key of `keys` [K].
+
+    Raises:
+      ConfigError: naming `keys`, unless it is a non-empty batch of keys [K].
+    """
+    _check_run_keys(keys)
     return jax.vmap(lambda k: self.gan.init(k, data))(keys)
 
   def train_step(self, n_critic: Optional[int] = None, iterations: int = 1):
     """Jitted (states, keys [K], data) -> (states, metrics [K, iterations]); built once per
-    (n_critic, iterations)."""
+    (n_critic, iterations).
+
+    Raises:
+      ConfigError: naming `n_critic` or `iterations`, unless each is an integer ≥ 1; when
+        called, naming `keys` unless it holds one key per run of `states`.
+    """
     n_critic = self.gan.config.n_critic if n_critic is None else n_critic
+    _checks.check_count("n_critic", n_critic)
+    _checks.check_count("iterations", iterations)
     if (n_critic, iterations) not in self._compiled:
       fn = self.gan.train_step_fn(n_critic, iterations)
       mapped = jax.jit(trace_once(
@@ -609,9 +658,41 @@ class IndependentRuns:
           f"vmapped train_step(n_critic={n_critic}, iterations={iterations})"))
 
       def call(states, keys, data=None):
+        _check_run_keys(keys, runs=_runs(states))
         return mapped(states, keys, data)
       self._compiled[(n_critic, iterations)] = call
     return self._compiled[(n_critic, iterations)]
 
   def sample(self, states: GANState, key: jax.Array, n: int) -> jax.Array:
+    """n samples of each run, [K, n, ...].
+
+    Raises:
+      ConfigError: naming `n`, unless it is an integer ≥ 1.
+    """
+    _checks.check_count("n", n)
     return jax.jit(jax.vmap(lambda s: self.gan.sample(s, key, n)))(states)
+
+
+def _runs(states: GANState) -> int:
+  """K, the number of runs stacked in `states` (refused if they are one run's state)."""
+  shape = tuple(getattr(getattr(states, "step", None), "shape", (None,)))
+  if len(shape) != 1:
+    _checks.fail("states", "must be the states of K runs (from `IndependentRuns.init`), with "
+                 f"a leading axis [K]; got a state whose step counter has shape {shape}")
+  return shape[0]
+
+
+def _check_run_keys(keys: jax.Array, runs: Optional[int] = None) -> None:
+  """`keys` is a non-empty batch of PRNG keys [K] (typed, or raw uint32 [K, 2]); K = `runs`."""
+  shape, dtype = getattr(keys, "shape", None), getattr(keys, "dtype", None)
+  if shape is None or dtype is None:
+    _checks.fail("keys", f"must be one PRNG key per run, shape [K], got {keys!r}")
+  typed = jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+  batch_shape = tuple(shape) if typed else tuple(shape)[:-1]
+  if len(batch_shape) != 1 or batch_shape[0] == 0 or not (
+      typed or jnp.issubdtype(dtype, jnp.unsignedinteger)):
+    _checks.fail("keys", "must be one PRNG key per run, shape [K] (e.g. "
+                 f"jax.random.split(key, K)), got keys of shape {tuple(shape)} and dtype {dtype}")
+  if runs is not None and batch_shape[0] != runs:
+    _checks.fail("keys", f"must hold one key per run: the states hold {runs} runs, got "
+                 f"{batch_shape[0]} keys")

@@ -7,6 +7,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from wgan_jax import _checks
+
 
 def _project(param: chex.Array, update: chex.Array, c: float) -> chex.Array:
   landed = param + update
@@ -23,7 +25,6 @@ def _project(param: chex.Array, update: chex.Array, c: float) -> chex.Array:
   return new_update.astype(update.dtype)
 
 
-
 def clip_params(clip_value: float) -> optax.GradientTransformation:
   """Weight clipping of WGAN: after the update every parameter lies in [-c, c].
 
@@ -37,16 +38,19 @@ def clip_params(clip_value: float) -> optax.GradientTransformation:
   rounded to the parameters' dtype (float32(0.1) is slightly above the real 0.1).
 
   Args:
-    clip_value: c > 0.
+    clip_value: c > 0, a finite number.
 
   Returns:
     An optax GradientTransformation.
 
+  Raises:
+    ConfigError: (a ValueError) naming `clip_value`, for a value that is not a finite number
+      > 0 (a string, a boolean, None, 0, a negative number, NaN or infinity).
+
   References:
     Arjovsky, Chintala & Bottou, "Wasserstein GAN", arXiv:1701.07875, Algorithm 1, line 7.
   """
-  if not clip_value > 0:
-    raise ValueError(f"clip_value must be positive, got {clip_value}")
+  _checks.check_number("clip_value", clip_value, minimum=0.0, strict=True, traced_ok=False)
   c = float(clip_value)
 
   def init_fn(params):

@@ -1,6 +1,6 @@
 """Character text for the language GAN: vocabulary, corpora, a synthetic oracle language.
 
-As in the official WGAN-GP `gan_language.py` (PAPERS.md §2): every sequence is `seq_len`
+As in the official WGAN-GP `gan_language.py` (docs/papers.md §2): every sequence is `seq_len`
 characters (32), padded on the right with the pad character '`'; the vocabulary is 'unk'
 (id 0), then pad (id 1), then the `max_vocab − 2` most frequent characters; rarer characters
 map to 'unk'. Text is held as an int32 token array [N, L] and a GAN draws its real examples

@@ -140,7 +140,7 @@ class ResNetCritic(nn.Module):
 
 class ImageMLPGenerator(nn.Module):
   """The WGAN paper's MLP generator on images: z → `depth` × (Dense `width` + ReLU) → Dense
-  H·W·C, reshaped, with no output nonlinearity (as the official `MLP_G`; see the README)."""
+  H·W·C, reshaped, with no output nonlinearity (as the official `MLP_G`; see docs/experiments.md)."""
   image_shape: Tuple[int, int, int] = (64, 64, 3)
   width: int = 512
   depth: int = 3
