@@ -76,6 +76,34 @@ def load_images(d, seed: int = 0) -> ImageData:
     except ValueError as e:
       raise renamed(e, "data_dir", path="data_dir", image_size="image_size") from None
     return ImageData(os.path.basename(os.path.normpath(d.data_dir)), x)
+  if d.idx_dir or d.dataset == "fashion-mnist":
+    # Fashion-MNIST from Debian's package, or the MNIST-format IDX files in idx_dir: the train
+    # split, the test split as validation.
+    from experiments.configs import EMBEDDED_IMAGES
+    from wgan_jax.data import idx
+    field = "idx_dir" if d.idx_dir else "dataset"
+    try:
+      xt, yt = idx.load_fashion_mnist(d.idx_dir, "train")
+      xv, _ = idx.load_fashion_mnist(d.idx_dir, "test")
+    except ValueError as e:
+      if not str(e).startswith("directory:"):
+        raise renamed(e, field, path=field) from None
+      if d.idx_dir:
+        raise OptionError("idx_dir", f"no MNIST-format IDX files in {d.idx_dir}: needs "
+                          "train-/t10k-images-idx3-ubyte[.gz] and train-/t10k-labels-idx1-"
+                          "ubyte[.gz]") from None
+      raise OptionError("dataset", f"fashion-mnist: not installed in {idx.FASHION_MNIST_DIR}; "
+                        f"install it with `{idx.INSTALL_HINT}`, or give --idx-dir DIR holding "
+                        "its IDX files") from None
+    if d.image_size and d.image_size != xt.shape[1]:
+      raise OptionError("image_size", "resizes TFDS and folder images; the IDX images are "
+                        f"{xt.shape[1]}×{xt.shape[2]}")
+    name = "fashion-mnist"
+    if d.dataset != "fashion-mnist":
+      name = os.path.basename(os.path.normpath(d.idx_dir))
+      if name in EMBEDDED_IMAGES:   # those names select the digit classifier's metrics
+        name += " (idx)"
+    return ImageData(name, xt, xv, yt)
   if d.dataset == "digits":
     xt, yt, xv, _ = images.load_digits()
     return ImageData("digits", xt, xv, yt)
@@ -98,7 +126,12 @@ def load_images(d, seed: int = 0) -> ImageData:
 def make_models(arch: str, shape, *, dim: int, gen_norm: str, critic_norm: str):
   """(generator, critic) of an image architecture for images of `shape` (H, W, C)."""
   from wgan_jax.models import (DCGANCritic, DCGANGenerator, ImageMLPGenerator, MLPCritic,
-                               ResNetCritic, ResNetGenerator)
+                               MNISTCritic, MNISTGenerator, ResNetCritic, ResNetGenerator)
+  if arch == "mnist":
+    if tuple(shape) != (28, 28, 1):
+      raise OptionError("arch", "mnist: the official WGAN-GP MNIST models take 28×28×1 images, "
+                        f"got {'×'.join(str(s) for s in shape)}; use --arch dcgan")
+    return (MNISTGenerator(dim=dim, norm=gen_norm), MNISTCritic(dim=dim, norm=critic_norm))
   if arch == "dcgan":
     return (DCGANGenerator(image_shape=shape, dim=dim, norm=gen_norm),
             DCGANCritic(dim=dim, norm=critic_norm))

@@ -176,15 +176,17 @@ TOY_PRESETS = {
 
 
 # ------------------------------------------------------------------------------ images
-ARCHS = ("dcgan", "resnet", "mlp")
+ARCHS = ("dcgan", "resnet", "mlp", "mnist")
 EMBEDDED_IMAGES = ("digits", "stacked-digits")
 
 
 @dataclasses.dataclass(frozen=True)
 class ImageModel:
   """models"""
-  arch: str = opt("dcgan", "dcgan (the official WGAN-GP MNIST/CIFAR models), resnet (the "
-                  "WGAN-GP CIFAR ResNet), mlp (the WGAN paper's 4-layer ReLU MLP, 512 wide)",
+  arch: str = opt("dcgan", "dcgan (the WGAN-GP DCGAN models, sized to the data), resnet (the "
+                  "WGAN-GP CIFAR ResNet), mlp (the WGAN paper's 4-layer ReLU MLP, 512 wide), "
+                  "mnist (gan_mnist.py's exact models, 28×28×1 only: G ends in 2·sigmoid − 1; "
+                  "--gen-norm none is its WGAN-GP mode, batch its WGAN mode)",
                   choices=ARCHS)
   dim: int = opt(64, "base width: conv channels or MLP units (the papers use 64 (DCGAN), 128 "
                  "(ResNet) and 512 (MLP))")
@@ -203,10 +205,17 @@ class ImageModel:
 class ImageDataConfig:
   """data"""
   dataset: str = opt("digits", "digits (scikit-learn's 8×8 digits, embedded), stacked-digits "
-                     "(three digits as RGB channels: 1000 modes), or any image data set "
-                     "tensorflow-datasets knows (mnist, fashion_mnist, cifar10, celeb_a, ...)")
+                     "(three digits as RGB channels: 1000 modes), fashion-mnist (28×28, the "
+                     "files of Debian's dataset-fashion-mnist package, no download: apt-get "
+                     "install dataset-fashion-mnist; train split, the test split as validation), "
+                     "or any image data set tensorflow-datasets knows (mnist, fashion_mnist, "
+                     "cifar10, celeb_a, ...)")
   data_dir: Optional[str] = opt(None, "train on the image files in DIR instead (all of one "
                                 "size)", metavar="DIR")
+  idx_dir: Optional[str] = opt(None, "train on the MNIST-format IDX files in DIR instead "
+                               "(train-/t10k-images-idx3-ubyte[.gz] and -labels-idx1-ubyte"
+                               "[.gz], e.g. MNIST's own; named fashion-mnist with --dataset "
+                               "fashion-mnist, else after DIR)", metavar="DIR")
   tfds_split: str = opt("train", "TFDS split to read")
   tfds_data_dir: Optional[str] = opt(None, "where TFDS data sets are stored (default TFDS's "
                                      "own, ~/tensorflow_datasets)")
@@ -218,6 +227,8 @@ class ImageDataConfig:
   def __post_init__(self):
     check_positive(self, "max_examples")
     check_positive(self, "image_size", minimum=2)
+    if self.data_dir and self.idx_dir:
+      raise OptionError("idx_dir", "give IDX files or an image folder (data_dir), not both")
 
 
 @dataclasses.dataclass(frozen=True)
