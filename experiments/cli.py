@@ -213,7 +213,8 @@ def run_job(argv, *, cls, prog: str, description: str, defaults: Mapping[str, An
   out = config.loop.out
   created = not os.path.exists(out)
   try:
-    loop_lib.hold_workdir(out)  # before any work: a bad or busy folder fails first
+    # before any work: a bad or busy folder fails first (one lock, held by process 0)
+    loop_lib.hold_workdir(out, lock=loop_lib.process_id(config.loop) == 0)
     init_distributed(config.loop)  # before anything touches the XLA backend
     summary, result = run(config)
   except (ValueError, CheckpointError, ImportError) as e:

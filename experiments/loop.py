@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import errno
 import os
 import signal
 import sys
@@ -124,14 +125,22 @@ class RunResult:
     return out
 
 
+def process_id(loop: LoopConfig) -> int:
+  """This process's index in a multi-host run (config, else JAX_PROCESS_ID), 0 otherwise."""
+  if not (loop.coordinator_address or os.environ.get("JAX_COORDINATOR_ADDRESS")):
+    return 0
+  if loop.process_id is not None:
+    return loop.process_id
+  return int(os.environ.get("JAX_PROCESS_ID", "-1"))
+
+
 def init_distributed(loop: LoopConfig) -> None:
   """Start JAX's multi-controller runtime when asked (config or the JAX_* variables)."""
   address = loop.coordinator_address or os.environ.get("JAX_COORDINATOR_ADDRESS")
   if not address:
     return
   nproc = loop.num_processes or int(os.environ.get("JAX_NUM_PROCESSES", "0") or 0)
-  pid = loop.process_id if loop.process_id is not None else int(
-      os.environ.get("JAX_PROCESS_ID", "-1"))
+  pid = process_id(loop)
   if nproc < 1 or not 0 <= pid < nproc:
     raise OptionError("num_processes", "a multi-host run needs num_processes and process_id, "
                       "with 0 <= process id < number of processes")
@@ -264,7 +273,7 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
 
   ckpt, start, elapsed_before, resume_changes = None, 0, 0.0, None
   if workdir is not None:
-    hold_workdir(workdir)
+    hold_workdir(workdir, lock=main_process)
     from wgan_jax.checkpoint import Checkpointer
     ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), fingerprint or {},
                         max_to_keep=loop.keep_checkpoints)
@@ -517,9 +526,12 @@ def _logged_before(workdir: str, start: int):
 _HELD: Dict[str, Any] = {}
 
 
-def hold_workdir(workdir: str) -> None:
+def hold_workdir(workdir: str, lock: bool = True) -> None:
   """Make `workdir` and lock it for this process's life: a second run into the same folder is
-  refused naming the holder (an OS lock, released on any exit: no stale locks)."""
+  refused naming the holder (an OS lock, released on any exit: no stale locks).
+
+  With `lock=False` (the other processes of a multi-host run, which share process 0's folder)
+  the folder is only made and checked for writing."""
   import fcntl
   import socket
   path = os.path.abspath(workdir)
@@ -529,6 +541,10 @@ def hold_workdir(workdir: str) -> None:
     raise OptionError("out", f"{workdir} exists and is not a folder")
   try:
     os.makedirs(path, exist_ok=True)
+    if not lock:
+      if not os.access(path, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+      return
     f = open(os.path.join(path, ".lock"), "a+")
   except OSError as e:
     raise OptionError("out", f"cannot write into {workdir}: {e.strerror}") from None
