@@ -182,7 +182,7 @@ def image_run(config):
 # ------------------------------------------------------------------------------ text
 def text_gan(config, vocab_size: int, *, seq_len: int = 32, width: int = 32,
              num_blocks: int = 5):
-  """The language GAN of WGAN-GP §5.4: `TextGenerator` and `TextCritic` on one-hot text."""
+  """The language GAN of WGAN-GP §5.5: `TextGenerator` and `TextCritic` on one-hot text."""
   import wgan_jax as wj
   from wgan_jax.data.text import onehot_sampler
   from wgan_jax.models.text import TextCritic, TextGenerator

@@ -1,4 +1,4 @@
-"""Character-level text generation with a GAN on softmax outputs (WGAN-GP §5.4, gan_language.py).
+"""Character-level text generation with a GAN on softmax outputs (WGAN-GP §5.5, gan_language.py).
 
   python -m experiments.text --objective wgan-gp --out runs/text-wgan   # English, CPU default
   python -m experiments.text --objective nsgan --out runs/text-nsgan    # the failing baseline

@@ -200,8 +200,11 @@ def instance_noise(x: chex.Array, key: chex.PRNGKey, stddev: chex.Numeric) -> ch
 def weight_penalty(params: chex.ArrayTree) -> chex.Array:
   """Squared L2 norm of the discriminator's weights: Σ_w ‖w‖² over every leaf.
 
-  "Penalising discriminator weights" (Arjovsky & Bottou 2017; Google's GAN guide) limits how
-  sharp D can become; the caller multiplies it by a coefficient and adds it to D's loss.
+  "Penalising discriminator weights" is one of the remedies listed by Google's GAN guide, which
+  cites Roth et al. 2017 ("Stabilizing Training of Generative Adversarial Networks through
+  Regularization") for this family; it limits how sharp D can become. (Arjovsky & Bottou 2017
+  propose instance noise, not a weight penalty.) The caller multiplies it by a coefficient and
+  adds it to D's loss.
 
   Raises:
     ConfigError: naming `params`, for a leaf that is not a floating-point array (integer,

@@ -1,4 +1,4 @@
-"""Text on softmax outputs: WGAN-GP against the standard GAN (WGAN-GP §5.4, gan_language.py).
+"""Text on softmax outputs: WGAN-GP against the standard GAN (WGAN-GP §5.5, gan_language.py).
 
 The same character-level generator (softmax over the vocabulary at each of 32 positions) and
 critic are trained with `wgan-gp` and with `nsgan` on the synthetic Markov language (a fixed
@@ -17,7 +17,7 @@ import numpy as np
 from experiments.figures import _common
 
 NAME = "text_jsd"
-PAPER = ("WGAN-GP §5.4 / Table 4 samples: a WGAN-GP critic on the generator's softmax "
+PAPER = ("WGAN-GP §5.5 / Table 4 samples: a WGAN-GP critic on the generator's softmax "
          "outputs trains a character language model (the official code tracks the n-gram JSD, "
          "n = 1..4, against a held-out floor), while a standard GAN on the same softmax outputs "
          "fails: its discriminator separates softmax from one-hot vectors trivially.")

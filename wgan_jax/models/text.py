@@ -10,7 +10,7 @@ Residual block (both players): x + 0.3 · Conv1D₅(ReLU(Conv1D₅(ReLU(x)))), S
 normalisation (a gradient-penalty critic must not couple the examples of a batch).
 
 Reference: Gulrajani et al., "Improved Training of Wasserstein GANs", NeurIPS 2017,
-arXiv:1704.00028, §5.4 and Appendix; docs/papers.md §2 (gan_language.py).
+arXiv:1704.00028, §5.5 and Appendix; docs/papers.md §2 (gan_language.py).
 """
 
 from __future__ import annotations
