@@ -7,4 +7,5 @@ as `python -m experiments.figures.NAME`. Training goes through `experiments.loop
 
 FIGURES = ("parallel_lines", "optimal_critic", "vanishing_gradients", "value_surfaces",
            "gradient_norms", "mode_collapse", "mixture_modes", "loss_tracks_quality",
-           "quality_over_time", "critic_overfitting", "stacked_digits", "text_jsd")
+           "quality_over_time", "critic_overfitting", "stacked_digits", "text_jsd",
+           "ab_theorems", "gp_optimal_transport")
