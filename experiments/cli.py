@@ -68,6 +68,30 @@ def fail(message: str, code: int = 2) -> "typing.NoReturn":
   raise SystemExit(code)
 
 
+class OneLineParser(argparse.ArgumentParser):
+  """argparse whose errors are one line naming the flag ("error: --flag: message", exit 2), as
+  the config's errors are, instead of the whole usage block before the message."""
+
+  def error(self, message: str) -> "typing.NoReturn":
+    if message.startswith("argument "):
+      message = message[len("argument "):]
+      flag = message.split(":", 1)[0].split("/")[-1]
+      if message.endswith("expected one argument"):
+        # argparse reads "-1e-4" as a flag: only "--flag=-1e-4" passes a negative number
+        message += f" (a negative value: write it as {flag}=VALUE)"
+    fail(f"{message} (see {self.prog} --help)")
+
+
+def _leaves_no_trace(out: str) -> bool:
+  """Remove `out`, made by a run refused or interrupted before it wrote anything (only the lock
+  and empty folders such as checkpoints/ in it); True if it was removed."""
+  for root, dirs, files in os.walk(out):
+    if [f for f in files if not (root == out and f == ".lock")]:
+      return False
+  shutil.rmtree(out, ignore_errors=True)
+  return True
+
+
 def check_positive(obj, *names: str, minimum: int = 1) -> None:
   """Each named int field must be ≥ `minimum` (None allowed for Optional fields)."""
   for name in names:
@@ -110,8 +134,8 @@ def build_parser(cls, *, prog: str, description: str, defaults: Mapping[str, Any
                  ) -> argparse.ArgumentParser:
   """A parser with one flag per leaf field of the dataclass tree `cls`; argparse defaults are
   None (unset), so `resolve` can layer defaults < preset < explicit flags."""
-  p = argparse.ArgumentParser(prog=prog, description=description,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p = OneLineParser(prog=prog, description=description,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
   hints = typing.get_type_hints(cls)
   for f in dataclasses.fields(cls):
     sub = hints[f.name]
@@ -219,9 +243,15 @@ def run_job(argv, *, cls, prog: str, description: str, defaults: Mapping[str, An
     summary, result = run(config)
   except (ValueError, CheckpointError, ImportError) as e:
     loop_lib.release_workdir(out)
-    if created and os.path.isdir(out) and os.listdir(out) == [".lock"]:
-      shutil.rmtree(out)  # nothing was written: leave no trace of a refused run
+    if created and os.path.isdir(out):
+      _leaves_no_trace(out)  # nothing was written: leave no trace of a refused run
     fail(flag_message(e))
+  except KeyboardInterrupt:  # Ctrl-C outside the loop's own handler (set-up, final outputs)
+    loop_lib.release_workdir(out)
+    if created and os.path.isdir(out) and _leaves_no_trace(out):
+      fail("interrupted before training started: nothing was computed or saved", code=130)
+    fail(f"interrupted; what {out} holds is kept (--resume continues from its last "
+         "checkpoint)", code=130)
   loop_lib.release_workdir(out)
   for line in result.resume_changes or []:
     print(f"resumed with a changed option: {line}", file=sys.stderr)

@@ -246,6 +246,8 @@ class ImageConfig:
       raise OptionError("critic_norm", "the ResNet critic supports layer or none")
     if self.game.components > 1 and self.loop.parallel != "none":
       raise OptionError("parallel", "mixtures run on one device in experiments.images")
+    if self.loop.num_samples < 2:   # the image metrics' feature covariance needs two
+      raise OptionError("num_samples", f"must be at least 2, got {self.loop.num_samples}")
 
   def gan_config(self):
     return self.game.gan_config(iters=self.loop.iters, latent_dim=self.model.latent_dim)
@@ -326,6 +328,9 @@ class TextConfig:
     check_choice(self.game, "objective", TEXT_OBJECTIVES)
     if self.game.gp_weight is not None and self.game.objective != "wgan-gp":
       raise OptionError("gp_weight", "only wgan-gp uses a gradient penalty")
+    if self.game.components > 1:
+      raise OptionError("mixture", "the text job trains one generator and one critic; MIX+GAN "
+                        "runs in experiments.toy and experiments.images")
     _validate_game(self)
 
   def gan_config(self):

@@ -1,5 +1,6 @@
-"""Evaluators of the jobs: toy mode coverage and exact W1, the digit classifier's metrics, and
-the text n-gram scores (each built once per run, called at every evaluation)."""
+"""Evaluators of the jobs: toy mode coverage and exact W1, the digit and Fashion-MNIST
+classifiers' metrics, and the text n-gram scores (each built once per run, called at every
+evaluation)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,75 @@ class DigitMetrics:
     out["frechet_distance"] = im.frechet_distance(feats, self.train_features)
     out["kernel_distance"] = im.kernel_distance(feats[:2000], self.train_features[:2000])
     return out
+
+
+class FashionMetrics:
+  """The offline metrics on Fashion-MNIST from the project's cached Fashion-MNIST classifier
+  (`wgan_jax.classifier.FASHION_MNIST`: trained once, its test accuracy in the reference). Every
+  name says whose they are: none of them is an Inception-based number.
+
+  Of n samples (images in [−1, 1], 28×28×1):
+    fashion_classifier_score: exp(E_x KL(p(y|x) ‖ p(y))) of this classifier (1 to 10).
+    fashion_frechet_distance, fashion_kernel_distance: Fréchet distance and KID (cubic kernel,
+      first 2000 of each) between this classifier's 128 penultimate features of the samples and
+      of the training images.
+    fashion_classes_covered: classes that are the arg-max prediction of at least `MIN_SHARE`
+      (1%, a tenth of a class's share in the balanced data) of the samples; fashion_kl_to_uniform:
+      KL(predicted-class histogram ‖ uniform).
+    nearest_train_share: the memorisation detector. d(x) = min_j ‖x − t_j‖₂, the Euclidean
+      pixel distance from a sample x to its nearest training image t_j. The threshold τ is the
+      `NEIGHBOUR_QUANTILE` (5%) quantile of d over `CALIBRATION` (2000) held-out test images,
+      i.e. the distance within which only 5% of unseen real images have a training image. The
+      share is the fraction of samples with d(x) < τ: ≈ 0.05 for a generator that samples the
+      data distribution without copying its training set, 1 for one that reproduces training
+      images (copies give d = 0), 0 for samples far from every training image.
+
+  `reference` holds the same metrics of the real test split against the training split (what a
+  generator that draws fresh real images scores), on the test images after the calibration
+  ones, at most `num_samples` of them (Fréchet and KID depend on the sample size), and the
+  classifier's `fashion_classifier_test_accuracy`.
+  """
+
+  MIN_SHARE = 0.01
+  NEIGHBOUR_QUANTILE = 0.05
+  CALIBRATION = 2000
+
+  def __init__(self, data, num_samples: int | None = None, *, directory: str | None = None,
+               cache_dir: str | None = None, recipe=None):
+    from wgan_jax import classifier
+    self.recipe = recipe or classifier.FASHION_MNIST
+    self.params, self.info = classifier.load_or_train_fashion_classifier(
+        cache_dir, directory, self.recipe)
+    self.train = np.asarray(data.train, np.float32)
+    self.train_features = self.features(self.train)[1]
+    test = np.asarray(data.validation, np.float32)
+    cal = min(self.CALIBRATION, len(test) // 2)
+    self.threshold = float(np.quantile(self.neighbour_distances(test[:cal]),
+                                       self.NEIGHBOUR_QUANTILE))
+    held_out = test[cal:cal + num_samples] if num_samples else test[cal:]
+    self.reference = self.of(held_out)
+    self.reference["fashion_classifier_test_accuracy"] = self.info["test_accuracy"]
+
+  def features(self, x):
+    from wgan_jax.classifier import classify_in_chunks
+    return classify_in_chunks(self.params, x, self.recipe)
+
+  def neighbour_distances(self, x):
+    from wgan_jax import image_metrics as im
+    return im.nearest_neighbour_distances(x, self.train)
+
+  def of(self, x: np.ndarray) -> Dict[str, float]:
+    from wgan_jax import image_metrics as im
+    x = np.clip(np.asarray(x, np.float32), -1, 1)
+    logits, feats = self.features(x)
+    hist = im.class_histogram(logits, min_share=self.MIN_SHARE)
+    return dict(
+        fashion_classifier_score=im.classifier_score(logits),
+        fashion_frechet_distance=im.frechet_distance(feats, self.train_features),
+        fashion_kernel_distance=im.kernel_distance(feats[:2000], self.train_features[:2000]),
+        fashion_classes_covered=hist["classes_covered"],
+        fashion_kl_to_uniform=hist["kl_to_uniform"],
+        nearest_train_share=im.nearest_train_share(self.neighbour_distances(x), self.threshold))
 
 
 def sample_in_chunks(sample, state, key, n: int, chunk: int = 2000) -> np.ndarray:

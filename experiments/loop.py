@@ -138,9 +138,15 @@ def init_distributed(loop: LoopConfig) -> None:
   """Start JAX's multi-controller runtime when asked (config or the JAX_* variables)."""
   address = loop.coordinator_address or os.environ.get("JAX_COORDINATOR_ADDRESS")
   if not address:
+    for field in ("num_processes", "process_id"):
+      if getattr(loop, field) is not None:
+        raise OptionError(field, "needs a coordinator (coordinator_address or "
+                          "JAX_COORDINATOR_ADDRESS) for a multi-host run")
     return
   nproc = loop.num_processes or int(os.environ.get("JAX_NUM_PROCESSES", "0") or 0)
   pid = process_id(loop)
+  if nproc >= 1 and loop.process_id is not None and not 0 <= pid < nproc:
+    raise OptionError("process_id", f"must lie in [0, {nproc}), got {pid}")
   if nproc < 1 or not 0 <= pid < nproc:
     raise OptionError("num_processes", "a multi-host run needs num_processes and process_id, "
                       "with 0 <= process id < number of processes")

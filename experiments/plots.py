@@ -107,7 +107,9 @@ def save_grid(path: str, x: np.ndarray, title: str, n: int = 64) -> None:
 
 def plot_metrics(path: str, evaluations: List[Dict], reference: Dict, title: str) -> None:
   plt = common.matplotlib_pyplot()
-  keys = [k for k in ("classifier_score", "frechet_distance", "classes_covered", "modes")
+  keys = [k for k in ("classifier_score", "frechet_distance", "classes_covered", "modes",
+                      "fashion_classifier_score", "fashion_frechet_distance",
+                      "fashion_classes_covered", "nearest_train_share")
           if evaluations and k in evaluations[0]]
   if not keys:
     return

@@ -71,6 +71,8 @@ def run(config: TextConfig) -> Tuple[Dict, RunResult]:
     return {}, result
   g = result.generator_iterations
   final, lines = ev(result.state, result.final_key)
+  if result.evaluations and result.evaluations[-1]["iteration"] == g:
+    result.evaluations.pop()  # a signal after the periodic evaluation at g: the final one stays
   result.evaluations.append(dict(iteration=g, seconds=result.train_seconds, **final))
   common.atomic_write_bytes(f"{out}/samples.txt",
                             ("\n".join(l.rstrip(PAD) for l in lines) + "\n").encode())

@@ -73,6 +73,8 @@ def run(config: ToyConfig) -> Tuple[Dict, RunResult]:
     return {}, result
   state, g = result.state, result.generator_iterations
   final, fake = toy_metrics(gan, state, dataset, result.final_key, loop.num_samples)
+  if result.evaluations and result.evaluations[-1]["iteration"] == g:
+    result.evaluations.pop()  # a signal after the periodic evaluation at g: the final one stays
   result.evaluations.append(dict(iteration=g, seconds=result.train_seconds, **final))
   common.save_npy(f"{out}/samples.npy", fake)
   name = objective_name(gan)

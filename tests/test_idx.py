@@ -225,5 +225,9 @@ def test_images_job_on_real_fashion_mnist_with_the_official_models(tmp_path):
   assert x.shape == (16, 28, 28, 1) and np.isfinite(x).all() and np.abs(x).max() <= 1.0
   m = json.loads((out / "metrics.json").read_text())
   assert m["dataset"] == "fashion-mnist" and m["image_shape"] == [28, 28, 1]
-  assert m["reference"] == {} and m["final"] == {}   # no digit classifier for Fashion-MNIST
+  # The Fashion-MNIST classifier's metrics (test_fashion_classifier.py), named after it.
+  assert set(m["final"]) == {"fashion_classifier_score", "fashion_frechet_distance",
+                             "fashion_kernel_distance", "fashion_classes_covered",
+                             "fashion_kl_to_uniform", "nearest_train_share"}
+  assert set(m["reference"]) == set(m["final"]) | {"fashion_classifier_test_accuracy"}
   assert (out / "samples" / "grid_iter_0000002.png").exists()

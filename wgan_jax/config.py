@@ -119,6 +119,9 @@ class GANConfig:
       v = getattr(self, name)
       if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         bad(name, f"must be an integer ≥ 0, got {v!r}")
+    if self.instance_noise_anneal > 0 and self.instance_noise == 0:
+      bad("instance_noise_anneal", "anneals the instance noise, which is 0; set "
+          "instance_noise > 0 too, or leave the annealing at 0")
     for name in ("warmup", "skip_nonfinite"):
       v = getattr(self, name)
       if not isinstance(v, (bool, np.bool_)):

@@ -84,15 +84,53 @@ def kernel_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
                + (kbb.sum() - np.trace(kbb)) / (n * (n - 1)) - 2 * kab.mean())
 
 
-def class_histogram(logits: np.ndarray, num_classes: int | None = None) -> Dict[str, float]:
-  """Predicted-class histogram: classes covered and KL(histogram ‖ uniform) (natural log)."""
+def class_histogram(logits: np.ndarray, num_classes: int | None = None,
+                    min_share: float = 0.0) -> Dict[str, float]:
+  """Predicted-class histogram: classes covered and KL(histogram ‖ uniform) (natural log).
+
+  A class is covered when it is the arg-max prediction of at least one sample and of at least
+  a `min_share` fraction of the samples (0: any one sample)."""
   logits = np.asarray(logits)
   c = num_classes or logits.shape[1]
   counts = np.bincount(np.argmax(logits, axis=1), minlength=c).astype(np.float64)
   p = counts / counts.sum()
   nz = p > 0
-  return dict(classes_covered=float(nz.sum()), num_classes=float(c),
+  return dict(classes_covered=float((nz & (p >= min_share)).sum()), num_classes=float(c),
               kl_to_uniform=float(np.sum(p[nz] * np.log(c * p[nz]))))
+
+
+def nearest_neighbour_distances(queries: np.ndarray, reference: np.ndarray, *,
+                                chunk: int = 8192) -> np.ndarray:
+  """Euclidean distance of each query row to its nearest row of `reference` (both flattened
+  to [N, d]): found with float32 products ‖a‖² + ‖b‖² − 2 a·b over `chunk` reference rows at a
+  time, then recomputed exactly (float64) to the neighbour found, so exact copies give 0."""
+  q = np.asarray(queries, np.float32).reshape(len(queries), -1)
+  r = np.asarray(reference, np.float32).reshape(len(reference), -1)
+  if q.shape[1] != r.shape[1] or not len(r):
+    raise ValueError(f"queries and reference must have the same row size and reference rows, "
+                     f"got {np.shape(queries)}, {np.shape(reference)}")
+  best = np.full(len(q), np.inf, np.float32)
+  arg = np.zeros(len(q), np.int64)
+  qn = np.einsum("ij,ij->i", q, q)
+  for i in range(0, len(r), chunk):
+    block = r[i:i + chunk]
+    d2 = qn[:, None] + np.einsum("ij,ij->i", block, block)[None] - 2 * (q @ block.T)
+    j = np.argmin(d2, axis=1)
+    v = d2[np.arange(len(q)), j]
+    better = v < best
+    best[better], arg[better] = v[better], i + j[better]
+  diff = q.astype(np.float64) - r[arg].astype(np.float64)
+  return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+
+
+def nearest_train_share(distances: np.ndarray, threshold: float) -> float:
+  """The fraction of samples whose nearest-training-image distance is below `threshold`
+  (strictly), from `nearest_neighbour_distances`; see `experiments.evaluators.FashionMetrics`
+  for the threshold that makes this a memorisation detector."""
+  d = np.asarray(distances, np.float64)
+  if d.ndim != 1 or not len(d):
+    raise ValueError(f"distances must be a non-empty [N] array, got shape {d.shape}")
+  return float(np.mean(d < threshold))
 
 
 def stacked_modes(channel_logits: np.ndarray) -> Dict[str, float]:

@@ -119,9 +119,12 @@ def load_image_folder(path: str, image_size: int | None = None) -> np.ndarray:
   Raises:
     ValueError: naming `path`, for no such folder, no image files in it, unreadable files,
       images of an unsupported mode (naming the file and its mode), or images of different
-      sizes.
+      sizes; naming `image_size`, for a value that is not a positive integer.
   """
   from PIL import Image
+  if image_size is not None and (isinstance(image_size, bool) or
+                                 not isinstance(image_size, int) or image_size < 1):
+    raise ValueError(f"image_size: must be a positive integer, got {image_size!r}")
   if not os.path.isdir(path):
     raise ValueError(f"path: {path} is not a folder")
   files = sorted(f for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTENSIONS))

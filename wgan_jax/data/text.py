@@ -99,12 +99,15 @@ def load_text_file(path: str, seq_len: int = 32) -> List[str]:
 
   Raises:
     ValueError: no such file, not UTF-8, no non-empty line, or a line longer than `seq_len`
-      (naming the line and its length).
+      (naming the line and its length); naming `seq_len`, for one that is not a positive
+      integer. A leading UTF-8 byte-order mark is not part of the text.
   """
+  if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
+    raise ValueError(f"seq_len: must be a positive integer, got {seq_len!r}")
   if not os.path.isfile(path):
     raise ValueError(f"{path} is not a file")
   try:
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:  # -sig: a leading byte-order mark is dropped
       raw = f.read()
   except UnicodeDecodeError as e:
     raise ValueError(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
