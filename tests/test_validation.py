@@ -20,6 +20,7 @@ import wgan_jax as wj
 from wgan_jax import penalties
 from wgan_jax.data import make_toy_dataset
 from wgan_jax.models import MLPCritic, MLPGenerator
+from wgan_jax.parallel import ParallelTrainer
 
 KEY = jax.random.key(0)
 SCORES = jnp.ones(4)
@@ -312,3 +313,40 @@ def test_gradient_penalty_under_jit_vmap_and_pmap():
   for fn in (jax.jit(jax.vmap(gp)), jax.vmap(gp), jax.pmap(gp)):
     np.testing.assert_allclose(fn(ws, keys), expected, rtol=1e-5)
   np.testing.assert_allclose(gp(ws[0], keys[0]), expected[0], rtol=1e-5)  # eager
+
+
+# Left over from the second probe (docs/robustness.md): each misbehaved before its check.
+def _int_params():
+  return {"w": jnp.ones((2, 2), jnp.int32)}
+
+
+@pytest.mark.parametrize("call,argument", [
+    # clip_params on an integer tree set every parameter to 0, silently
+    (lambda: wj.clip_params(0.01).update(_int_params(), optax_state(), _int_params()), "params"),
+    # an empty device list: ZeroDivisionError
+    (lambda: ParallelTrainer(gan(), "pmap", devices=[]), "devices"),
+    # a Python int, a float array or a batch of keys as `key`: JAX's TypeError (or a silent
+    # vectorised run), not naming `key`
+    (lambda: gan().init(0), "key"),
+    (lambda: gan().init(jnp.zeros(2)), "key"),
+    (lambda: gan().init(jax.random.split(KEY, 3)), "key"),
+    (lambda: gan().sample(gan().init(KEY), 3, 4), "key"),
+    (lambda: gan().train_step(1)(gan().init(KEY), jax.random.split(KEY, 2)), "key"),
+])
+def test_second_probe_misuse_names_the_argument(call, argument):
+  with pytest.raises(ValueError, match=rf"^{argument}: "):
+    call()
+
+
+def optax_state():
+  import optax
+  return optax.EmptyState()
+
+
+def test_wasserstein1_exact_refuses_empty_and_nonfinite_sets():
+  from wgan_jax.metrics import wasserstein1_exact
+  with pytest.raises(ValueError, match="at least one point"):
+    wasserstein1_exact(np.zeros((0, 2)), np.zeros((0, 2)))
+  with pytest.raises(ValueError, match="finite"):
+    wasserstein1_exact(np.array([[np.nan, 0.0]]), np.zeros((1, 2)))
+  assert wasserstein1_exact(np.zeros((1, 2)), np.array([[3.0, 4.0]])) == 5.0

@@ -109,3 +109,41 @@ def check_count(name: str, value: Any, *, minimum: int = 1) -> None:
     fail(name, f"must be an integer ≥ {minimum}, got {value!r} (a {type(value).__name__})")
   if value < minimum:
     fail(name, f"must be an integer ≥ {minimum}, got {value!r}")
+
+
+def check_float_tree(name: str, tree: Any) -> None:
+  """Every leaf of `tree` is a floating-point array (or number).
+
+  Raises:
+    ConfigError: naming `name`, for a leaf that is not (integer, boolean, complex, a string),
+      with the leaf's path.
+  """
+  for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+    where = jax.tree_util.keystr(path) or "the root"
+    try:
+      dtype = jnp.result_type(leaf)
+    except TypeError:
+      fail(name, f"every leaf must be a floating-point array, got {type(leaf).__name__} at "
+           f"{where}")
+    if not jnp.issubdtype(dtype, jnp.floating):
+      fail(name, f"every leaf must be a floating-point array, got dtype {dtype} at {where}")
+
+
+def check_key(name: str, key: Any) -> None:
+  """`key` is one PRNG key: a typed key array of shape () (`jax.random.key`), or a raw
+  unsigned-integer key (`jax.random.PRNGKey`, shape (2,) for threefry).
+
+  Raises:
+    ConfigError: naming `name`, for a Python number, a float or signed array, or a batch of
+      keys (with the hint to split or index it).
+  """
+  shape, dtype = getattr(key, "shape", None), getattr(key, "dtype", None)
+  if shape is None or dtype is None:
+    fail(name, f"must be a PRNG key (jax.random.key(seed)), got {_kind(key)}")
+  if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+    if tuple(shape) != ():
+      fail(name, f"must be one PRNG key, got a batch of keys of shape {tuple(shape)} (index or "
+           "fold it to one key)")
+    return
+  if not jnp.issubdtype(dtype, jnp.unsignedinteger) or len(shape) != 1:
+    fail(name, f"must be a PRNG key (jax.random.key(seed)), got {_kind(key)}")

@@ -67,6 +67,10 @@ def wasserstein1_exact(x: np.ndarray, y: np.ndarray) -> float:
   y = np.asarray(y, np.float64)
   if x.shape != y.shape or x.ndim != 2:
     raise ValueError(f"x and y must be [n, D] arrays of the same shape, got {x.shape}, {y.shape}")
+  if len(x) == 0:
+    raise ValueError("x and y must hold at least one point each, got empty sets")
+  if not (np.isfinite(x).all() and np.isfinite(y).all()):
+    raise ValueError("x and y must be finite (a NaN or infinite coordinate has no distance)")
   cost = scipy.spatial.distance.cdist(x, y)
   rows, cols = scipy.optimize.linear_sum_assignment(cost)
   return float(cost[rows, cols].mean())

@@ -72,6 +72,8 @@ class ParallelTrainer:
     if backend not in ("pmap", "shard_map"):
       raise ConfigError("backend", f"unknown backend {backend!r}; choose one of "
                         f"{list(BACKENDS[1:])}")
+    if devices is not None and len(list(devices)) == 0:
+      raise ConfigError("devices", "must name at least one device, got an empty list")
     self.backend = backend
     self._compiled: Dict[Tuple[int, int], Callable] = {}
     if backend == "pmap":

@@ -210,15 +210,6 @@ def weight_penalty(params: chex.ArrayTree) -> chex.Array:
     ConfigError: naming `params`, for a leaf that is not a floating-point array (integer,
       boolean or complex), with the leaf's path.
   """
-  for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
-    where = jax.tree_util.keystr(path) or "the root"
-    try:
-      dtype = jnp.result_type(leaf)
-    except TypeError:
-      _checks.fail("params", f"every leaf must be a floating-point array, got "
-                   f"{type(leaf).__name__} at {where}")
-    if not jnp.issubdtype(dtype, jnp.floating):
-      _checks.fail("params", f"every leaf must be a floating-point array, got dtype {dtype} at "
-                   f"{where}")
+  _checks.check_float_tree("params", params)
   leaves = jax.tree_util.tree_leaves(params)
   return sum(jnp.sum(jnp.square(leaf)) for leaf in leaves)

@@ -313,6 +313,7 @@ class GAN:
     Raises:
       ConfigError: naming "critic", for BatchNorm in a gradient-penalty critic.
     """
+    _checks.check_key("key", key)
     x_one = jax.eval_shape(self.sample_real, data, key)  # only its shape and dtype are used
     z = jnp.zeros((2, self.config.latent_dim), jnp.float32)
     x = jnp.zeros((2,) + x_one.shape, x_one.dtype)
@@ -498,6 +499,7 @@ class GAN:
         metrics
 
   def _train_iterations(self, state, key, data=None, *, n_critic: int, iterations: int):
+    _checks.check_key("key", key)
     # Only the last critic step's metrics are reported, so the first n_critic - 1 steps run
     # without them (XLA cannot drop unused metrics from inside a scan). Measured with
     # benchmarks/: toy MLP width 64 0.88-0.90 -> 0.93-0.97x the plain JAX loop; width 512
@@ -571,6 +573,7 @@ class GAN:
       ConfigError: naming `n`, unless it is an integer ≥ 1.
     """
     _checks.check_count("n", n)
+    _checks.check_key("key", key)
     return self.players.sample(self, state, key, n)
 
   def critic_values(self, state: GANState, x: jax.Array) -> jax.Array:

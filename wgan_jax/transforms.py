@@ -45,7 +45,8 @@ def clip_params(clip_value: float) -> optax.GradientTransformation:
 
   Raises:
     ConfigError: (a ValueError) naming `clip_value`, for a value that is not a finite number
-      > 0 (a string, a boolean, None, 0, a negative number, NaN or infinity).
+      > 0 (a string, a boolean, None, 0, a negative number, NaN or infinity); naming `params`
+      (when the update runs) for a leaf that is not floating point.
 
   References:
     Arjovsky, Chintala & Bottou, "Wasserstein GAN", arXiv:1701.07875, Algorithm 1, line 7.
@@ -62,6 +63,7 @@ def clip_params(clip_value: float) -> optax.GradientTransformation:
       raise ValueError(
           "clip_params needs the current params: call update(grads, state, params) and put "
           "clip_params last in the chain")
+    _checks.check_float_tree("params", params)  # an integer leaf would be projected to 0
     updates = jax.tree_util.tree_map(lambda p, u: _project(p, u, c), params, updates)
     return updates, state
 
