@@ -1,0 +1,104 @@
+"""WGAN-GP fig. 1a (experiments/figures/value_surfaces.py): the exact W1 between two point sets,
+a critic's Lipschitz-normalised objective against it, and the checks of the paper's claims, on
+constructed critics whose answer is known (a 1-Lipschitz optimal critic reaches W1; a linear
+critic cannot see a difference in higher moments)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.stats
+
+from experiments.figures import value_surfaces as vs
+
+
+def _on_line(x):
+  """1-D points as 2-D points on the x axis."""
+  x = np.asarray(x, np.float64)
+  return np.stack([x, np.zeros_like(x)], 1)
+
+
+def test_exact_w1_matches_the_1d_closed_form_and_a_translation():
+  rng = np.random.default_rng(0)
+  a, b = rng.normal(0, 1, 300), rng.normal(0.5, 2, 300)
+  np.testing.assert_allclose(vs.exact_w1(_on_line(a), _on_line(b)),
+                             scipy.stats.wasserstein_distance(a, b), rtol=1e-9)
+  # W1(μ, μ + v) = |v|: the translation is an optimal coupling, f(x) = ⟨x, v⟩/|v| attains it.
+  p = rng.normal(size=(200, 2))
+  np.testing.assert_allclose(vs.exact_w1(p, p + np.array([0.3, -0.4])), 0.5, rtol=1e-9)
+
+
+def test_exact_w1_names_its_arguments_on_unequal_sets():
+  with pytest.raises(ValueError, match="`a` and `b`"):
+    vs.exact_w1(np.zeros((3, 2)), np.zeros((4, 2)))
+
+
+def _critic(fn):
+  return lambda x: fn(x[:, 0])
+
+
+def _report(fn, real, fake):
+  return vs.critic_report(_critic(fn), _on_line(real), _on_line(fake), jax.random.key(0))
+
+
+# Reals in [0, 1], fakes in [2, 4]: every fake lies to the right of every real, so the
+# 1-Lipschitz f(x) = −x₁ is an optimal critic and W1 = mean(fake) − mean(real).
+REAL = np.linspace(0.0, 1.0, 64)
+FAKE = np.linspace(2.0, 4.0, 64)
+
+
+def test_a_1_lipschitz_optimal_critic_reaches_exact_w1():
+  r = _report(lambda x: -x, REAL, FAKE)
+  np.testing.assert_allclose(r["w1"], FAKE.mean() - REAL.mean(), rtol=1e-6)
+  np.testing.assert_allclose(r["objective_over_w1"], 1.0, rtol=1e-5)
+  np.testing.assert_allclose(r["normalised_over_w1"], 1.0, rtol=1e-5)
+  assert r["median_grad_norm_interpolates"] == pytest.approx(1.0, rel=1e-6)
+  assert all(vs.gp_checks("line", r, [0.5 * r["w1"], r["w1"], r["w1"]]).values())
+
+
+def test_the_normalisation_divides_by_the_largest_gradient_norm():
+  """A critic 2x too steep overshoots W1 (so it fails the penalty's check), but its normalised
+  objective is W1: no shortfall, so the clipping check must fail on it, as on a scaled-down
+  optimal critic (what a clipped critic would be if clipping only shrank the scale)."""
+  for scale in (2.0, 0.01):
+    r = _report(lambda x, s=scale: -s * x, REAL, FAKE)
+    np.testing.assert_allclose(r["objective_over_w1"], scale, rtol=1e-5)
+    np.testing.assert_allclose(r["normalised_over_w1"], 1.0, rtol=1e-5)
+    flat = [r["normalised_objective"]] * 3
+    assert not any(vs.clip_checks("line", r, flat).values())
+  steep = _report(lambda x: -2.0 * x, REAL, FAKE)
+  assert not any(vs.gp_checks("line", steep, [steep["objective"]] * 3).values())
+
+
+def test_a_critic_that_overshoots_w1_fails_even_with_median_norm_1():
+  """Slope −1 except −5 on [1.5, 2] (between the reals and the fakes, where few interpolates
+  fall): the median ‖∇f‖ is 1 but E_r f − E_g f = W1 + 2."""
+  r = _report(lambda x: -x - 4 * (jax.nn.relu(x - 1.5) - jax.nn.relu(x - 2.0)), REAL, FAKE)
+  assert r["median_grad_norm_interpolates"] == pytest.approx(1.0, rel=1e-6)
+  np.testing.assert_allclose(r["objective"], r["w1"] + 2.0, rtol=1e-5)
+  assert not any(vs.gp_checks("line", r, [r["objective"]] * 3).values())
+
+
+def test_a_simple_critic_that_ignores_higher_moments_falls_short():
+  """Reals at ±1, fakes at 0 (same mean, different spread): W1 = 1. Any linear critic scores
+  0; the optimal critic f(x) = |x| scores W1 with ‖∇f‖ = 1."""
+  real = np.concatenate([-np.ones(32), np.ones(32)])
+  fake = np.zeros(64) + np.linspace(-1e-3, 1e-3, 64)  # distinct points, still W1 ≈ 1
+  optimal = _report(jnp.abs, real, fake)
+  linear = _report(lambda x: 0.01 * x + 0.3, real, fake)
+  assert optimal["normalised_over_w1"] == pytest.approx(1.0, abs=1e-3)
+  assert abs(linear["normalised_over_w1"]) < 1e-3
+  converged = [linear["normalised_objective"]] * 3
+  assert all(vs.clip_checks("modes", linear, converged).values())
+  assert not any(vs.clip_checks("modes", optimal, [optimal["normalised_objective"]] * 3).values())
+  assert not any(vs.gp_checks("modes", linear, [linear["objective"]] * 3).values())
+
+
+def test_checks_fail_on_critics_that_have_not_converged():
+  r = _report(lambda x: -x, REAL, FAKE)
+  rising = [0.2 * r["w1"], 0.5 * r["w1"], r["w1"]]
+  assert not vs.converged(rising, r["w1"])
+  assert not any(vs.gp_checks("line", r, rising).values())
+  short = dict(r, normalised_over_w1=0.5)
+  assert all(vs.clip_checks("line", short, [0.5, 0.5, 0.5]).values())
+  assert not any(vs.clip_checks("line", short, [0.1, 0.3, 0.5]).values())
