@@ -28,6 +28,29 @@ def test_generator_emits_softmax_rows_and_critic_one_score():
   assert full["ResBlock_0"]["Conv1D_0"]["kernel"].shape == (5, 8, 8)
 
 
+def test_generator_output_is_a_differentiable_softmax():
+  """Rows summing to 1 do not make a softmax: a one-hot arg-max output has them too, but no
+  gradient, and the critic's gradient must reach the generator through its output (the
+  paper's reason for softmax outputs). The output layer's bias b adds b to every position's
+  logits, so the derivative of p along b = δ is the softmax Jacobian's, p ⊙ (δ − p·δ), and
+  the gradient reaches the first layer."""
+  g = TextGenerator(seq_len=12, vocab_size=7, width=8, num_blocks=2)
+  z = jax.random.normal(jax.random.key(0), (3, 128))
+  params = g.init(jax.random.key(1), z)["params"]
+  delta = jax.random.normal(jax.random.key(2), (7,))
+  tangent = jax.tree_util.tree_map(jnp.zeros_like, params)
+  tangent["Conv1D_0"] = dict(tangent["Conv1D_0"], bias=delta)
+  p, dp = jax.jvp(lambda q: g.apply({"params": q}, z), (params,), (tangent,))
+  expected = p * (delta - jnp.sum(p * delta, axis=-1, keepdims=True))
+  assert float(jnp.abs(expected).max()) > 1e-3
+  np.testing.assert_allclose(dp, expected, rtol=1e-4, atol=1e-6)
+  # the gradient of a critic-like score reaches every layer
+  w = jax.random.normal(jax.random.key(3), (12, 7))
+  grads = jax.grad(lambda q: jnp.sum(g.apply({"params": q}, z) * w))(params)
+  for path, leaf in jax.tree_util.tree_leaves_with_path(grads):
+    assert float(jnp.abs(leaf).max()) > 1e-6, jax.tree_util.keystr(path)
+
+
 def test_conv1d_equals_flax_conv_with_same_padding():
   x = jax.random.normal(jax.random.key(0), (2, 9, 4))
   for k in (1, 5):
