@@ -17,6 +17,9 @@ import wgan_jax as wj
 from wgan_jax.models import DCGANGenerator, MLPCritic, ResNetGenerator
 from wgan_jax.parallel import ParallelTrainer
 
+# Training runs, several devices or processes: the slow tier (CI runs it).
+pytestmark = pytest.mark.slow
+
 SHAPE = (8, 8, 1)
 STATS_TOL = 1e-5  # on the running means and variances (each moves by ≥ 1e-3 in one step)
 GENERATORS = {

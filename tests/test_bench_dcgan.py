@@ -8,6 +8,7 @@ parameter of the same code path), so the five compiles stay within the test's ti
 
 import json
 import math
+import statistics
 
 import pytest
 
@@ -32,14 +33,28 @@ def test_dcgan_benchmark_jax_rows(tmp_path, capsys):
     assert math.isfinite(r["gflop_per_iteration"]) and r["gflop_per_iteration"] > 0
     assert math.isfinite(r["gflops"]) and r["first_call_s"] > 0
   assert not any(r["impl"] == "torch" for r in rows)
+  # the derived numbers are those of the measured rounds: best and median over rounds, critic
+  # steps = iterations × n_critic (1), GFLOP/s = it/s × GFLOP per iteration; one program per
+  # step, so every mode of an impl has the same FLOPs per iteration
+  for r in rows:
+    assert r["it_per_s"] == max(r["it_per_s_rounds"])
+    assert r["it_per_s_median"] == statistics.median(r["it_per_s_rounds"])
+    assert r["critic_steps_per_s"] == pytest.approx(r["it_per_s"] * 1)
+    assert r["gflops"] == pytest.approx(r["it_per_s"] * r["gflop_per_iteration"])
+    assert r["gflops_median"] == pytest.approx(r["it_per_s_median"] * r["gflop_per_iteration"])
+  assert len({r["gflop_per_iteration"] for r in rows}) == 1
   summary = result["summary"]["2x2x1 d4 b8"]
   assert summary["jax_best"]["it_per_s"] > 0 and "ratio_median_best_threads" not in summary
-  assert summary["scan_over_unrolled_xla"] > 0 and summary["scan_over_per_step_xla"] > 0
+  assert summary["jax_best"]["it_per_s"] == max(r["it_per_s"] for r in rows)
+  med = {r["mode"].split(":")[0]: r["it_per_s_median"] for r in rows}
+  assert summary["scan_over_unrolled_xla"] == pytest.approx(med["b"] / med["b'"])
+  assert summary["scan_over_per_step_xla"] == pytest.approx(med["b"] / med["a"])
   assert result["machine"]["cpu_count"] >= 1 and result["machine"]["torch"] is None
   printed = capsys.readouterr().out
   assert "best it/s" in printed and "c: 2 iterations per call" in printed
 
 
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
 def test_roles_table_times_each_role_of_each_layer(tmp_path, capsys):
   out = tmp_path / "roles.json"
   assert dcgan.main(["--roles", "--image-shape", "4", "4", "1", "--dim", "2", "--batch-size", "2",

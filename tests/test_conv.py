@@ -12,10 +12,11 @@ from wgan_jax.models import conv as conv_mod
 from wgan_jax.models.conv import Conv, ConvTranspose, conv2d, hybrid_plan
 
 
-@pytest.mark.parametrize("impl", ["patches", "hybrid"])
+# The patches convolution (the fallback) compiles slowly: its cases run in the slow tier.
+@pytest.mark.parametrize("impl", [pytest.param("patches", marks=pytest.mark.slow), "hybrid"])
 @pytest.mark.parametrize("size,stride,k", [
-    pytest.param(7, 2, 5, marks=pytest.mark.slow), (8, 2, 5), (4, 1, 3), (1, 2, 5), (5, 1, 2),
-    (6, 2, 1)])
+    (8, 2, 5), (4, 1, 3), *(pytest.param(*c, marks=pytest.mark.slow)
+                            for c in [(7, 2, 5), (1, 2, 5), (5, 1, 2), (6, 2, 1)])])
 def test_ours_equal_flax_values_and_input_gradients(size, stride, k, impl):
   x = jax.random.normal(jax.random.key(0), (3, size, size, 4))
   pairs = [(Conv(6, (k, k), (stride, stride), impl=impl),
@@ -37,6 +38,7 @@ def test_ours_equal_flax_values_and_input_gradients(size, stride, k, impl):
       np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.slow  # compiles both models in three implementations (about 45 s on 2 cores)
 def test_impls_agree_in_the_models_and_share_parameters():
   z = jax.random.normal(jax.random.key(0), (2, 16))
   for gen, crit in [(DCGANGenerator, DCGANCritic), (ResNetGenerator, ResNetCritic)]:
@@ -68,6 +70,7 @@ def test_hybrid_inside_scan_and_vmap_equals_xla():
     np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.slow  # the slow tier (CI runs it): keeps the default tier within 4 minutes
 def test_kernel_gradient_in_batch_chunks_equals_xla(monkeypatch):
   """The hybrid kernel gradient sums per-chunk convolutions over the batch: uneven chunks of an
   odd batch give XLA's kernel gradient, of the convolution and of the transposed one."""
@@ -83,8 +86,9 @@ def test_kernel_gradient_in_batch_chunks_equals_xla(monkeypatch):
     np.testing.assert_allclose(grads[0], grads[1], atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("size,stride,k", [(16, 2, 5), (9, 2, 4), (7, 2, 3), (10, 3, 5), (5, 2, 1),
-                                           (6, 2, 2)])
+@pytest.mark.parametrize("size,stride,k", [
+    (16, 2, 5), (10, 3, 5), *(pytest.param(*c, marks=pytest.mark.slow)
+                              for c in [(9, 2, 4), (7, 2, 3), (5, 2, 1), (6, 2, 2)])])
 def test_subpixel_input_gradient_equals_xla(size, stride, k):
   """x̄ as one stride-1 convolution + depth-to-space equals XLA's input gradient, for odd and
   even kernels and inputs (SAME padding differs before and after)."""

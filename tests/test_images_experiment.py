@@ -23,9 +23,11 @@ def test_help_explains_every_option(capsys):
     assert action.help, f"{action.option_strings} has no help"
 
 
-def test_digits_end_to_end_outputs(tmp_path):
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
+def test_digits_end_to_end_outputs(tmp_path, capsys):
   out = tmp_path / "run"
   assert images.main(TINY + ["--out", str(out)]) == 0
+  check_digits_numbers(out, capsys.readouterr().out)
   for f in ("samples.npy", "samples.png", "metrics.json", "metrics.jsonl", "metrics.png",
             "samples/grid_iter_0000002.png"):
     assert (out / f).exists(), f
@@ -39,6 +41,34 @@ def test_digits_end_to_end_outputs(tmp_path):
   ref = m["reference"]  # real held-out digits: the targets' yardstick
   assert ref["classifier_score"] > 8 and ref["classes_covered"] == 10
   assert ref["frechet_distance"] < m["final"]["frechet_distance"]  # untrained G: far worse
+
+
+def check_digits_numbers(out, stdout):
+  """The tiny digits run's numbers are those of its outputs: the final metrics are the last
+  evaluation's and the printed ones, samples.npy is a real (non-constant) batch of images, the
+  logged losses obey WGAN-GP's identities, and the metrics.jsonl rows are the history."""
+  m = json.loads((out / "metrics.json").read_text())
+  final = m["final"]
+  assert m["evaluations"][-1] == dict(final, iteration=4, seconds=m["evaluations"][-1]["seconds"])
+  x = np.load(out / "samples.npy")
+  # every pixel varies over the 64 samples (the untrained DCGAN's outputs are small, std
+  # ~3e-4, but not constant): a generator that returns zeros or one image fails
+  assert np.isfinite(x).all() and np.all(x.std(axis=0) > 0)
+  line = next(l for l in stdout.splitlines() if " on digits: 4 iterations" in l)
+  printed = dict(kv.rsplit(" ", 1) for kv in line.split("; ", 1)[1].split(", "))
+  assert printed == {k: f"{v:.4g}" for k, v in final.items()}
+  ref_line = next(l for l in stdout.splitlines() if l.startswith("real held-out data: "))
+  assert ref_line == "real held-out data: " + ", ".join(
+      f"{k} {v:.4g}" for k, v in m["reference"].items())
+  h = {k: np.asarray(v, float) for k, v in m["history"].items()}
+  assert m["config"]["objective"] == "wgan-gp"
+  np.testing.assert_allclose(h["w_estimate"], -h["d_adv_loss"], atol=1e-6)
+  np.testing.assert_allclose(h["d_adv_loss"], h["d_fake"] - h["d_real"], atol=1e-4)
+  np.testing.assert_allclose(h["d_loss"], h["d_adv_loss"] + m["config"]["gp_weight"] * h["gp"],
+                             rtol=1e-5, atol=1e-5)
+  rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+  for k in ("iteration", "d_loss", "gp", "g_loss"):
+    np.testing.assert_allclose([r[k] for r in rows], h[k], rtol=1e-6)
 
 
 @pytest.mark.slow

@@ -12,6 +12,9 @@ import pytest
 
 from experiments import toy
 
+# Training runs, several devices or processes: the slow tier (CI runs it).
+pytestmark = pytest.mark.slow
+
 BASE = ["--iters", "120", "--iters-per-call", "20", "--eval-every", "60", "--width", "16",
         "--num-samples", "100", "--no-progress", "--checkpoint-every", "40"]
 

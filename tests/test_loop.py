@@ -48,6 +48,7 @@ def test_loop_equals_the_fused_step_and_writes_nothing_without_a_workdir(tmp_pat
   np.testing.assert_allclose(r.history["d_loss"][-1], float(m["d_loss"][-1]), rtol=1e-5)
 
 
+@pytest.mark.slow  # the slow tier (CI runs it): keeps the default tier within 4 minutes
 def test_seeds_are_independent_runs():
   gan = tiny_gan("nsgan")
   r = train_and_evaluate(gan, loop(seeds=3), None)

@@ -42,7 +42,8 @@ def assert_trees_close(a, b, **kw):
 
 
 @pytest.mark.parametrize("objective", [
-    "nsgan", "wgan-gp", pytest.param("wgan", marks=pytest.mark.slow)])
+    pytest.param("nsgan", marks=pytest.mark.slow), "wgan-gp",
+    pytest.param("wgan", marks=pytest.mark.slow)])
 def test_one_component_is_exactly_the_plain_gan(objective):
   gan = make_gan(objective)
   mix = MixtureGAN.from_gan(gan, components=1)
@@ -111,7 +112,8 @@ def _loop_payoffs(mix, state, key, d_params=None, g_params=None):
   return pay
 
 
-@pytest.mark.parametrize("objective,t", [("nsgan", 2), ("wgan-gp", 3)])
+@pytest.mark.parametrize("objective,t", [("nsgan", 2),
+                                         pytest.param("wgan-gp", 3, marks=pytest.mark.slow)])
 def test_vmapped_components_equal_a_python_loop(objective, t):
   mix = MixtureGAN.from_gan(make_gan(objective), components=t, entropy_weight=0.1)
   state = mix.init(jax.random.key(0))

@@ -12,6 +12,7 @@ TINY = ["--iters", "40", "--iters-per-call", "20", "--eval-every", "20", "--widt
         "--batch-size", "64", "--num-samples", "300", "--no-progress", "--log-every", "10"]
 
 
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
 def test_toy_mixture_run_logs_and_plots_the_weights(tmp_path):
   out = tmp_path / "mix"
   assert toy.main(TINY + ["--objective", "mix+nsgan", "--mixture", "3", "--out", str(out)]) == 0
@@ -33,6 +34,18 @@ def test_toy_mixture_run_logs_and_plots_the_weights(tmp_path):
   np.testing.assert_allclose(np.bincount(comp, minlength=3) / 300, mix["sample_share"])
   assert "weights.png" in m["files"] and m["config"]["objective"] == "nsgan"
   assert np.load(out / "samples.npy").shape == (300, 2)
+  # the final weights are the last logged ones (iteration 40), and each sample's generator is
+  # drawn by them: every share within 4 binomial standard errors of its weight
+  assert h["iteration"][-1] == 40
+  for side, tag in (("weights_g", "w_g"), ("weights_d", "w_d")):
+    np.testing.assert_allclose(mix[side], [h[f"{tag}_{i}"][-1] for i in range(3)], rtol=1e-5)
+  w = np.asarray(mix["weights_g"])
+  assert np.all(np.abs(np.asarray(mix["sample_share"]) - w) <= 4 * np.sqrt(w * (1 - w) / 300))
+  samples = np.load(out / "samples.npy")
+  assert np.isfinite(samples).all()
+  # the generators are distinct networks: their samples' means differ
+  means = np.stack([samples[comp == c].mean(0) for c in range(3) if (comp == c).sum() > 10])
+  assert len(means) >= 2 and np.ptp(means, axis=0).max() > 1e-3
 
 
 @pytest.mark.parametrize("argv,needle", [

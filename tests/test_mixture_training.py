@@ -22,6 +22,10 @@ import numpy as np
 import wgan_jax as wj
 from wgan_jax.data import make_toy_dataset
 from wgan_jax.models import MLPCritic, MLPGenerator
+import pytest
+
+# Training runs, several devices or processes: the slow tier (CI runs it).
+pytestmark = pytest.mark.slow
 
 DS = make_toy_dataset("8gaussians")
 ITERATIONS = 1000

@@ -60,6 +60,7 @@ def test_parameter_counts_and_layers_match_the_official_code(norm):
     assert sorted(d["batch_stats"]) == ["BatchNorm_0", "BatchNorm_1"]
 
 
+@pytest.mark.slow  # the slow tier (CI runs it): keeps the default tier within 4 minutes
 def test_output_shapes_and_the_minus_one_to_one_range():
   g, d = MNISTGenerator(dim=4), MNISTCritic(dim=4)
   z = jax.random.normal(jax.random.key(0), (5, 16))
@@ -125,6 +126,7 @@ def test_make_models_selects_them_for_28x28x1_only():
     make_models("mnist", (32, 32, 3), dim=8, gen_norm="none", critic_norm="none")
 
 
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
 def test_one_wgan_gp_step_is_finite():
   data = jax.random.uniform(jax.random.key(0), (16, 28, 28, 1), minval=-1.0, maxval=1.0)
   cfg = wj.make_config("wgan-gp", batch_size=8, latent_dim=16, n_critic=1)

@@ -8,6 +8,10 @@ import sys
 import time
 
 import numpy as np
+import pytest
+
+# Training runs, several devices or processes: the slow tier (CI runs it).
+pytestmark = pytest.mark.slow
 
 ARGS = ["--iters", "40", "--iters-per-call", "20", "--eval-every", "20", "--width", "16",
         "--num-samples", "100", "--no-progress", "--batch-size", "64"]

@@ -25,6 +25,10 @@ import numpy as np
 import wgan_jax as wj
 from wgan_jax.models import MLPCritic
 from wgan_jax.penalties import critic_input_gradient_norms
+import pytest
+
+# Training runs, several devices or processes: the slow tier (CI runs it).
+pytestmark = pytest.mark.slow
 
 STEPS = 300
 PROBES = jax.random.normal(jax.random.key(99), (1000, 2))

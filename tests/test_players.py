@@ -95,6 +95,7 @@ def test_compiled_once_and_dropped_with_the_gan(kind):
   assert _dead_after_gc(ref)
 
 
+@pytest.mark.slow  # the slow tier (CI runs it): keeps the default tier within 4 minutes
 def test_independent_runs_and_parallel_trainer_are_dropped_too():
   gan = make_gan("nsgan")
   runs = wj.IndependentRuns(gan)

@@ -9,6 +9,9 @@ import wgan_jax as wj
 from wgan_jax.data.images import array_sampler
 from wgan_jax.models import ImageMLPGenerator, MLPCritic, ResNetCritic, ResNetGenerator
 
+# Training runs, several devices or processes: the slow tier (CI runs it).
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("shape", [(8, 8, 1), (32, 32, 3)])
 def test_resnet_shapes_and_layout(shape):

@@ -35,6 +35,7 @@ def metrics(out):
   return m
 
 
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
 def test_resume_keeps_every_logged_iteration_and_evaluation(tmp_path, capsys):
   """Was: metrics.json after a stop at 30 and a resume held only the rows after 30, and the
   evaluation at 20 was gone."""
@@ -87,6 +88,7 @@ def test_bad_output_folder_fails_before_any_work(tmp_path, capsys, kind, needle)
   assert time.time() - t0 < 5  # before any data, model or compile
 
 
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
 def test_resume_names_each_differing_field_and_allows_safe_changes(tmp_path, capsys):
   """Was: two 500-character config dicts; and a changed learning rate was refused."""
   out = tmp_path / "o"
@@ -100,6 +102,7 @@ def test_resume_names_each_differing_field_and_allows_safe_changes(tmp_path, cap
   assert code == 0 and "changed option: config.lr_d: checkpoint 0.0001, this run 5e-05" in err
 
 
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
 def test_damaged_newest_checkpoint_falls_back_to_the_newest_intact(tmp_path, capsys):
   """Was: an error, although older checkpoints were intact."""
   out = tmp_path / "o"
@@ -118,6 +121,7 @@ def test_damaged_newest_checkpoint_falls_back_to_the_newest_intact(tmp_path, cap
   assert os.listdir(out / "checkpoints-damaged")[0].startswith("40-")
 
 
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
 def test_nonfinite_stop_keeps_the_last_finite_iteration_and_resumes_with_a_smaller_lr(
     tmp_path, capsys):
   """Was: the checkpoint was the start of the call (up to iters-per-call − 1 finite iterations
@@ -136,6 +140,7 @@ def test_nonfinite_stop_keeps_the_last_finite_iteration_and_resumes_with_a_small
   assert m["start_iteration"] == step
 
 
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
 def test_skipped_updates_are_counted_and_all_skipped_fails(tmp_path, capsys):
   """Was: a run whose every update was skipped reported nothing and exited 0."""
   code, err = run(BASE + ["--out", str(tmp_path / "o"), "--objective", "nsgan",

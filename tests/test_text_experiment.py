@@ -65,6 +65,7 @@ def test_bad_text_files_are_clear_errors(capsys, tmp_path):
   assert "--text-file" in line and "not a file" in line
 
 
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
 def test_tiny_run_writes_every_output(tmp_path):
   out = tmp_path / "run"
   assert text.main(TINY + ["--decode", "sample", "--out", str(out)]) == 0
@@ -87,24 +88,86 @@ def test_tiny_run_writes_every_output(tmp_path):
   assert rows[-1]["iteration"] == 12
   assert (out / "samples" / "iter_0000006.txt").exists()
   assert m["args"]["decode"] == "sample" and m["args"]["num_blocks"] == 2
+  check_tiny_run_numbers(out, samples, m, rows)
 
 
-def test_wgan_gp_on_markov_learns_the_language():
-  """100 iterations at width 16: the oracle NLL falls from above the uniform generator's
-  (the untrained softmax argmax repeats a few characters) to below it, and the bigram JSD
-  falls (measured: NLL 6.42 -> 4.33 nats, uniform 4.80; JSD₂ 0.61 -> 0.50)."""
+def check_tiny_run_numbers(out, samples, m, rows):
+  """The tiny run's numbers are those of its outputs: the final scores are samples.txt's
+  (rescored with the run's own evaluator), the last evaluation's, the logged losses obey the
+  objective's identities, and the metrics.jsonl rows are the history."""
+  from experiments import cli
+  from experiments.builders import text_run
+  from experiments.configs import TEXT_DEFAULTS, TextConfig
+  from experiments.evaluators import TextEvaluator
+  final = m["final"]
+  assert m["evaluations"][-1] == dict(final, iteration=12,
+                                      seconds=m["evaluations"][-1]["seconds"])
+  args = text.build_parser().parse_args(TINY + ["--decode", "sample", "--out", str(out)])
+  data, gan = text_run(cli.resolve(TextConfig, args, defaults=TEXT_DEFAULTS, presets={}))
+  assert len(samples) == len(data.heldout)
+  from wgan_jax.data.text import PAD
+  padded = [s.ljust(data.seq_len, PAD) for s in samples]  # samples.txt strips the padding
+  rescored = TextEvaluator(gan, data, "sample").score(padded)
+  for k, v in rescored.items():
+    np.testing.assert_allclose(final[k], v, rtol=1e-6, atol=1e-9, err_msg=k)
+  for k in ("jsd_1", "jsd_2", "jsd_3", "jsd_4", "in_vocabulary", "bleu2", "bleu4"):
+    assert 0 <= final[k] <= 1, k
+  h = {k: np.asarray(v, float) for k, v in m["history"].items()}
+  lam = m["config"]["gp_weight"]
+  np.testing.assert_allclose(h["w_estimate"], -h["d_adv_loss"], atol=1e-6)
+  np.testing.assert_allclose(h["d_loss"], h["d_adv_loss"] + lam * h["gp"], rtol=1e-5, atol=1e-5)
+  for k in ("iteration", "d_loss", "gp"):
+    np.testing.assert_allclose([r[k] for r in rows], h[k], rtol=1e-6)
+
+
+# Measured for training seeds 0-5 of `_markov_curve` (100 iterations, width 16; uniform
+# generator 4.80 nats): oracle NLL 6.14-6.63 -> 4.33, 4.07, 3.77, 4.15, 4.02, 4.40 (mean 4.12,
+# sd 0.23: the uniform bound is the mean + 3.0 sd); its fall 1.93-2.68 (mean 2.27, sd 0.29;
+# mean − 3 sd = 1.41); the 4-gram JSD fell for every seed (by 0.026-0.107), the bigram JSD
+# for only 2 of the 6 (seed 0: 0.61 -> 0.50, and seed 4; it rose by 0.05-0.11 for seeds 1, 2,
+# 3 and 5), so it is not asserted.
+NLL_FALL = 1.4
+
+
+def _markov_curve(seed):
   from wgan_jax.data.text import make_text_data
   data = make_text_data("markov", markov_lines=3000, heldout=300)
   gan = text_gan_for("wgan-gp", data.vocab.size, width=16, num_blocks=2, batch_size=32,
-                       n_critic=2, lr_d=1e-3, lr_g=1e-3)
-  r = text_curve(gan, data, iters=100, eval_every=100, iters_per_call=50)
-  first, last = r["evaluations"][0], r["evaluations"][-1]
-  uniform = r["references"]["uniform_oracle_nll"]
+                     n_critic=2, lr_d=1e-3, lr_g=1e-3)
+  r = text_curve(gan, data, iters=100, eval_every=100, iters_per_call=50, seed=seed)
+  return r["evaluations"][0], r["evaluations"][-1], r["references"]["uniform_oracle_nll"]
+
+
+def _assert_learns(first, last, uniform):
+  # from above the uniform generator's NLL (the untrained softmax argmax repeats a few
+  # characters) to below it
   assert first["oracle_nll"] > uniform > last["oracle_nll"], (first, last)
-  assert last["oracle_nll"] < first["oracle_nll"] - 1.5, (first, last)  # measured 6.42 -> 4.33
-  assert last["jsd_2"] < first["jsd_2"] - 0.05, (first, last)
+  assert last["oracle_nll"] < first["oracle_nll"] - NLL_FALL, (first, last)
+  assert last["jsd_4"] < first["jsd_4"], (first, last)
 
 
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
+def test_wgan_gp_on_markov_learns_the_language():
+  """100 iterations at width 16 (seed 0: NLL 6.42 -> 4.33, 4-gram JSD 0.97 -> 0.89); the
+  bounds hold for every one of 6 seeds measured (see above; three of them run in the slow
+  test below)."""
+  _assert_learns(*_markov_curve(0))
+
+
+@pytest.mark.slow
+def test_wgan_gp_on_markov_learns_the_language_over_seeds():
+  """Seeds 1-3: each learns (as seed 0 above), and their mean final NLL is below the uniform
+  generator's by more than 0.3 nats (measured over 6 seeds: mean 4.12 ± 0.23 sd, so the mean of
+  3 is 4.12 ± 0.13 and the bound 4.50 is ~2.9 of its sd above)."""
+  finals = []
+  for seed in (1, 2, 3):
+    first, last, uniform = _markov_curve(seed)
+    _assert_learns(first, last, uniform)
+    finals.append(last["oracle_nll"])
+  assert np.mean(finals) < uniform - 0.3, finals
+
+
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
 def test_figure_tiny_scale(tmp_path):
   r = text_jsd.run(str(tmp_path), scale="tiny")
   assert r["name"] == "text_jsd" and len(r["checks"]) == 3

@@ -62,14 +62,45 @@ def test_nan_in_data_file(capsys, tmp_path):
   assert "--data-file" in line and "NaN" in line and "row 7" in line
 
 
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
 def test_end_to_end_outputs(tmp_path):
   out = tmp_path / "run"
   proc = subprocess.run([sys.executable, "-m", "experiments.toy", *TINY, "--out", str(out)],
                         capture_output=True, text=True, timeout=300)
   assert proc.returncode == 0, proc.stderr
+  check_end_to_end_outputs(out, proc.stdout)
+
+
+def check_end_to_end_outputs(out, stdout):
+  """What the tiny WGAN-GP run (60 iterations, λ = 0.1) must have written and printed."""
+  from wgan_jax import mode_coverage
+  from wgan_jax.data import make_toy_dataset
   samples = np.load(out / "samples.npy")
   assert samples.shape == (200, 2) and np.isfinite(samples).all()
   m = json.loads((out / "metrics.json").read_text())
+  final = m["final"]
+  # the final metrics are those of samples.npy, the last evaluation's, and the printed ones
+  ds = make_toy_dataset("8gaussians")
+  cov = mode_coverage(samples, ds.centres, ds.std)
+  for k in ("modes", "hq_fraction", "num_modes"):
+    assert final[k] == pytest.approx(cov[k]), k
+  assert m["evaluations"][-1] == dict(final, iteration=60, seconds=m["evaluations"][-1]["seconds"])
+  assert 0 < final["w1_exact"] < 5
+  line = next(l for l in stdout.splitlines() if l.startswith("wgan-gp on 8gaussians: 60 "))
+  printed = dict(kv.rsplit(" ", 1) for kv in line.split("; ", 1)[1].split(", "))
+  assert printed.keys() == final.keys()
+  for k, v in final.items():
+    assert printed[k] == (f"{v:.4g}" if v is not None else "inf"), (k, printed[k], v)
+  # the logged losses are the objective's: W estimate = −(E f(fake) − E f(real)), and the critic
+  # loss adds λ·GP; the critic learns (its adversarial loss falls: measured 0.50 → 0.09)
+  h = {k: np.asarray(v, float) for k, v in m["history"].items()}
+  np.testing.assert_allclose(h["d_adv_loss"], h["d_fake"] - h["d_real"], atol=1e-5)
+  np.testing.assert_allclose(h["w_estimate"], -h["d_adv_loss"], atol=1e-6)
+  np.testing.assert_allclose(h["d_loss"], h["d_adv_loss"] + 0.1 * h["gp"], atol=1e-5)
+  assert np.all(h["gp"] > 0) and h["d_adv_loss"][-1] < h["d_adv_loss"][0] - 0.2, h["d_adv_loss"]
+  rows = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+  for k in ("iteration", "d_loss", "gp", "w_estimate"):
+    np.testing.assert_allclose([r[k] for r in rows], h[k], rtol=1e-6)
   assert m["generator_iterations"] == 60 and m["stopped"] is None
   for k in ("modes", "hq_fraction", "reverse_kl", "w1_exact"):
     assert k in m["final"]
@@ -84,6 +115,7 @@ def test_end_to_end_outputs(tmp_path):
   assert len((out / "metrics.jsonl").read_text().splitlines()) == 6
 
 
+@pytest.mark.slow  # a training run: the slow tier (CI runs it)
 def test_same_seed_same_result(tmp_path):
   results = []
   for name in ("a", "b"):
