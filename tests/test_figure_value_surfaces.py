@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
+import wgan_jax as wj
 from experiments.figures import value_surfaces as vs
 
 
@@ -21,16 +22,16 @@ def _on_line(x):
 def test_exact_w1_matches_the_1d_closed_form_and_a_translation():
   rng = np.random.default_rng(0)
   a, b = rng.normal(0, 1, 300), rng.normal(0.5, 2, 300)
-  np.testing.assert_allclose(vs.exact_w1(_on_line(a), _on_line(b)),
+  np.testing.assert_allclose(wj.wasserstein1_exact(_on_line(a), _on_line(b)),
                              scipy.stats.wasserstein_distance(a, b), rtol=1e-9)
   # W1(μ, μ + v) = |v|: the translation is an optimal coupling, f(x) = ⟨x, v⟩/|v| attains it.
   p = rng.normal(size=(200, 2))
-  np.testing.assert_allclose(vs.exact_w1(p, p + np.array([0.3, -0.4])), 0.5, rtol=1e-9)
+  np.testing.assert_allclose(wj.wasserstein1_exact(p, p + np.array([0.3, -0.4])), 0.5, rtol=1e-9)
 
 
 def test_exact_w1_names_its_arguments_on_unequal_sets():
-  with pytest.raises(ValueError, match="`a` and `b`"):
-    vs.exact_w1(np.zeros((3, 2)), np.zeros((4, 2)))
+  with pytest.raises(ValueError, match="x and y must be"):
+    wj.wasserstein1_exact(np.zeros((3, 2)), np.zeros((4, 2)))
 
 
 def _critic(fn):

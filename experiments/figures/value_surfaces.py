@@ -22,8 +22,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import scipy.optimize
-import scipy.spatial.distance
 
 import wgan_jax as wj
 from experiments.figures import _common
@@ -57,19 +55,6 @@ CONVERGED = 0.05           # a critic has converged: its (normalised) objective 
 #                            W1 over the second half of its training
 
 
-def exact_w1(a, b):
-  """W1 between two equal-size point sets [n, d] (uniform weights): the mean Euclidean distance
-  of an optimal assignment (scipy's linear_sum_assignment), which is an optimal coupling of two
-  uniform empirical measures of equal size (Birkhoff–von Neumann)."""
-  a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-  if a.ndim != 2 or a.shape != b.shape:
-    raise ValueError(f"exact_w1: `a` and `b` must be point sets of equal shape [n, d], got "
-                     f"{a.shape} and {b.shape}")
-  cost = scipy.spatial.distance.cdist(a, b)
-  rows, cols = scipy.optimize.linear_sum_assignment(cost)
-  return float(cost[rows, cols].mean())
-
-
 def critic_report(f, real, fake, key, w1=None):
   """Objective, gradient norms and Lipschitz-normalised objective of a critic f (batch [n, 2]
   -> scores [n]) on the point sets real and fake, against their exact W1."""
@@ -80,7 +65,7 @@ def critic_report(f, real, fake, key, w1=None):
   norms = {k: np.asarray(critic_input_gradient_norms(f, x))
            for k, x in (("real", real), ("fake", fake), ("interpolates", inter))}
   lipschitz = float(max(v.max() for v in norms.values()))
-  w1 = exact_w1(real, fake) if w1 is None else w1
+  w1 = wj.wasserstein1_exact(real, fake) if w1 is None else w1
   normalised = objective / lipschitz if lipschitz > 0 else 0.0
   return dict(w1=w1, objective=objective, objective_over_w1=objective / w1,
               max_grad_norm=lipschitz, normalised_objective=normalised,
@@ -178,7 +163,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
     k0, k1, k2, k3 = jax.random.split(k_eval, 4)
     real = ds.sample(k0, n)
     fake = ds.sample(k1, n) + jax.random.normal(k2, (n, 2))  # independent of `real`
-    w1 = exact_w1(real, fake)
+    w1 = wj.wasserstein1_exact(real, fake)
     for i, method in enumerate(("clip", "gp")):
       key = jax.random.fold_in(jax.random.key(seed), 10 * j + i)
       steps = cfg["clip_steps" if method == "clip" else "gp_steps"]
