@@ -214,3 +214,20 @@ def text_curve(gan, data, *, iters: int, eval_every: int, seed: int = 0,
                                 **scores)]
   return dict(evaluations=evals, history=r.history, references=ev.references, samples=lines,
               seconds=r.train_seconds)
+
+
+def text_pair_curves(data, s: Dict, *, seed: int = 0, tiny: bool = False) -> Dict[str, Dict]:
+  """`text_curve` of `wgan-gp` and of `nsgan` on the same corpus with the same generator and
+  critic (settings `s`: width, num_blocks, batch_size, n_critic (wgan-gp only), lr, iters,
+  eval_every): the text figures' comparison of WGAN-GP §5.5."""
+  from experiments.builders import text_gan_for
+  curves = {}
+  for objective in ("wgan-gp", "nsgan"):
+    gan = text_gan_for(objective, data.vocab.size, width=s["width"], num_blocks=s["num_blocks"],
+                       batch_size=s["batch_size"],
+                       n_critic=s["n_critic"] if objective == "wgan-gp" else 1,
+                       lr_d=s["lr"], lr_g=s["lr"])
+    curves[objective] = text_curve(
+        gan, data, iters=s["iters"], eval_every=s["eval_every"], seed=seed,
+        iters_per_call=min(25, s["eval_every"]), log_every=1 if tiny else 5)
+  return curves

@@ -39,6 +39,13 @@ PAPER = ("Arjovsky & Bottou 2017 Thm 2.5: with an optimal discriminator the -log
          "under a noisy discriminator (D* - D and ∇D* - ∇D independent centred Gaussian white "
          "noise) each coordinate of the -log D gradient is a centred Cauchy variable with "
          "infinite mean and variance; the original cost's gradient stays bounded (Thm 2.4).")
+NOTE = (  # what RESULTS.md says about this figure's runs
+    "Thm 2.6's premise (disjoint supports, so D* = 0 and ∇D* = 0 on the generated samples) is "
+    'imitated by P_g = N(10, 0.5²) against P_r = N(0, 1), where D* ≈ 1e-20; the noise is the '
+    "theorem's (independent centred Gaussian white noise on D and on ∇_x D, σ = 0.01 each). "
+    'With overlapping supports (P_g = N(1, 0.5²), D* ~ 0.3) the -log D gradient is not '
+    "heavy-tailed (tail ratio 3.4): the Cauchy law needs D* → 0. The paper's text was not "
+    "among the project's sources; the theorem numbers follow arXiv 1701.04862v1.")
 
 _QUAD = dict(epsabs=1e-13, epsrel=1e-12, limit=400)
 FD_STEP = 1e-4

@@ -42,6 +42,16 @@ PAPER = ("Arjovsky & Bottou 2017 (arXiv:1701.04862), Figs 1–3: a DCGAN trained
          "quickly' and 'the variance of the gradients is also increasing'. Here on "
          "Fashion-MNIST; at the CPU default a smaller DCGAN and an epoch over a fixed subset "
          "of the training images (sizes in numbers.setup).")
+NOTE = (  # what RESULTS.md says about this figure's runs
+    "Arjovsky & Bottou's protocol at CPU size: a DCGAN (dim 16) trained 1, 10 and 25 'epochs' "
+    'of a fixed 4096-image Fashion-MNIST subset (an epoch = ceil(4096/64) iterations), '
+    'frozen; a fresh discriminator trained 2000 steps (paper: 60,000 images, dim 64, 4000 '
+    'steps: --full). D separates the data perfectly and the -log D gradient rises (Figs 1 and '
+    "3), but the original cost's gradient falls more than 2 decades only for the 1-epoch "
+    "generator (-3.2, -1.5 and -0.4 decades), against the paper's up to 5; a separate "
+    "4000-step probe of the 25-epoch generator fell -0.12. The -log D gradient's spread "
+    'across z-batches stays about 1-2% of a decade and does not grow. Instance noise (sigma '
+    '0.3, on the 25-epoch generator) is an extension: A&B propose it in theory only.')
 
 EPOCHS = (1, 10, 25)
 BATCH = 64        # dcgan.torch's batchSize

@@ -1,0 +1,190 @@
+"""Goodfellow et al. 2014, Fig 1: the original GAN on a 1-D problem, measured.
+
+  python -m experiments.figures.original_gan_1d --out runs/figures
+
+p_data = N(MU, SIGMA²) on the line; the generator maps z ~ N(0, 1) through an MLP; the
+discriminator is an MLP; they play the GAN game (Algorithm 1, k = 1 discriminator step per
+generator step, with the −log D generator loss the paper recommends early in training: the
+project's `nsgan`). At snapshots over training we plot, as Fig 1 does, p_data (exact), p_g (a
+histogram of a million samples of G in the grid's 0.01-wide bins: a kernel estimate would smooth
+away the narrow peaks a 1-D generator makes), and the discriminator D, against
+
+  D*_G(x) = p_data(x) / (p_data(x) + p_g(x))      (Prop. 1)
+
+and we measure the paper's statements at each snapshot:
+- Prop. 1: a discriminator trained to convergence against the frozen G equals D*_G;
+- Thm 1: max_D V(D, G) = C(G) = −log 4 + 2·JSD(p_data ‖ p_g), with V(D, G) =
+  E_{p_data} log D(x) + E_{p_g} log(1 − D(x)) estimated on fresh samples;
+- Fig 1(d): at the end p_g ≈ p_data and D ≈ ½.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import scipy.stats
+
+import wgan_jax as wj
+from experiments.figures import _common
+from experiments.figures._common import train_critic
+from wgan_jax.models import MLPCritic, MLPGenerator
+
+NAME = "original_gan_1d"
+PAPER = ("Goodfellow et al. 2014, Fig 1 and §4: D is trained to discriminate samples from data, "
+         "'converging to D*(x) = p_data(x)/(p_data(x) + p_g(x))' (Prop. 1); the virtual "
+         "training criterion C(G) = max_D V(G, D) = −log 4 + 2·JSD(p_data ‖ p_g) (Thm 1); "
+         "'after several steps of training ... they will reach a point at which both cannot "
+         "improve because p_g = p_data. The discriminator is unable to differentiate between "
+         "the two distributions, i.e. D(x) = ½' (Fig 1d).")
+PUBLISHED = "no number: Fig 1 is a schematic; Prop. 1 and Thm 1 are exact"
+MU, SIGMA = 2.0, 0.5
+GRID = np.linspace(-1.0, 5.0, 601)   # bin centres 0.01 apart
+SIZES = {"tiny": dict(iters=20, width=8, snapshots=2, d_width=8, d_steps=20, d_batch=64,
+                      density_samples=500, v_samples=1000),
+         "default": dict(iters=6000, width=32, snapshots=6, d_width=256, d_steps=5000,
+                         d_batch=2048, density_samples=1000000, v_samples=1000000),
+         "full": dict(iters=20000, width=128, snapshots=10, d_width=512, d_steps=20000,
+                      d_batch=4096, density_samples=4000000, v_samples=4000000)}
+# Thresholds of the checks, fixed before the run.
+MAX_D_GAP = 0.05      # Prop. 1: mean |D − D*| under the mixture (p_data + p_g)/2
+MAX_C_GAP = 0.02      # Thm 1: |V(D_trained, G) − (−log 4 + 2 JSD)| in nats
+MAX_END_JSD = 0.01    # Fig 1(d): JSD(p_data ‖ p_g) at the end, nats (log 2 ≈ 0.69 is disjoint)
+MAX_END_HALF = 0.05   # Fig 1(d): mean |D − ½| under p_data at the end
+
+
+def p_data(x):
+  return scipy.stats.norm.pdf(x, MU, SIGMA)
+
+
+def histogram_density(samples, grid):
+  """The density of `samples` on the uniform `grid` of bin centres (mass outside is lost)."""
+  dx = grid[1] - grid[0]
+  edges = np.concatenate([grid - dx / 2, grid[-1:] + dx / 2])
+  counts, _ = np.histogram(np.asarray(samples, float), edges)
+  return counts / (len(samples) * dx)
+
+
+def optimal_discriminator(pd, pg):
+  """D*(x) = p_data / (p_data + p_g) (½ where both vanish)."""
+  pd, pg = np.asarray(pd, float), np.asarray(pg, float)
+  s = pd + pg
+  return np.where(s > 0, pd / np.where(s > 0, s, 1.0), 0.5)
+
+
+def jsd(pd, pg, x):
+  """JSD(p ‖ q) in nats of two densities tabulated on the uniform grid x."""
+  pd, pg = np.asarray(pd, float), np.asarray(pg, float)
+  m = 0.5 * (pd + pg)
+  kl = lambda p: np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0) / np.where(m > 0, m, 1.0)),
+                          0.0)
+  dx = x[1] - x[0]
+  return float(0.5 * (kl(pd).sum() + kl(pg).sum()) * dx)
+
+
+def virtual_criterion(js: float) -> float:
+  """C(G) = −log 4 + 2·JSD (Thm 1)."""
+  return -math.log(4.0) + 2.0 * js
+
+
+def value(d_real_logits, d_fake_logits) -> float:
+  """V(D, G) = E_data log D + E_g log(1 − D) from the discriminator's logits."""
+  return float(np.mean(jax.nn.log_sigmoid(d_real_logits)) +
+               np.mean(jax.nn.log_sigmoid(-np.asarray(d_fake_logits))))
+
+
+def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+  s = SIZES[scale or ("full" if full else "default")]
+  key = jax.random.key(seed)
+  cfg = wj.make_config("nsgan", batch_size=256, latent_dim=1)
+  gan = wj.GAN(MLPGenerator(out_dim=1, width=s["width"]), MLPCritic(width=s["width"]), cfg,
+               lambda d, k: MU + SIGMA * jax.random.normal(k, (1,)))
+  d_model = MLPCritic(width=s["d_width"])  # wider than the game's: D* can be narrow-featured
+  grid = jnp.asarray(GRID[:, None], jnp.float32)
+
+  def sample_pair(state, k):
+    k1, k2 = jax.random.split(k)
+    return (MU + SIGMA * jax.random.normal(k1, (s["d_batch"], 1)),
+            gan.sample(state, k2, s["d_batch"]))
+
+  # Prop. 1: a fresh D trained to convergence against the frozen G (minimax loss; Adam with its
+  # rate decaying 1e-3 → 1e-5, so the last iterate is not a noisy one)
+  lr = optax.linear_schedule(1e-3, 1e-5, s["d_steps"])
+  fit_d = jax.jit(lambda st, k: train_critic(d_model, lambda kk: sample_pair(st, kk), k,
+                                             steps=s["d_steps"], loss="minimax",
+                                             optimizer=optax.adam(lr),
+                                             example_shape=(1,))[0])
+  sample = jax.jit(gan.sample, static_argnums=2)
+  d_on = jax.jit(lambda p, x: d_model.apply(p, x))
+  game_d = jax.jit(lambda st, x: gan.critic_values(st, x))
+
+  def evaluate(state, k, it):
+    fake = np.asarray(sample(state, jax.random.fold_in(k, 0), s["density_samples"]))[:, 0]  # G's draws
+    pg = histogram_density(fake, GRID)
+    pd = p_data(GRID)
+    d_star = optimal_discriminator(pd, pg)
+    params = fit_d(state, jax.random.fold_in(k, 1))
+    d_fit = np.asarray(jax.nn.sigmoid(d_on(params, grid)))
+    d_game = np.asarray(jax.nn.sigmoid(game_d(state, grid)))
+    k_r, k_f = jax.random.split(jax.random.fold_in(k, 2))
+    real = MU + SIGMA * jax.random.normal(k_r, (s["v_samples"], 1))
+    v = value(d_on(params, real), d_on(params, sample(state, k_f, s["v_samples"])))
+    js = jsd(pd, pg, GRID)
+    mix = 0.5 * (pd + pg) * (GRID[1] - GRID[0])
+    return dict(p_g=pg, d_star=d_star, d_trained=d_fit, d_game=d_game, jsd=js,
+                c_of_g=virtual_criterion(js), v_trained=v,
+                d_gap=float(np.sum(mix * np.abs(d_fit - d_star))),
+                half_gap=float(np.sum(pd * (GRID[1] - GRID[0]) * np.abs(d_fit - 0.5))),
+                sample_mean=float(fake.mean()), sample_std=float(fake.std()))
+
+  evals, _ = _common.train(gan, key, evaluate, iters=s["iters"],
+                           eval_every=max(1, s["iters"] // s["snapshots"]), eval_at_start=True)
+  end = evals[-1]
+  checks = {
+      f"Prop. 1: D trained against each frozen G matches D* = p_data/(p_data + p_g) (mean "
+      f"|D − D*| ≤ {MAX_D_GAP:g} under the mixture) at every snapshot":
+          all(e["d_gap"] <= MAX_D_GAP for e in evals),
+      f"Thm 1: max_D V(D, G) = −log 4 + 2·JSD (within {MAX_C_GAP:g} nats) at every snapshot":
+          all(abs(e["v_trained"] - e["c_of_g"]) <= MAX_C_GAP for e in evals),
+      f"Fig 1(d): at the end p_g = p_data (JSD ≤ {MAX_END_JSD:g} nats) and D = ½ (mean "
+      f"|D − ½| ≤ {MAX_END_HALF:g} under p_data)":
+          end["jsd"] <= MAX_END_JSD and end["half_gap"] <= MAX_END_HALF,
+  }
+  fig = _figure(evals)
+  summary = (f"JSD(p_data ‖ p_g) {evals[0]['jsd']:.3f} → {end['jsd']:.4f} nats over "
+             f"{s['iters']} iterations; worst mean |D − D*| {max(e['d_gap'] for e in evals):.3f}; "
+             f"worst |V − C(G)| {max(abs(e['v_trained'] - e['c_of_g']) for e in evals):.4f} "
+             f"nats; at the end mean |D − ½| {end['half_gap']:.3f}, samples "
+             f"{end['sample_mean']:.2f} ± {end['sample_std']:.2f} (data {MU} ± {SIGMA})")
+  numbers = dict(grid=GRID, p_data=p_data(GRID), evaluations=evals, sizes=s,
+                 thresholds=dict(max_d_gap=MAX_D_GAP, max_c_gap=MAX_C_GAP,
+                                 max_end_jsd=MAX_END_JSD, max_end_half=MAX_END_HALF))
+  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
+
+
+def _figure(evals):
+  n = len(evals)
+  fig, axes = _common.subplots(1, n, figsize=(3.2 * n, 3.4), sharey=True)
+  axes = np.atleast_1d(axes)
+  pd = p_data(GRID)
+  for ax, e in zip(axes, evals):
+    ax.plot(GRID, pd / pd.max(), color="k", ls=":", lw=1.2, label="p_data (scaled)")
+    ax.plot(GRID, e["p_g"] / pd.max(), color="tab:green", label="p_g (scaled)")
+    ax.plot(GRID, e["d_game"], color="tab:blue", ls="--", lw=1, label="D in the game")
+    ax.plot(GRID, e["d_trained"], color="tab:blue", lw=1.5, label="D trained vs frozen G")
+    ax.plot(GRID, e["d_star"], color="tab:red", lw=0.8, label="D* = p_data/(p_data+p_g)")
+    ax.axhline(0.5, color="0.6", lw=0.6)
+    ax.set_title(f"iteration {e['iteration']}\nJSD {e['jsd']:.3f}, V {e['v_trained']:+.3f}, "
+                 f"C(G) {e['c_of_g']:+.3f}", fontsize=8)
+    ax.set_xlabel("x")
+    ax.set_ylim(-0.05, 1.3)
+  axes[0].legend(fontsize=6, loc="upper left")
+  fig.suptitle("Goodfellow et al. Fig 1, measured: p_data, p_g, D and D* over training", fontsize=10)
+  return fig
+
+
+if __name__ == "__main__":
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))

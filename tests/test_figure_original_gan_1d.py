@@ -1,0 +1,60 @@
+"""original_gan_1d (Goodfellow et al. Fig 1, Prop. 1, Thm 1): the closed forms it judges by."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from experiments.figures import original_gan_1d as og
+
+X = np.linspace(-10, 10, 4001)
+
+
+def test_jsd_of_equal_and_of_disjoint_densities():
+  p = scipy.stats.norm.pdf(X, 0, 1)
+  assert og.jsd(p, p, X) == pytest.approx(0.0, abs=1e-12)
+  dx = X[1] - X[0]
+  left = np.where((X > -6) & (X < -4), 1.0, 0.0)
+  right = np.where((X > 4) & (X < 6), 1.0, 0.0)
+  left, right = left / (left.sum() * dx), right / (right.sum() * dx)  # unit mass on the grid
+  assert og.jsd(left, right, X) == pytest.approx(math.log(2), rel=1e-3)
+
+
+def test_jsd_of_two_gaussians_matches_numerical_integration():
+  p, q = scipy.stats.norm.pdf(X, 0, 1), scipy.stats.norm.pdf(X, 1, 1)
+  m = (p + q) / 2
+  want = 0.5 * np.trapezoid(p * np.log(p / m), X) + 0.5 * np.trapezoid(q * np.log(q / m), X)
+  assert og.jsd(p, q, X) == pytest.approx(want, rel=1e-4)
+  assert 0 < want < math.log(2)
+
+
+def test_optimal_discriminator_and_the_virtual_criterion():
+  np.testing.assert_allclose(og.optimal_discriminator([1.0, 3.0, 0.0], [1.0, 1.0, 0.0]),
+                             [0.5, 0.75, 0.5])
+  assert og.virtual_criterion(0.0) == pytest.approx(-math.log(4))
+  assert og.virtual_criterion(math.log(2)) == pytest.approx(0.0)
+
+
+def test_value_of_the_optimal_discriminator_is_c_of_g():
+  # V(D*, G) = E_p log D* + E_q log(1 − D*) = −log 4 + 2 JSD(p ‖ q), by quadrature
+  p, q = scipy.stats.norm.pdf(X, 0, 1), scipy.stats.norm.pdf(X, 1.5, 0.7)
+  d = og.optimal_discriminator(p, q)
+  with np.errstate(divide="ignore", invalid="ignore"):
+    v = (np.trapezoid(np.where(p > 0, p * np.log(d), 0.0), X) +
+         np.trapezoid(np.where(q > 0, q * np.log(q / (p + q)), 0.0), X))  # 1 − D* = q/(p+q)
+  assert v == pytest.approx(og.virtual_criterion(og.jsd(p, q, X)), abs=1e-4)
+
+
+def test_value_from_logits():
+  assert og.value(np.zeros(10), np.zeros(10)) == pytest.approx(-math.log(4), rel=1e-6)
+  big = np.full(10, 30.0)
+  assert og.value(big, -big) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_histogram_density_integrates_to_one_and_follows_the_samples():
+  rng = np.random.default_rng(0)
+  grid = np.linspace(-5, 5, 1001)
+  dens = og.histogram_density(rng.normal(size=1000000), grid)
+  assert np.sum(dens) * (grid[1] - grid[0]) == pytest.approx(1.0, abs=1e-3)
+  np.testing.assert_allclose(dens[::50], scipy.stats.norm.pdf(grid[::50]), atol=0.02)
