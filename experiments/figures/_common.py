@@ -122,7 +122,7 @@ def train_critic(critic, sample_pair: Callable, key, *, steps: int, loss: str,
 
 # ------------------------------------------------------------ seeded toy tables
 TOY_DATASETS = ("8gaussians", "25gaussians")
-TOY_METHODS = {  # the rows of mode_collapse; mixture_modes reuses their settings and keys
+TOY_METHODS = {  # the rows of mode_collapse and the plain runs of mixture_modes (same keys)
     "gan": dict(objective="gan"),
     "nsgan": dict(objective="nsgan"),
     "wgan": dict(objective="wgan"),
@@ -131,26 +131,22 @@ TOY_METHODS = {  # the rows of mode_collapse; mixture_modes reuses their setting
 }
 
 
-def toy_sizes(scale: str):
-  """(seeds, generator iterations, width) of the toy tables at `scale`."""
-  return (dict(tiny=2, default=5, full=10)[scale], dict(tiny=10, default=1500, full=20000)[scale],
-          dict(tiny=8, default=64, full=512)[scale])
-
-
 def toy_seeds(dataset, method: str, *, seeds: int, iters: int, width: int, seed: int,
-              d_i: int, components: int = 1):
+              d_i: int, components: int = 1, batch_size: int = 256, **config):
   """`seeds` runs of a TOY_METHODS row (a MIX+GAN of `components` pairs when > 1) trained at
   once on data set number `d_i`, with the key of that row in mode_collapse's table.
 
+  `config`: GANConfig overrides on top of the row's settings (e.g. lr_d, lr_g,
+  lr_decay_steps); instance noise, where the row has it, anneals to 0 over `iters`.
   Returns (gan, stacked states, losses every 50 iterations, evaluation key)."""
   from experiments.builders import make_gan
   from wgan_jax.models import MLPCritic, MLPGenerator
-  kw = dict(TOY_METHODS[method])
+  kw = dict(TOY_METHODS[method], **config)
   objective = kw.pop("objective")
   if "instance_noise" in kw:
     kw["instance_noise_anneal"] = iters
   gan = make_gan(MLPGenerator(width=width), MLPCritic(width=width),
-                 wj.make_config(objective, batch_size=256, **kw),
+                 wj.make_config(objective, batch_size=batch_size, **kw),
                  lambda d, k: dataset.sample_one(k), components=components)
   key = jax.random.fold_in(jax.random.key(seed), 10 * d_i + list(TOY_METHODS).index(method))
   k_init, k_train, k_eval = jax.random.split(key, 3)
