@@ -177,23 +177,35 @@ def _numbers_mode_collapse(n):
 
 def _numbers_loss_tracks_quality(n):
   import scipy.stats
-  for o in ("wgan", "nsgan"):
-    r = n[o]
-    its, raw, filt = (np.asarray(r[k]) for k in ("iterations", "raw", "median_filtered"))
-    assert len(raw) == len(filt) == its[-1] and np.all(np.diff(its) > 0)
-    np.testing.assert_array_equal(r["at_evaluations"], filt[its.astype(int) - 1])
-    w1 = np.asarray(r["exact_w1"])
-    assert w1.shape == its.shape and np.all(w1 > 0)
-    rho = scipy.stats.spearmanr(r["at_evaluations"], w1).statistic
-    np.testing.assert_allclose(r["spearman"], rho, atol=1e-9)
-  # GAN: ½L + log 2 with L = −(cross-entropy) ≤ 0, so at most log 2
-  assert np.all(np.asarray(n["nsgan"]["raw"]) <= math.log(2) + 1e-6)
-  # WGAN: E f(real) − E f(fake) of a critic clipped at 0.01 is at most Lip·W1(real, fake)
-  # (W1 of the batches ≤ 3 here; bound 2e-4, measured ≤ 1e-5); the trained critic prefers the
-  # real data, so the estimate is positive
-  w = np.asarray(n["wgan"]["raw"])
-  lip = _clipped_lipschitz(0.01, [2] + [TINY_MLP_WIDTH] * 3 + [1])
-  assert np.all(np.abs(w) <= 3 * lip) and np.median(w[len(w) // 2:]) > 0
+  nan = lambda v: np.asarray([np.nan if x is None else x for x in v], float)
+  for name, r in n["setups"].items():
+    its = np.asarray(r["iterations"])
+    raw, filt, at = np.asarray(r["raw"]), nan(r["filtered"]), nan(r["at_evaluations"])
+    assert len(raw) == len(filt) == its[-1] and its[0] == 0 and np.all(np.diff(its) > 0)
+    # each evaluation after `it` steps reads the filtered loss of iteration it − 1
+    np.testing.assert_array_equal(at[1:], filt[its[1:] - 1])
+    fd = np.asarray(r["fd"])
+    assert fd.shape == its.shape and np.all(fd > 0)
+    # the filtered curve exists exactly inside the warm-up-free windows
+    inside = np.zeros(len(raw), bool)
+    for a, b in r["windows"]:
+      inside[a:b] = True
+    assert not inside[np.asarray(r["warmup_iterations"], int)].any()
+    np.testing.assert_array_equal(np.isfinite(filt), inside)
+    for w in r["window_rho"]:  # ρ of the evaluations whose iteration it − 1 is in the window
+      a, b = w["window"]
+      m = (its - 1 >= a) & (its - 1 < b)
+      assert w["points"] == m.sum()
+      if w["rho"] is not None:
+        np.testing.assert_allclose(w["rho"], scipy.stats.spearmanr(at[m], fd[m]).statistic)
+  # GAN: ½L + log 2 with L = −(cross-entropy) ≤ 0, so at most log 2; −log D > 0
+  for name in ("gan_mlp_g", "gan_dcgan", "gan_mlp_high_lr"):
+    assert np.all(np.asarray(n["setups"][name]["raw"]) <= math.log(2) + 1e-6)
+    assert np.all(np.asarray(n["setups"][name]["g_cost_raw"]) > 0)
+  # WGAN, MLP critic (784 → 16 → 16 → 16 → 1) clipped at 0.01: E f(real) − E f(fake) is at most
+  # Lip · W1(real, fake), and images in [-1, 1]^784 are at most 2·28 apart
+  lip = _clipped_lipschitz(0.01, [28 * 28] + [TINY_MLP_WIDTH] * 3 + [1])
+  assert np.all(np.abs(n["setups"]["wgan_mlp_high_lr"]["raw"]) <= 56 * lip)
 
 
 NUMBERS = {n[len("_numbers_"):]: f for n, f in list(globals().items())

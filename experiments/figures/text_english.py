@@ -35,6 +35,14 @@ SCALES = {
     "full": dict(width=512, num_blocks=5, iters=200_000, eval_every=2000, n_critic=10,
                  batch_size=64, heldout=640, lr=1e-4),
 }
+NOTE = ("Reproduced qualitatively at CPU size: width 64 (paper 512), 1000 generator iterations "
+        "(paper ~2×10⁵), 5 critic iterations and Adam 1e-3 (paper 10 and 1e-4), English prose "
+        "from Python's pydoc_data instead of Billion Word; about 9 min of CPU on 2 cores. "
+        "WGAN-GP's argmax samples are word-shaped English with frequent misspellings, as Table "
+        "4's ('the``.', 'is if the', 'for'), 4-gram JSD 0.545 against the held-out floor 0.126, "
+        "27% of its words in the corpus (held-out lines: 98%); the standard GAN on the same "
+        "softmax outputs emits one repeated character (4-gram JSD 1.000, 0% corpus words) while "
+        "its discriminator's accuracy stays at 0.97.")
 MIN_D_ACCURACY = 0.95  # the GAN's discriminator "trivially" separates softmax from one-hot
 
 
