@@ -67,23 +67,23 @@ MAX_MEMORISED = 0.2    # Fig 2: share of samples nearer a training image than 95
 MIN_DRIFT = 5.0        # the estimator's weakness: nats moved between few_centres and centres
 
 
+@jax.jit
+def _parzen_block(xb, c, sig):
+  """[S, m] log-likelihoods of the rows xb [m, d] under the window on c [N, d] per σ in sig."""
+  n, d = c.shape
+  d2 = jnp.maximum(jnp.sum(xb * xb, 1)[:, None] + jnp.sum(c * c, 1)[None] - 2 * xb @ c.T, 0.0)
+  lse = jax.vmap(lambda s: jax.nn.logsumexp(-d2 / (2 * s * s), axis=1))(sig)
+  return lse - math.log(n) - 0.5 * d * jnp.log(2 * math.pi * sig * sig)[:, None]
+
+
 def parzen_log_likelihood(x, centres, sigmas, chunk: int = 500) -> np.ndarray:
   """log p(x) of each row of x [M, d] under the Gaussian Parzen window on `centres` [N, d] for
-  each bandwidth in `sigmas` [S]: returns [S, M] (nats)."""
+  each bandwidth in `sigmas` [S]: returns [S, M] (nats). Compiled once per shape."""
   x = jnp.asarray(np.asarray(x, np.float32).reshape(len(x), -1))
   c = jnp.asarray(np.asarray(centres, np.float32).reshape(len(centres), -1))
   sig = jnp.asarray(sigmas, jnp.float32)
-  n, d = c.shape
-  cn = jnp.sum(c * c, axis=1)
-
-  @jax.jit
-  def block(xb):
-    d2 = jnp.maximum(jnp.sum(xb * xb, 1)[:, None] + cn[None] - 2 * xb @ c.T, 0.0)  # [m, N]
-    lse = jax.vmap(lambda s: jax.nn.logsumexp(-d2 / (2 * s * s), axis=1))(sig)     # [S, m]
-    return lse - math.log(n) - 0.5 * d * jnp.log(2 * math.pi * sig * sig)[:, None]
-
-  return np.concatenate([np.asarray(block(x[i:i + chunk])) for i in range(0, len(x), chunk)],
-                        axis=1)
+  return np.concatenate([np.asarray(_parzen_block(x[i:i + chunk], c, sig))
+                         for i in range(0, len(x), chunk)], axis=1)
 
 
 def parzen_estimate(validation, test, centres, sigmas=SIGMAS):
