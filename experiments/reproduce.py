@@ -66,6 +66,10 @@ def main(argv: Optional[List[str]] = None) -> int:
   p.add_argument("--scale", choices=("tiny", "default", "full"), default=None,
                  help="tiny: seconds-long smoke runs (tests); default: CPU sizes; full: as --full")
   p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
+  p.add_argument("--rebuild", action="store_true",
+                 help="run nothing: rewrite OUT/RESULTS.md from the figures' JSON already in OUT "
+                      "(their paper quotes, notes and published numbers read afresh from the "
+                      "code)")
   args = p.parse_args(argv)
   from experiments import cli, loop
   if not 0 <= args.seed < 2**63:   # as the jobs' --seed: what jax.random.key takes
@@ -78,6 +82,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     cli.fail(cli.flag_message(e))
   scale = args.scale or ("full" if args.full else "default")
   names = list(dict.fromkeys(args.only or FIGURES))  # a figure named twice runs once
+  if args.rebuild:
+    if args.only:
+      cli.fail("--rebuild: runs no figure, so it takes no --only")
+    names = []
   results, seconds = [], {}
   for name in names:
     module = importlib.import_module(f"experiments.figures.{name}")
@@ -105,8 +113,9 @@ def main(argv: Optional[List[str]] = None) -> int:
       with open(path) as f:
         saved = json.load(f)
       if saved.get("scale", scale) == scale and "seconds" in saved:
-        # the note and published numbers are the code's, not the run's: read them afresh
+        # the quote, note and published numbers are the code's, not the run's: read afresh
         module = importlib.import_module(f"experiments.figures.{name}")
+        saved["paper"] = getattr(module, "PAPER", saved.get("paper"))
         for k in ("note", "published"):
           saved[k] = getattr(module, k.upper(), saved.get(k))
         results.append(saved)

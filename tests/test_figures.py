@@ -291,3 +291,25 @@ def test_only_refreshes_one_figure_and_keeps_the_others(fast_results):
     assert f"## {name}" in after
   assert after.index("## parallel_lines") < after.index("## optimal_critic")  # FIGURES order
   assert len(after.splitlines()) == len(before.splitlines())
+
+
+def test_rebuild_rewrites_results_from_the_json_and_the_code_text(fast_results, monkeypatch):
+  """--rebuild runs nothing; a figure's quote changed in the code since its run reaches
+  RESULTS.md, while its measured summary stays the run's."""
+  from experiments.figures import optimal_critic
+  saved = json.loads((fast_results / "optimal_critic.json").read_text())
+  monkeypatch.setattr(optimal_critic, "PAPER", "a corrected quote")
+  monkeypatch.setattr(reproduce.importlib, "import_module",
+                      lambda name, _imp=reproduce.importlib.import_module: (
+                          optimal_critic if name.endswith("optimal_critic") else _imp(name)))
+  assert reproduce.main(["--scale", "tiny", "--out", str(fast_results), "--rebuild"]) == 0
+  md = (fast_results / "RESULTS.md").read_text()
+  section = md[md.index("## optimal_critic"):]
+  assert "**Paper.** a corrected quote" in section and saved["summary"] in section
+  assert json.loads((fast_results / "optimal_critic.json").read_text()) == saved
+
+
+def test_rebuild_takes_no_only(tmp_path, capsys):
+  with pytest.raises(SystemExit):
+    reproduce.main(["--rebuild", "--only", "parallel_lines", "--out", str(tmp_path)])
+  assert "--rebuild" in capsys.readouterr().err

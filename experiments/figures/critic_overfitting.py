@@ -39,7 +39,7 @@ from experiments.figures import _common
 NAME = "critic_overfitting"
 PAPER = ("WGAN-GP (arXiv:1704.00028) §5.6, Fig. 5b: 'we train large unregularized WGANs on a "
          "random 1000-image subset of MNIST and plot the negative critic loss on both the "
-         "training and validation sets. In both WGAN and WGAN-GP, the two losses diverge, "
+         "training and validation sets in Figure 5b. In both WGAN and WGAN-GP, the two losses diverge, "
          "suggesting that the critic overfits ... However in WGAN-GP, the training loss "
          "gradually increases even while the validation loss drops.' Here on Fashion-MNIST.")
 NOTE = (  # what RESULTS.md says about this figure's runs

@@ -35,7 +35,7 @@ PAPER = ("WGAN §4.2: 'WGAN training becomes unstable at times when one uses a m
          "optimizer such as Adam (with β1 > 0) on the critic, or when one uses high learning "
          "rates ... as the loss blew up and samples got worse, the cosine between the Adam step "
          "and the gradient usually turned negative. The only places where this cosine was "
-         "negative was in these situations of instability. We therefore switched to RMSProp.'")
+         "negative was in these situations of instability. We therefore switched to RMSProp ...'")
 PUBLISHED = "no number: a qualitative report (WGAN §4.2)"
 NOTE = ("Not reproduced on the ring at the CPU default (3000 generator iterations, width 128, one "
         "seed; about 3 min of CPU on 2 cores). Adam's step never pointed against the gradient "

@@ -44,18 +44,21 @@ class DCGANGenerator(nn.Module):
   norm: str = "batch"
   axis_name: Optional[str] = None
   conv_impl: str = "auto"  # "patches" (fast on CPU), "xla", or auto: see wgan_jax.models.conv
+  # True: `dim` channels at every scale instead of doubling them towards the coarse end (the
+  # WGAN paper's Fig 6 generator: "constant number of filters at every layer").
+  constant_filters: bool = False
 
   @nn.compact
   def __call__(self, z, train: bool = True):
     h, w, c = self.image_shape
     k = stages_for((h, w))
+    width = lambda i: self.dim if self.constant_filters else self.dim * 2 ** i
     # 4·dim channels at the coarsest scale for k = 3 (then 2·dim, dim, C), as the official code.
-    x = nn.Dense((h // 2 ** k) * (w // 2 ** k) * self.dim * 2 ** (k - 1),
-                 kernel_init=_conv_init)(z)
+    x = nn.Dense((h // 2 ** k) * (w // 2 ** k) * width(k - 1), kernel_init=_conv_init)(z)
     x = x.reshape(z.shape[0], h // 2 ** k, w // 2 ** k, -1)
     x = nn.relu(_norm(self.norm, train, self.axis_name)(x))
     for i in range(k - 1, 0, -1):
-      x = ConvTranspose(self.dim * 2 ** (i - 1), (5, 5), (2, 2), kernel_init=_conv_init,
+      x = ConvTranspose(width(i - 1), (5, 5), (2, 2), kernel_init=_conv_init,
                         impl=self.conv_impl)(x)
       x = nn.relu(_norm(self.norm, train, self.axis_name)(x))
     x = ConvTranspose(c, (5, 5), (2, 2), kernel_init=_conv_init, impl=self.conv_impl)(x)
