@@ -23,9 +23,11 @@ def test_parallel_lines_closed_forms():
 # Figures whose tiny run compiles many convolutional / mixture programs (a minute or more on
 # 2 cores each): their end-to-end run is in the `slow` tier; their parts have fast tests
 # (tests/test_images_experiment.py, test_mixture*.py, test_text*.py); mixture_modes and
-# text_jsd run end to end at the tiny size in test_mixture_experiment.py / test_text_experiment.py.
+# text_jsd run end to end at the tiny size in test_mixture_experiment.py / test_text_experiment.py,
+# arch_robustness in test_figure_arch_robustness.py.
 HEAVY = ("quality_over_time", "critic_overfitting", "stacked_digits")
-LIGHT = tuple(f for f in FIGURES if f not in HEAVY + ("mixture_modes", "text_jsd"))
+LIGHT = tuple(f for f in FIGURES
+              if f not in HEAVY + ("mixture_modes", "text_jsd", "arch_robustness"))
 # The default tier runs the figures that take seconds at the tiny size; the others (a DCGAN on
 # Fashion-MNIST, trained critics) run their number checks in the slow tier.
 FAST = ("parallel_lines", "optimal_critic", "ab_theorems")

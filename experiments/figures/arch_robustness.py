@@ -1,0 +1,288 @@
+"""WGAN Figs 5–7 on Fashion-MNIST: three generator architectures, each trained with WGAN (weight
+clipping) and with the standard GAN.
+
+  python -m experiments.figures.arch_robustness --out runs/figures
+
+The generators (all with the same DCGAN critic: 5×5 stride-2 convolutions, BatchNorm after the
+first, LeakyReLU 0.2, as the official WGAN code's `DCGAN_D`):
+  dcgan   the DCGAN generator (BatchNorm, filters doubling towards the coarse scale)   Fig 5
+  nobn    no BatchNorm and a constant number of filters (`dim`) at every layer          Fig 6
+  mlp     the official `MLP_G`: 3 hidden ReLU layers of 512 units, linear output         Fig 7
+
+WGAN: weight clipping c = 0.01, RMSProp, 5 critic steps (100 before generator iteration 25 and
+every 500th, the official warm-up). The standard GAN: the DCGAN recipe (`nsgan`: Adam 2e-4,
+β1 0.5, one D step, the −log D generator cost), as the paper's "standard GAN formulation".
+Batch 64, z ∈ R¹⁰⁰ (the official code's nz). One run per (loss, generator), as the paper shows.
+
+Quality is measured with this project's Fashion-MNIST classifier (`FashionMetrics`, not an
+Inception network): its classifier score, the Fréchet distance (FD) in its features, the
+classes it finds among the samples; and *diversity*, the mean pairwise pixel distance of the
+samples over that of real test images (a collapsed generator repeats itself: far below 1).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from typing import Dict, Mapping
+
+import numpy as np
+
+from experiments.figures import _common
+
+NAME = "arch_robustness"
+PAPER = ("WGAN (arXiv:1701.07875) §4.3 'Improved stability': 'We observe that WGANs are much "
+         "more robust than GANs when one varies the architectural choices for the generator' "
+         "[...] 'We keep the convolutional DCGAN architecture for the WGAN critic or the GAN "
+         "discriminator.' Fig 5 (DCGAN generator): 'Both algorithms produce high quality "
+         "samples.' Fig 6 (no batch normalization, constant number of filters at every layer): "
+         "'the standard GAN failed to learn while the WGAN still was able to produce samples.' "
+         "Fig 7 (MLP generator, 4 layers, 512 units, ReLU): 'The WGAN method still was able to "
+         "produce samples, lower quality than the DCGAN, and of higher quality than the MLP of "
+         "the standard GAN. Note the significant degree of mode collapse in the GAN MLP.' And "
+         "'In no experiment did we see evidence of mode collapse for the WGAN algorithm.' Here "
+         "on Fashion-MNIST.")
+PUBLISHED = "sample sheets only (LSUN bedrooms 64×64), no number"
+NOTE = None
+
+SHAPE = (28, 28, 1)
+BATCH = 64          # the official WGAN code's batchSize
+LATENT = 100        # its nz
+MLP_DEPTH = 3       # MLP_G's hidden layers (docs/papers.md §5 item 10)
+GENERATORS = {"dcgan": "DCGAN G (Fig 5)", "nobn": "no BatchNorm, constant filters (Fig 6)",
+              "mlp": "MLP G, 3 × 512 ReLU (Fig 7)"}
+LOSSES = {"wgan": "WGAN (clipping, RMSProp)", "gan": "standard GAN (DCGAN recipe)"}
+SCALES = {
+    # dim: the DCGAN width (critic and the two convolutional generators); width: the MLP G's;
+    # iters: generator iterations per run; wgan_lr: RMSProp's rate; eval_every: iterations
+    # between FD evaluations of `samples` samples; final: samples of the final metrics;
+    # train_images: the training subset FD compares with; warmup: GANConfig overrides of WGAN's
+    # warm-up (tiny only, so that its seconds-long run still has one).
+    "tiny": dict(dim=4, width=16, iters=8, wgan_lr=5e-4, eval_every=4, samples=256, final=512,
+                 train_images=2000, warmup=dict(warmup_critic_iters=5, warmup_generator_iters=1,
+                                                warmup_every=100)),
+    "default": dict(dim=16, width=512, iters=2000, wgan_lr=5e-4, eval_every=200, samples=500,
+                    final=2000, train_images=10000, warmup={}),
+    "full": dict(dim=64, width=512, iters=20000, wgan_lr=5e-5, eval_every=1000, samples=2000,
+                 final=5000, train_images=60000, warmup={}),
+}
+# Thresholds of the checks, fixed before the default run.
+TRAINS_SCORE = 0.25   # "produces samples": classifier score ≥ 0.25 × the real test images' ...
+TRAINS_FD = 0.6       # ... and final FD ≤ 0.6 × FD at iteration 0
+COLLAPSED = 0.6       # mode collapse: diversity < 0.6 (× real) or fewer than MIN_CLASSES classes
+MIN_CLASSES = 5
+FULL_CLASSES = 8      # "no evidence of mode collapse": diversity ≥ 0.6 and ≥ 8 of 10 classes
+
+
+def sizes(scale: str) -> Dict:
+  if scale not in SCALES:
+    raise ValueError(f"scale: must be one of {list(SCALES)}, got {scale!r}")
+  return dict(SCALES[scale])
+
+
+def diversity(x, max_n: int = 500) -> float:
+  """Mean pairwise Euclidean pixel distance between the first `max_n` images of x [N, ...]."""
+  v = np.asarray(x, np.float64).reshape(len(x), -1)[:max_n]
+  sq = np.sum(v * v, axis=1)
+  d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * v @ v.T, 0.0)
+  iu = np.triu_indices(len(v), 1)
+  return float(np.sqrt(d2[iu]).mean())
+
+
+def trains(r: Mapping, real: Mapping) -> bool:
+  return (r["classifier_score"] >= TRAINS_SCORE * real["classifier_score"]
+          and r["fd"] <= TRAINS_FD * r["fd_start"])
+
+
+def collapsed(r: Mapping) -> bool:
+  return r["diversity_ratio"] < COLLAPSED or r["classes_covered"] < MIN_CLASSES
+
+
+def judge(runs: Mapping[str, Mapping], real: Mapping) -> Dict[str, bool]:
+  """The paper's claims on the final metrics of runs "LOSS/GENERATOR" (`real`: the real test
+  images' classifier score)."""
+  t = lambda name: trains(runs[name], real)
+  produced = (f"(classifier score ≥ {TRAINS_SCORE:g} × real and final FD ≤ {TRAINS_FD:g} × "
+              "the first)")
+  no_collapse = lambda r: (r["diversity_ratio"] >= COLLAPSED
+                           and r["classes_covered"] >= FULL_CLASSES)
+  return {
+      f"Fig 5: with the DCGAN generator WGAN produces samples {produced}": t("wgan/dcgan"),
+      "Fig 5: with the DCGAN generator 'Both algorithms produce high quality samples': the "
+      "standard GAN too": t("gan/dcgan"),
+      "Fig 6: without BatchNorm and with constant filters 'the WGAN still was able to produce "
+      "samples'": t("wgan/nobn"),
+      "Fig 6: without BatchNorm and with constant filters 'the standard GAN failed to learn' "
+      "(does not produce samples by the same test)": not t("gan/nobn"),
+      "Fig 7: with the MLP generator 'The WGAN method still was able to produce samples'":
+          t("wgan/mlp"),
+      "Fig 7: the MLP generator's WGAN samples are of 'lower quality than the DCGAN, and of "
+      "higher quality than the MLP of the standard GAN' (final FD between the two)":
+          runs["wgan/dcgan"]["fd"] < runs["wgan/mlp"]["fd"] < runs["gan/mlp"]["fd"],
+      f"Fig 7: 'the significant degree of mode collapse in the GAN MLP' (diversity < "
+      f"{COLLAPSED:g} × real's, or fewer than {MIN_CLASSES} classes)": collapsed(runs["gan/mlp"]),
+      f"§4.3 'In no experiment did we see evidence of mode collapse for the WGAN algorithm': "
+      f"every WGAN run keeps diversity ≥ {COLLAPSED:g} × real's and ≥ {FULL_CLASSES} classes":
+          all(no_collapse(runs[f"wgan/{g}"]) for g in GENERATORS),
+  }
+
+
+def build(loss: str, generator: str, sz: Mapping):
+  """The GAN of (loss, generator) at sizes `sz`."""
+  import wgan_jax as wj
+  from experiments.builders import make_gan
+  from wgan_jax.data.images import array_sampler
+  from wgan_jax.models.dcgan import DCGANCritic, DCGANGenerator
+  from wgan_jax.models.resnet import ImageMLPGenerator
+  if generator == "mlp":
+    gen = ImageMLPGenerator(image_shape=SHAPE, width=sz["width"], depth=MLP_DEPTH)
+  else:
+    gen = DCGANGenerator(image_shape=SHAPE, dim=sz["dim"],
+                         norm="batch" if generator == "dcgan" else "none",
+                         constant_filters=generator == "nobn")
+  over = dict(batch_size=BATCH, latent_dim=LATENT)
+  if loss == "wgan":
+    over.update(lr_d=sz["wgan_lr"], lr_g=sz["wgan_lr"], **sz["warmup"])
+  return make_gan(gen, DCGANCritic(dim=sz["dim"], norm="batch"),
+                  wj.make_config("wgan" if loss == "wgan" else "nsgan", **over), array_sampler)
+
+
+def _cpu_seconds() -> float:
+  r = resource.getrusage(resource.RUSAGE_SELF)
+  return r.ru_utime + r.ru_stime
+
+
+def train_one(loss: str, generator: str, sz: Mapping, data, metrics, key) -> Dict:
+  """Train one (loss, generator); its FD and score every `eval_every` and its final metrics."""
+  import jax
+  from experiments.evaluators import sample_in_chunks
+  from experiments.figures.loss_tracks_quality import quality
+  gan = build(loss, generator, sz)
+  k_init, k_train, k_eval = jax.random.split(key, 3)
+  k_z = jax.random.fold_in(k_eval, 0)
+
+  def evaluate(state, _, it):
+    return quality(metrics, sample_in_chunks(gan.sample, state, k_z, sz["samples"]))
+
+  c0, t0 = _cpu_seconds(), time.time()
+  evals, r = _common.train(gan, (k_init, k_train, k_eval), evaluate, data=data,
+                           iters=sz["iters"], eval_every=sz["eval_every"],
+                           iters_per_call=sz["eval_every"], log_every=sz["eval_every"],
+                           eval_at_start=True)
+  x = sample_in_chunks(gan.sample, r.state, jax.random.fold_in(k_eval, 1), sz["final"])
+  final = metrics.of(x)
+  params = jax.tree_util.tree_leaves(r.state.generator.params)
+  return dict(
+      iterations=[e["iteration"] for e in evals], fd_curve=[e["fd"] for e in evals],
+      score_curve=[e["classifier_score"] for e in evals], fd_start=evals[0]["fd"],
+      fd=final["fashion_frechet_distance"], classifier_score=final["fashion_classifier_score"],
+      classes_covered=final["fashion_classes_covered"],
+      kl_to_uniform=final["fashion_kl_to_uniform"],
+      nearest_train_share=final["nearest_train_share"], diversity=diversity(x),
+      generator_parameters=int(sum(p.size for p in params)),
+      finite=bool(np.isfinite(x).all()), samples=np.asarray(x[:64]),
+      seconds=time.time() - t0, cpu_seconds=_cpu_seconds() - c0)
+
+
+def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+  import jax
+  import jax.numpy as jnp
+  from experiments.builders import ImageData
+  from experiments.evaluators import FashionMetrics
+  from wgan_jax.data.idx import load_fashion_mnist
+  scale = scale or ("full" if full else "default")
+  sz = sizes(scale)
+  key = jax.random.key(seed)
+  c0 = _cpu_seconds()
+  train_x, train_y = load_fashion_mnist(None, "train")
+  test_x, _ = load_fashion_mnist(None, "test")
+  subset = np.sort(np.asarray(jax.random.permutation(jax.random.fold_in(key, 100),
+                                                     len(train_x)))[:sz["train_images"]])
+  metrics = FashionMetrics(ImageData("fashion-mnist", train_x[subset], test_x, train_y[subset]),
+                           sz["final"])
+  real = dict(metrics.reference)
+  real_diversity = diversity(test_x[2000:2000 + sz["final"]])
+  real["diversity"] = real_diversity
+  data = jnp.asarray(train_x)
+  runs = {}
+  for i, (loss, g) in enumerate((l, g) for l in LOSSES for g in GENERATORS):
+    r = train_one(loss, g, sz, data, metrics, jax.random.fold_in(key, i))
+    r["diversity_ratio"] = r["diversity"] / real_diversity
+    runs[f"{loss}/{g}"] = r
+    print(f"  {loss}/{g}: score {r['classifier_score']:.2f}, FD {r['fd_start']:.0f} → "
+          f"{r['fd']:.0f}, {r['classes_covered']} classes, diversity {r['diversity_ratio']:.2f}"
+          f" ({r['cpu_seconds']:.0f} CPU s)", flush=True)
+  checks = judge(runs, dict(classifier_score=real["fashion_classifier_score"]))
+  fig = _figure(runs, real, sz)
+  numbers = dict(
+      setup=dict(scale=scale, data="Fashion-MNIST train split (60,000 images, [-1, 1])",
+                 batch=BATCH, latent_dim=LATENT, generator_iterations=sz["iters"],
+                 dcgan_dim=sz["dim"], mlp_width=sz["width"], mlp_hidden_layers=MLP_DEPTH,
+                 wgan=f"clip 0.01, RMSProp {sz['wgan_lr']:g}, n_critic 5, warm-up 100 critic "
+                      "steps before iterations < 25 and every 500th",
+                 gan="nsgan: Adam 2e-4, β1 0.5, 1 D step, −log D generator cost",
+                 critic="DCGAN critic, BatchNorm, for every run", eval_every=sz["eval_every"],
+                 eval_samples=sz["samples"], final_samples=sz["final"],
+                 fd_reference_images=sz["train_images"],
+                 paper="LSUN bedrooms 64×64, DCGAN dim 64, MLP 512 units, RMSProp 5e-5"),
+      thresholds=dict(trains_score=TRAINS_SCORE, trains_fd=TRAINS_FD, collapsed=COLLAPSED,
+                      min_classes=MIN_CLASSES, full_classes=FULL_CLASSES),
+      real_test_images=real,
+      runs={n: {k: v for k, v in r.items() if k != "samples"} for n, r in runs.items()},
+      seconds=dict(process_cpu=_cpu_seconds() - c0))
+  summary = (f"{scale}: {sz['iters']} generator iterations, dim {sz['dim']}, WGAN RMSProp "
+             f"{sz['wgan_lr']:g}. Final score / FD / classes / diversity: " +
+             "; ".join(f"{n} {r['classifier_score']:.2f} / {r['fd']:.0f} / "
+                       f"{r['classes_covered']} / {r['diversity_ratio']:.2f}"
+                       for n, r in runs.items()) +
+             f" (real test images {real['fashion_classifier_score']:.2f} / "
+             f"{real['fashion_frechet_distance']:.1f} / {real['fashion_classes_covered']} / 1)")
+  md = ["| loss | generator | G parameters | classifier score | FD (start → end) | classes "
+        "| diversity (× real) | nearest-train share |", "|---|---|---|---|---|---|---|---|"]
+  md += [f"| {LOSSES[n.split('/')[0]]} | {GENERATORS[n.split('/')[1]]} | "
+         f"{r['generator_parameters']:,} | {r['classifier_score']:.2f} | {r['fd_start']:.0f} → "
+         f"{r['fd']:.0f} | {r['classes_covered']} | {r['diversity_ratio']:.2f} | "
+         f"{r['nearest_train_share']:.3f} |" for n, r in runs.items()]
+  md.append(f"| real test images | – | – | {real['fashion_classifier_score']:.2f} | "
+            f"{real['fashion_frechet_distance']:.1f} | {real['fashion_classes_covered']} | 1 | "
+            f"{real['nearest_train_share']:.3f} |")
+  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER, "\n".join(md))
+
+
+def _sheet(x, k: int = 8):
+  x = np.clip((np.asarray(x)[:k * k, :, :, 0] + 1) / 2, 0, 1)
+  h, w = x.shape[1:]
+  canvas = np.ones((k * (h + 1), k * (w + 1)))
+  for i, img in enumerate(x):
+    r, q = divmod(i, k)
+    canvas[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = img
+  return canvas
+
+
+def _figure(runs, real, sz):
+  fig, axes = _common.subplots(2, 4, figsize=(16, 8.4),
+                               gridspec_kw=dict(width_ratios=[1, 1, 1, 1.15]))
+  for i, loss in enumerate(LOSSES):
+    for j, g in enumerate(GENERATORS):
+      r, ax = runs[f"{loss}/{g}"], axes[i, j]
+      ax.imshow(_sheet(r["samples"]), cmap="gray", interpolation="nearest")
+      ax.set_axis_off()
+      ax.set_title(f"{LOSSES[loss]}\n{GENERATORS[g]}\nscore {r['classifier_score']:.2f}, "
+                   f"FD {r['fd']:.0f}, {r['classes_covered']} classes, "
+                   f"diversity {r['diversity_ratio']:.2f}", fontsize=8)
+    ax = axes[i, 3]
+    for g in GENERATORS:
+      r = runs[f"{loss}/{g}"]
+      ax.plot(r["iterations"], r["fd_curve"], marker=".", label=GENERATORS[g])
+    ax.axhline(real["fashion_frechet_distance"], color="k", ls="--", lw=0.8,
+               label="real test images")
+    ax.set(yscale="log", xlabel="generator iterations", ylabel="FD (Fashion classifier)",
+           title=LOSSES[loss])
+    ax.legend(fontsize=7)
+  fig.suptitle(f"WGAN Figs 5–7 on Fashion-MNIST: {sz['iters']} generator iterations each, "
+               "same DCGAN critic", fontsize=10)
+  return fig
+
+
+if __name__ == "__main__":
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))
