@@ -87,11 +87,17 @@ def main(argv: Optional[List[str]] = None) -> int:
       cli.fail("--rebuild: runs no figure, so it takes no --only")
     names = []
   results, seconds = [], {}
+  interrupted = None
   for name in names:
     module = importlib.import_module(f"experiments.figures.{name}")
     t0 = time.time()
     print(f"[{name}] running ({scale})...", file=sys.stderr, flush=True)
-    r = module.run(args.out, seed=args.seed, scale=scale)
+    try:
+      r = module.run(args.out, seed=args.seed, scale=scale)
+    except KeyboardInterrupt as e:  # SIGTERM / SIGINT: keep what finished, run nothing more
+      interrupted = f"[{name}] stopped ({e or 'interrupted'}); nothing after it was run"
+      print(interrupted, file=sys.stderr, flush=True)
+      break
     seconds[name] = time.time() - t0
     r["note"] = getattr(module, "NOTE", None)
     r["published"] = getattr(module, "PUBLISHED", None)
@@ -124,7 +130,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   md = results_markdown(results, full=scale == "full", seconds=seconds)
   common.atomic_write_bytes(os.path.join(args.out, "RESULTS.md"), md.encode())
   print(f"wrote {os.path.join(args.out, 'RESULTS.md')} and {len(results)} figures")
-  return 0
+  return 130 if interrupted else 0
 
 
 if __name__ == "__main__":

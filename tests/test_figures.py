@@ -24,10 +24,10 @@ def test_parallel_lines_closed_forms():
 # 2 cores each): their end-to-end run is in the `slow` tier; their parts have fast tests
 # (tests/test_images_experiment.py, test_mixture*.py, test_text*.py); mixture_modes and
 # text_jsd run end to end at the tiny size in test_mixture_experiment.py / test_text_experiment.py,
-# arch_robustness in test_figure_arch_robustness.py.
+# arch_robustness and mixgan_scores in their own test files.
 HEAVY = ("quality_over_time", "critic_overfitting", "stacked_digits")
 LIGHT = tuple(f for f in FIGURES
-              if f not in HEAVY + ("mixture_modes", "text_jsd", "arch_robustness"))
+              if f not in HEAVY + ("mixture_modes", "text_jsd", "arch_robustness", "mixgan_scores"))
 # The default tier runs the figures that take seconds at the tiny size; the others (a DCGAN on
 # Fashion-MNIST, trained critics) run their number checks in the slow tier.
 FAST = ("parallel_lines", "optimal_critic", "ab_theorems")
@@ -315,3 +315,52 @@ def test_rebuild_takes_no_only(tmp_path, capsys):
   with pytest.raises(SystemExit):
     reproduce.main(["--rebuild", "--only", "parallel_lines", "--out", str(tmp_path)])
   assert "--rebuild" in capsys.readouterr().err
+
+
+def test_a_stop_signal_ends_a_figures_training():
+  """SIGTERM during a figure's training: the loop finishes its call, and `_common.train` raises
+  KeyboardInterrupt instead of returning a half-trained state for the figure to go on with."""
+  import os
+  import signal
+  import jax
+  import wgan_jax as wj
+  from experiments.builders import make_gan
+  from experiments.figures import _common
+  from wgan_jax.data import make_toy_dataset
+  from wgan_jax.models import MLPCritic, MLPGenerator
+  ds = make_toy_dataset("8gaussians")
+  gan = make_gan(MLPGenerator(width=8), MLPCritic(width=8),
+                 wj.make_config("wgan-gp", batch_size=16), lambda d, k: ds.sample_one(k))
+  seen = []
+
+  def evaluate(state, key, it):
+    seen.append(it)
+    if it == 2:
+      os.kill(os.getpid(), signal.SIGTERM)
+    return {}
+
+  with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+    _common.train(gan, jax.random.key(0), evaluate, iters=6, eval_every=2)
+  assert seen == [2]  # nothing evaluated or trained after the stop
+
+
+def test_reproduce_stops_at_an_interrupted_figure(tmp_path, monkeypatch):
+  """The figures before the interrupted one keep their results; none after it runs; exit 130."""
+  from experiments.figures import optimal_critic, parallel_lines
+  ran = []
+
+  def recorded(name, original):
+    def run(out, seed=0, scale=None):
+      ran.append(name)
+      if name == "optimal_critic":
+        raise KeyboardInterrupt("stopped by SIGTERM at generator iteration 3")
+      return original(out, seed=seed, scale=scale)
+    return run
+
+  monkeypatch.setattr(optimal_critic, "run", recorded("optimal_critic", optimal_critic.run))
+  monkeypatch.setattr(parallel_lines, "run", recorded("parallel_lines", parallel_lines.run))
+  code = reproduce.main(["--scale", "tiny", "--out", str(tmp_path), "--only", "parallel_lines",
+                         "--only", "optimal_critic", "--only", "ab_theorems"])
+  assert code == 130 and ran == ["parallel_lines", "optimal_critic"]
+  md = (tmp_path / "RESULTS.md").read_text()
+  assert "## parallel_lines" in md and "## optimal_critic" not in md and "## ab_theorems" not in md

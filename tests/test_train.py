@@ -312,3 +312,11 @@ def test_independent_runs_equal_single_runs():
     assert_trees_close(jax.tree_util.tree_map(lambda x: x[i], states), single,
                        rtol=1e-4, atol=1e-6)
   assert runs.sample(states, jax.random.key(2), 7).shape == (3, 7, 2)
+  # sampling compiles once per n: another key and other states reuse the program, and run i's
+  # samples are the single run's with the same key
+  fn = runs._compiled[("sample", 7)]
+  x = runs.sample(states, jax.random.key(3), 7)
+  assert runs._compiled[("sample", 7)] is fn and fn._cache_size() == 1
+  np.testing.assert_allclose(
+      x[1], gan.sample(jax.tree_util.tree_map(lambda v: v[1], states), jax.random.key(3), 7),
+      rtol=1e-5, atol=1e-6)

@@ -632,7 +632,7 @@ class IndependentRuns:
 
   def __init__(self, gan: GAN):
     self.gan = gan
-    self._compiled: Dict[Tuple[int, int], Callable] = {}
+    self._compiled: Dict[Tuple[Any, int], Callable] = {}
 
   def init(self, keys: jax.Array, data: Any = None) -> GANState:
     """K fresh states, one per key of `keys` [K].
@@ -673,7 +673,10 @@ class IndependentRuns:
       ConfigError: naming `n`, unless it is an integer ≥ 1.
     """
     _checks.check_count("n", n)
-    return jax.jit(jax.vmap(lambda s: self.gan.sample(s, key, n)))(states)
+    if ("sample", n) not in self._compiled:  # compiled once per n, not at every call
+      self._compiled[("sample", n)] = jax.jit(
+          jax.vmap(lambda s, k: self.gan.sample(s, k, n), in_axes=(0, None)))
+    return self._compiled[("sample", n)](states, key)
 
 
 def _runs(states: GANState) -> int:

@@ -72,13 +72,19 @@ def train(gan, key, evaluate=None, *, data=None, **loop):
   after the last. `loop`: `LoopConfig` fields.
 
   Returns (evaluations [{iteration, seconds, ...}], RunResult).
+
+  Raises:
+    KeyboardInterrupt: when SIGTERM / SIGINT stopped the loop (a figure has no checkpoint to
+      resume from, so a stop ends the figure, and `experiments.reproduce` ends the run).
   """
-  from experiments.loop import LoopConfig, train_and_evaluate
+  from experiments.loop import LoopConfig, StopReason, train_and_evaluate
   keys = key if isinstance(key, tuple) else tuple(jax.random.split(key, 3))
   loop = dict(dict(eval_every=loop["iters"], progress=False, stop_on_nonfinite=False), **loop)
   loop.setdefault("iters_per_call", loop["eval_every"])
   data = None if data is None else jnp.asarray(data)  # on the device once, not every call
   r = train_and_evaluate(gan, LoopConfig(**loop), None, data=data, evaluate=evaluate, keys=keys)
+  if r.stop_reason == StopReason.SIGNAL:
+    raise KeyboardInterrupt(r.stopped)
   evals = list(r.evaluations)
   if evaluate is not None:
     g = r.generator_iterations

@@ -1,0 +1,293 @@
+"""MIX+GAN (Arora et al. 2017): the score table with its compute control, and the theory figure.
+
+  python -m experiments.figures.mixgan_scores --out runs/figures
+
+Table (the paper's CIFAR-10 Inception-score table, here on Fashion-MNIST with this project's
+Fashion classifier score, `FashionMetrics`; not an Inception number): five methods, `seeds`
+independent runs each trained at once (`IndependentRuns`), the DCGAN family of
+`experiments.builders.image_gan` with each objective's official defaults:
+  nsgan        the DCGAN recipe at width `dim`
+  nsgan ×5     the same with ≈5× the parameters (G and D together; the width whose count is
+               nearest 5×, `control_dim`): the paper's control that a mixture's gain is not its
+               size
+  mix+nsgan    MIX+GAN of T = 5 DCGANs at width `dim` (softmax mixture weights, entropy term 0.1)
+  wgan         WGAN with weight clipping (RMSProp 5e-5, c 0.01, the official warm-up)
+  mix+wgan     MIX+GAN of T = 5 of those
+Each is scored every `eval_every` generator iterations on `samples` samples per run; the level
+is the mean score over the last third of the evaluations (mean ± s.e. over runs).
+
+Theory (§3: W and JS do not generalise, the neural-net distance does): two independent
+m-samples of N(0, I/d), d = 100. Their empirical W1 (exact, by linear assignment) stays near the
+typical distance between two points (≈ √2) for every m, and their JS is exactly log 2 (disjoint
+supports), although both come from one distribution; a small critic (d → 8 → 1 ReLU MLP, 1-
+Lipschitz through the gradient penalty, λ = 10, trained to optimality on the two samples) finds
+a distance that falls towards 0 as m grows, as does the linear 1-Lipschitz critic (exactly
+‖mean₁ − mean₂‖).
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+from typing import Dict, Mapping
+
+import numpy as np
+
+from experiments.figures import _common
+
+NAME = "mixgan_scores"
+PAPER = ("MIX+GAN (Arora et al. 2017, arXiv:1703.00573): a mixture of T = 5 generators and "
+         "discriminators improves on its base model on CIFAR-10's Inception score (DCGAN → "
+         "MIX+DCGAN, WGAN → MIX+WGAN), beyond a DCGAN given about 5× the parameters; the "
+         "mixture trains as stably as its base. Theory (§3): W1 and JS between two empirical "
+         "samples of one high-dimensional Gaussian stay large (JS = log 2), while the distance "
+         "a small discriminator can see between them goes to 0 as the sample size grows. Here "
+         "on Fashion-MNIST with this project's classifier score.")
+PUBLISHED = ("CIFAR-10 Inception score: DCGAN 6.58, MIX+DCGAN 7.72 ± 0.09, DCGAN at 5× size "
+             "7.34 ± 0.07 (from memory, docs/papers.md); WGAN 3.82 ± 0.06, MIX+WGAN 4.04 ± 0.07 "
+             "(verified); real data 11.24 ± 0.16")
+NOTE = None
+
+METHODS = {  # label: (objective, parameter-count multiplier)
+    "nsgan": ("nsgan", 1), "nsgan ×5": ("nsgan", 5),
+    "mix+nsgan": ("mix+nsgan", 1), "wgan": ("wgan", 1), "mix+wgan": ("mix+wgan", 1)}
+COMPONENTS = 5        # the paper's and the official code's T
+SCALES = {
+    "tiny": dict(iters=4, eval_every=2, dim=4, batch=10, seeds=2, samples=64, reference=2000,
+                 dims=8, ms=(8, 16), critic_steps=20, critic_width=4),
+    "default": dict(iters=1000, eval_every=100, dim=8, batch=32, seeds=3, samples=500,
+                    reference=10000, dims=100, ms=(32, 128, 512, 2048), critic_steps=1500,
+                    critic_width=8),
+    "full": dict(iters=50000, eval_every=2500, dim=64, batch=64, seeds=3, samples=2000,
+                 reference=60000, dims=100, ms=(32, 128, 512, 2048, 8192), critic_steps=5000,
+                 critic_width=8),
+}
+# Thresholds of the checks, fixed before the default run.
+TAIL = 1 / 3          # the level: mean over the last third of the evaluations
+SMALL_CRITIC_FALL = 0.5   # the small critic's distance at the largest m ≤ 0.5 × at the smallest
+W1_STAYS = 0.8            # W1 at the largest m ≥ 0.8 × at the smallest
+
+
+def sizes(scale: str) -> Dict:
+  if scale not in SCALES:
+    raise ValueError(f"scale: must be one of {list(SCALES)}, got {scale!r}")
+  return dict(SCALES[scale])
+
+
+# ------------------------------------------------------------------ theory
+def gaussian_distances(key, m: int, d: int, *, critic_steps: int, critic_width: int) -> Dict:
+  """Distances between two independent m-samples of N(0, I/d): exact W1, the linear 1-Lipschitz
+  critic's ‖mean₁ − mean₂‖, and a small penalised critic's E f(x) − E f(y) after training."""
+  import jax
+  import optax
+  import scipy.optimize
+  import scipy.spatial
+  from wgan_jax.models import MLPCritic
+  kx, ky, kc = jax.random.split(key, 3)
+  x = np.asarray(jax.random.normal(kx, (m, d))) / math.sqrt(d)
+  y = np.asarray(jax.random.normal(ky, (m, d))) / math.sqrt(d)
+  cost = scipy.spatial.distance.cdist(x, y)
+  rows, cols = scipy.optimize.linear_sum_assignment(cost)
+  critic = MLPCritic(width=critic_width, depth=1)
+  xj, yj = jax.numpy.asarray(x), jax.numpy.asarray(y)
+  params, _ = _common.train_critic(critic, lambda k: (xj, yj), kc, steps=critic_steps,
+                                   loss="wasserstein", optimizer=optax.adam(1e-3, b1=0.5, b2=0.9),
+                                   gp_weight=10.0, example_shape=(d,))
+  f = lambda v: np.asarray(critic.apply(params, v)).reshape(-1)
+  return dict(m=m, w1=float(cost[rows, cols].mean()), js=math.log(2),
+              linear=float(np.linalg.norm(x.mean(0) - y.mean(0))),
+              small_critic=float(f(xj).mean() - f(yj).mean()))
+
+
+# ------------------------------------------------------------------ the table
+def parameter_count(dim: int, shape, latent_dim: int = 128) -> int:
+  """Parameters of the DCGAN generator and critic of `image_gan` at width `dim` (no compute)."""
+  import jax
+  import jax.numpy as jnp
+  from experiments.builders import make_models
+  g, d = make_models("dcgan", shape, dim=dim, gen_norm="batch", critic_norm="batch")
+  count = lambda m, x: sum(int(np.prod(v.shape)) for v in jax.tree_util.tree_leaves(
+      jax.eval_shape(m.init, jax.random.key(0), x)["params"]))
+  return (count(g, jnp.zeros((1, latent_dim))) +
+          count(d, jnp.zeros((1,) + tuple(shape))))
+
+
+def control_dim(dim: int, shape, factor: float) -> int:
+  """The width whose generator + critic have the parameter count nearest `factor` × width
+  `dim`'s (on a log scale)."""
+  if factor == 1:
+    return dim
+  base = parameter_count(dim, shape)
+  return min(range(dim, 8 * dim + 1),
+             key=lambda w: abs(math.log(parameter_count(w, shape) / (factor * base))))
+
+
+def _cpu_seconds() -> float:
+  r = resource.getrusage(resource.RUSAGE_SELF)
+  return r.ru_utime + r.ru_stime
+
+
+def train_method(label: str, data, metrics, key, eval_key, s: Mapping) -> Dict:
+  """`s["seeds"]` runs of one method trained together: score curves, final mixture weights."""
+  import jax
+  from experiments.builders import image_gan
+  from experiments.figures.loss_tracks_quality import quality
+  objective, factor = METHODS[label]
+  dim = control_dim(s["dim"], tuple(data.shape[1:]), factor)
+  gan = image_gan(objective, tuple(data.shape[1:]), dim=dim, batch_size=s["batch"],
+                  components=COMPONENTS)
+  sample = jax.jit(jax.vmap(gan.sample, in_axes=(0, 0, None)), static_argnums=2)
+  runs = s["seeds"]
+
+  def evaluate(states, k, it):
+    x = np.asarray(sample(states, jax.random.split(k, runs), s["samples"]))
+    per_run = [quality(metrics, xi) for xi in x]
+    return {q: [p[q] for p in per_run] for q in ("classifier_score", "fd")}
+
+  k_init, k_train = jax.random.split(key)
+  c0 = _cpu_seconds()
+  evals, r = _common.train(
+      gan, (jax.random.split(k_init, runs), jax.random.split(k_train, runs), eval_key),
+      evaluate, data=data, iters=s["iters"], eval_every=s["eval_every"], seeds=runs,
+      eval_at_start=True)
+  leaves = lambda p: sum(int(np.prod(v.shape[1:])) for v in jax.tree_util.tree_leaves(p))
+  out = dict(iterations=[e["iteration"] for e in evals],
+             score=np.asarray([e["classifier_score"] for e in evals]).T.tolist(),
+             fd=np.asarray([e["fd"] for e in evals]).T.tolist(), dim=dim,
+             generator_parameters=leaves(r.state.generator.params),
+             critic_parameters=leaves(r.state.critic.params),
+             cpu_seconds=_cpu_seconds() - c0)
+  if hasattr(gan, "weights"):
+    w_g, w_d = (np.asarray(w) for w in jax.vmap(gan.weights)(r.state))
+    out.update(w_g=w_g.tolist(), w_d=w_d.tolist(),
+               weight_movement=float(max(np.abs(w_g - 1 / COMPONENTS).max(),
+                                         np.abs(w_d - 1 / COMPONENTS).max())))
+  return out
+
+
+def level(scores) -> tuple:
+  """Mean ± s.e. over runs of each run's mean score over the last third of its evaluations."""
+  s = np.asarray(scores, float)                  # [runs, evaluations]
+  tail = s[:, -max(1, int(round(s.shape[1] * TAIL))):]
+  return _common.mean_se(tail.mean(axis=1))
+
+
+def judge(levels: Mapping[str, tuple], theory: list) -> Dict[str, bool]:
+  """The paper's claims: a method beats another when its mean level is higher by more than the
+  two standard errors combined (√(se₁² + se₂²))."""
+  beats = lambda a, b: (levels[a][0] - levels[b][0]
+                        > math.hypot(levels[a][1], levels[b][1]))
+  first, last = theory[0], theory[-1]
+  return {
+      "MIX+GAN table: mix+nsgan scores above nsgan (by more than the combined s.e.)":
+          beats("mix+nsgan", "nsgan"),
+      "MIX+GAN table, the compute control: mix+nsgan scores above an nsgan with ≈5× the "
+      "parameters": beats("mix+nsgan", "nsgan ×5"),
+      "MIX+GAN table: mix+wgan scores above wgan": beats("mix+wgan", "wgan"),
+      f"§3: the empirical W1 between two m-samples of one Gaussian does not shrink with m "
+      f"(at m = {last['m']} ≥ {W1_STAYS:g} × at m = {first['m']})":
+          last["w1"] >= W1_STAYS * first["w1"],
+      f"§3: a small critic's distance between the two samples goes towards 0 as m grows (at m = "
+      f"{last['m']} ≤ {SMALL_CRITIC_FALL:g} × at m = {first['m']}, falling at every step)":
+          last["small_critic"] <= SMALL_CRITIC_FALL * first["small_critic"]
+          and all(b["small_critic"] < a["small_critic"] for a, b in zip(theory, theory[1:])),
+  }
+
+
+def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+  import jax
+  import jax.numpy as jnp
+  from experiments.builders import ImageData
+  from experiments.evaluators import FashionMetrics
+  from wgan_jax.data.idx import load_fashion_mnist
+  scale = scale or ("full" if full else "default")
+  s = sizes(scale)
+  key = jax.random.key(seed)
+  c0 = _cpu_seconds()
+  theory = [gaussian_distances(jax.random.fold_in(jax.random.fold_in(key, 200), m), m,
+                               s["dims"], critic_steps=s["critic_steps"],
+                               critic_width=s["critic_width"]) for m in s["ms"]]
+  train_x, train_y = load_fashion_mnist(None, "train")
+  test_x, _ = load_fashion_mnist(None, "test")
+  subset = np.sort(np.asarray(jax.random.permutation(jax.random.fold_in(key, 100),
+                                                     len(train_x)))[:s["reference"]])
+  metrics = FashionMetrics(ImageData("fashion-mnist", train_x[subset], test_x, train_y[subset]),
+                           s["samples"])
+  data = jnp.asarray(train_x)
+  eval_key = jax.random.fold_in(key, 300)
+  table = {}
+  for i, label in enumerate(METHODS):
+    table[label] = train_method(label, data, metrics, jax.random.fold_in(key, 10 + i),
+                                eval_key, s)
+    print(f"  {label}: level {level(table[label]['score'])[0]:.2f} "
+          f"({table[label]['cpu_seconds']:.0f} CPU s)", flush=True)
+  levels = {k: level(v["score"]) for k, v in table.items()}
+  checks = judge(levels, theory)
+  real = metrics.reference["fashion_classifier_score"]
+  fig = _figure(table, levels, theory, real, s)
+  numbers = dict(
+      setup=dict(scale=scale, data="Fashion-MNIST train split (60,000 images, [-1, 1])",
+                 arch="DCGAN family (experiments.builders.image_gan), each objective's "
+                      "official defaults", components=COMPONENTS,
+                 methods={k: dict(objective=o, dim=table[k]["dim"]) for k, (o, _) in
+                          METHODS.items()}, seeds=s["seeds"], batch=s["batch"],
+                 generator_iterations=s["iters"], eval_every=s["eval_every"],
+                 samples=s["samples"], level=f"mean score over the last {TAIL:.2f} of the "
+                                             "evaluations, mean ± s.e. over runs",
+                 gaussian=dict(d=s["dims"], ms=list(s["ms"]), critic=f"{s['dims']} → "
+                               f"{s['critic_width']} → 1 ReLU MLP, gradient penalty 10, Adam "
+                               f"1e-3, {s['critic_steps']} full-batch steps")),
+      thresholds=dict(tail=TAIL, small_critic_fall=SMALL_CRITIC_FALL, w1_stays=W1_STAYS),
+      levels=levels, table=table, theory=theory, real_test_images_score=real,
+      seconds=dict(process_cpu=_cpu_seconds() - c0))
+  moved = {k: v["weight_movement"] for k, v in table.items() if "weight_movement" in v}
+  summary = (f"{scale}: {s['seeds']} seeds × {s['iters']} generator iterations, dim "
+             f"{s['dim']}. Level (Fashion classifier score): " +
+             ", ".join(f"{k} {m:.2f} ± {e:.2f}" for k, (m, e) in levels.items()) +
+             f" (real {real:.2f}); mixture weights' largest distance from 1/{COMPONENTS}: " +
+             ", ".join(f"{k} {v:.3f}" for k, v in moved.items()) +
+             f". Gaussian d = {s['dims']}, m {theory[0]['m']} → {theory[-1]['m']}: W1 "
+             f"{theory[0]['w1']:.3f} → {theory[-1]['w1']:.3f}, small critic "
+             f"{theory[0]['small_critic']:.3f} → {theory[-1]['small_critic']:.3f}, linear "
+             f"{theory[0]['linear']:.3f} → {theory[-1]['linear']:.3f}")
+  md = ["| method | width | G / D parameters | score level | published (CIFAR-10 IS) |",
+        "|---|---|---|---|---|"]
+  pub = {"nsgan": "6.58 (DCGAN)", "nsgan ×5": "7.34 (DCGAN 5× size)",
+         "mix+nsgan": "7.72 (MIX+DCGAN)", "wgan": "3.82", "mix+wgan": "4.04"}
+  md += [f"| {k} | {v['dim']} | {v['generator_parameters']:,} / {v['critic_parameters']:,} | "
+         f"{levels[k][0]:.2f} ± {levels[k][1]:.2f} | {pub[k]} |" for k, v in table.items()]
+  md += ["", "| m | W1 (exact) | JS | linear critic | small critic |", "|---|---|---|---|---|"]
+  md += [f"| {t['m']} | {t['w1']:.3f} | {t['js']:.3f} | {t['linear']:.3f} | "
+         f"{t['small_critic']:.3f} |" for t in theory]
+  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER, "\n".join(md))
+
+
+def _figure(table, levels, theory, real, s):
+  fig, axes = _common.subplots(1, 3, figsize=(16, 4.6))
+  colours = {"nsgan": "tab:red", "nsgan ×5": "darkred", "mix+nsgan": "salmon",
+             "wgan": "tab:blue", "mix+wgan": "lightblue"}
+  for k, v in table.items():
+    sc = np.asarray(v["score"])
+    axes[0].plot(v["iterations"], sc.mean(0), color=colours[k], label=k)
+    axes[0].fill_between(v["iterations"], sc.min(0), sc.max(0), color=colours[k], alpha=0.2)
+  axes[0].set(xlabel="generator iterations", ylabel="Fashion classifier score",
+              title=f"score, mean and range over {s['seeds']} runs (real {real:.2f})")
+  axes[0].legend(fontsize=7)
+  labels = list(levels)
+  axes[1].bar(labels, [levels[k][0] for k in labels], yerr=[levels[k][1] for k in labels],
+              color=[colours[k] for k in labels])
+  axes[1].set(ylabel="score level (last third)", title="the MIX+GAN table")
+  axes[1].tick_params(axis="x", labelsize=8)
+  ms = [t["m"] for t in theory]
+  for key, lab in (("w1", "W1 (exact)"), ("js", "JS (= log 2)"), ("linear", "linear critic"),
+                   ("small_critic", "small critic (GP)")):
+    axes[2].plot(ms, [t[key] for t in theory], marker="o", label=lab)
+  axes[2].set(xscale="log", yscale="log", xlabel="m (samples of each)",
+              title=f"two m-samples of N(0, I/{s['dims']})", ylabel="distance")
+  axes[2].legend(fontsize=7)
+  return fig
+
+
+if __name__ == "__main__":
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))

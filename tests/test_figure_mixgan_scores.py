@@ -1,0 +1,85 @@
+"""mixgan_scores (MIX+GAN's table and theory): the measures are exact where they can be, and
+every check can fail."""
+
+import itertools
+import json
+import math
+
+import jax
+import numpy as np
+import pytest
+
+from experiments.figures import mixgan_scores as ms
+
+LEVELS = {"nsgan": (2.5, 0.05), "nsgan ×5": (2.6, 0.05), "mix+nsgan": (2.9, 0.05),
+          "wgan": (1.8, 0.05), "mix+wgan": (2.1, 0.05)}
+THEORY = [dict(m=32, w1=1.28, small_critic=0.52), dict(m=128, w1=1.23, small_critic=0.27),
+          dict(m=512, w1=1.20, small_critic=0.14), dict(m=2048, w1=1.16, small_critic=0.065)]
+
+
+def test_the_papers_outcome_passes_every_check():
+  assert all(ms.judge(LEVELS, THEORY).values())
+
+
+@pytest.mark.parametrize("levels, theory, failing", [
+    (dict(LEVELS, **{"mix+nsgan": (2.55, 0.05)}), THEORY, [0, 1]),   # within the noise
+    (dict(LEVELS, **{"nsgan ×5": (3.0, 0.05)}), THEORY, [1]),         # size explains the gain
+    (dict(LEVELS, **{"mix+wgan": (1.7, 0.05)}), THEORY, [2]),
+    (LEVELS, THEORY[:-1] + [dict(m=2048, w1=0.5, small_critic=0.065)], [3]),
+    (LEVELS, THEORY[:-1] + [dict(m=2048, w1=1.16, small_critic=0.3)], [4]),
+    (LEVELS, [THEORY[0], THEORY[2], THEORY[1], THEORY[3]], [4]),       # not falling throughout
+])
+def test_each_check_fails_when_its_claim_is_absent(levels, theory, failing):
+  values = list(ms.judge(levels, theory).values())
+  assert [i for i, ok in enumerate(values) if not ok] == failing
+
+
+def test_level_is_the_tail_mean_over_runs():
+  scores = [[1, 1, 1, 2, 2, 2], [1, 1, 1, 4, 4, 4]]  # last third: (2, 2) and (4, 4)
+  mean, se = ms.level(scores)
+  assert mean == pytest.approx(3.0) and se == pytest.approx(np.std([2, 4], ddof=1) / math.sqrt(2))
+
+
+def test_the_control_has_five_times_the_parameters():
+  for dim in (4, 8):
+    big = ms.control_dim(dim, (28, 28, 1), 5)
+    ratio = ms.parameter_count(big, (28, 28, 1)) / ms.parameter_count(dim, (28, 28, 1))
+    assert 4.5 < ratio < 5.5, (dim, big, ratio)
+
+
+def test_gaussian_distances_are_exact_where_they_can_be():
+  """W1 of two 5-point samples equals the best of all 120 matchings; the linear critic is
+  ‖mean₁ − mean₂‖; JS of two disjoint empirical measures is log 2."""
+  key = jax.random.key(3)
+  d = ms.gaussian_distances(key, 5, 7, critic_steps=5, critic_width=2)
+  kx, ky, _ = jax.random.split(key, 3)
+  x = np.asarray(jax.random.normal(kx, (5, 7))) / math.sqrt(7)
+  y = np.asarray(jax.random.normal(ky, (5, 7))) / math.sqrt(7)
+  brute = min(np.mean([np.linalg.norm(x[i] - y[p[i]]) for i in range(5)])
+              for p in itertools.permutations(range(5)))
+  assert d["w1"] == pytest.approx(brute, rel=1e-6)
+  assert d["linear"] == pytest.approx(np.linalg.norm(x.mean(0) - y.mean(0)), rel=1e-5)
+  assert d["js"] == pytest.approx(math.log(2))
+  # a 1-Lipschitz-ish critic cannot see more than W1 (up to the penalty's slack)
+  assert d["small_critic"] <= 1.5 * d["w1"]
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_png_and_json(tmp_path):
+  r = ms.run(str(tmp_path), scale="tiny")
+  assert (tmp_path / "mixgan_scores.png").read_bytes()[:4] == b"\x89PNG"
+  n = json.loads((tmp_path / "mixgan_scores.json").read_text())["numbers"]
+  s = ms.sizes("tiny")
+  assert set(n["table"]) == set(ms.METHODS) and len(r["checks"]) == 5
+  for k, v in n["table"].items():
+    assert np.asarray(v["score"]).shape == (s["seeds"], s["iters"] // s["eval_every"] + 1)
+    assert ("w_g" in v) == k.startswith("mix+")
+  # the mixture holds T copies of the base model; ×5 has about 5× the base's parameters
+  total = lambda k: (n["table"][k]["generator_parameters"] +
+                     n["table"][k]["critic_parameters"])
+  g = lambda k: n["table"][k]["generator_parameters"]
+  assert g("mix+nsgan") == ms.COMPONENTS * g("nsgan") + ms.COMPONENTS  # + the T logits
+  assert 4 < total("nsgan ×5") / total("nsgan") < 6.5
+  for k in ("mix+nsgan", "mix+wgan"):
+    w = np.asarray(n["table"][k]["w_g"])
+    np.testing.assert_allclose(w.sum(axis=1), 1, rtol=1e-5)
