@@ -126,6 +126,22 @@ def train_critic(critic, sample_pair: Callable, key, *, steps: int, loss: str,
   return params, losses
 
 
+def fashion_mnist(key, reference: int, samples: int):
+  """(train images, test images, FashionMetrics) of the Fashion-MNIST figures: the metrics'
+  training features are those of `reference` training images drawn with fold_in(key, 100),
+  their real-data reference is measured on `samples` test images."""
+  from experiments.builders import ImageData
+  from experiments.evaluators import FashionMetrics
+  from wgan_jax.data.idx import load_fashion_mnist
+  train_x, train_y = load_fashion_mnist(None, "train")
+  test_x, _ = load_fashion_mnist(None, "test")
+  subset = np.sort(np.asarray(jax.random.permutation(jax.random.fold_in(key, 100),
+                                                     len(train_x)))[:reference])
+  metrics = FashionMetrics(ImageData("fashion-mnist", train_x[subset], test_x, train_y[subset]),
+                           samples)
+  return train_x, test_x, metrics
+
+
 # ------------------------------------------------------------ seeded toy tables
 TOY_DATASETS = ("8gaussians", "25gaussians")
 TOY_METHODS = {  # the rows of mode_collapse and the plain runs of mixture_modes (same keys)

@@ -187,19 +187,11 @@ def train_one(loss: str, generator: str, sz: Mapping, data, metrics, key) -> Dic
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   import jax
   import jax.numpy as jnp
-  from experiments.builders import ImageData
-  from experiments.evaluators import FashionMetrics
-  from wgan_jax.data.idx import load_fashion_mnist
   scale = scale or ("full" if full else "default")
   sz = sizes(scale)
   key = jax.random.key(seed)
   c0 = _cpu_seconds()
-  train_x, train_y = load_fashion_mnist(None, "train")
-  test_x, _ = load_fashion_mnist(None, "test")
-  subset = np.sort(np.asarray(jax.random.permutation(jax.random.fold_in(key, 100),
-                                                     len(train_x)))[:sz["train_images"]])
-  metrics = FashionMetrics(ImageData("fashion-mnist", train_x[subset], test_x, train_y[subset]),
-                           sz["final"])
+  train_x, test_x, metrics = _common.fashion_mnist(key, sz["train_images"], sz["final"])
   real = dict(metrics.reference)
   real_diversity = diversity(test_x[2000:2000 + sz["final"]])
   real["diversity"] = real_diversity

@@ -427,19 +427,11 @@ def _cpu_seconds() -> float:
 
 # ------------------------------------------------------------------ the figure
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
-  from experiments.builders import ImageData
-  from experiments.evaluators import FashionMetrics
-  from wgan_jax.data.idx import load_fashion_mnist
   scale = scale or ("full" if full else "default")
   sz = sizes(scale)
   key = jax.random.key(seed)
   t0, c0 = time.time(), _cpu_seconds()
-  train_x, train_y = load_fashion_mnist(None, "train")
-  test_x, _ = load_fashion_mnist(None, "test")
-  subset = np.sort(np.asarray(jax.random.permutation(jax.random.fold_in(key, 100),
-                                                     len(train_x)))[:sz["train_images"]])
-  metrics = FashionMetrics(ImageData("fashion-mnist", train_x[subset], test_x, train_y[subset]),
-                           sz["samples"])
+  train_x, test_x, metrics = _common.fashion_mnist(key, sz["train_images"], sz["samples"])
   data = jnp.asarray(train_x)
   its, every = sz["iters"], sz["eval_every"]
   grid_at = (0, every * round(its / every / 2), its)

@@ -198,9 +198,6 @@ def judge(levels: Mapping[str, tuple], theory: list) -> Dict[str, bool]:
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   import jax
   import jax.numpy as jnp
-  from experiments.builders import ImageData
-  from experiments.evaluators import FashionMetrics
-  from wgan_jax.data.idx import load_fashion_mnist
   scale = scale or ("full" if full else "default")
   s = sizes(scale)
   key = jax.random.key(seed)
@@ -208,12 +205,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   theory = [gaussian_distances(jax.random.fold_in(jax.random.fold_in(key, 200), m), m,
                                s["dims"], critic_steps=s["critic_steps"],
                                critic_width=s["critic_width"]) for m in s["ms"]]
-  train_x, train_y = load_fashion_mnist(None, "train")
-  test_x, _ = load_fashion_mnist(None, "test")
-  subset = np.sort(np.asarray(jax.random.permutation(jax.random.fold_in(key, 100),
-                                                     len(train_x)))[:s["reference"]])
-  metrics = FashionMetrics(ImageData("fashion-mnist", train_x[subset], test_x, train_y[subset]),
-                           s["samples"])
+  train_x, _, metrics = _common.fashion_mnist(key, s["reference"], s["samples"])
   data = jnp.asarray(train_x)
   eval_key = jax.random.fold_in(key, 300)
   table = {}
