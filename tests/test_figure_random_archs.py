@@ -1,0 +1,93 @@
+"""random_archs (WGAN-GP §5.1 Table 2, App. C) and its design space."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.figures import random_archs as ra
+from wgan_jax.models.design_space import NONLINEARITIES, DesignSpaceCritic, DesignSpaceGenerator
+
+
+def _params(module, x):
+  v = module.init(jax.random.key(0), x)
+  return v, sum(p.size for p in jax.tree_util.tree_leaves(v["params"]))
+
+
+@pytest.mark.parametrize("depth", [3, 5])
+def test_design_space_shapes_and_depth(depth):
+  """Each layer beyond 3 is one 3×3 convolution f → f (9f² + f parameters) in each network."""
+  z, x = jnp.ones((2, 128)), jnp.zeros((2, 28, 28, 1))
+  g = DesignSpaceGenerator(depth=depth, filters=4, norm="none", nonlinearity="tanh")
+  d = DesignSpaceCritic(depth=depth, filters=4, nonlinearity="softplus")
+  (gv, gn), (dv, dn) = _params(g, z), _params(d, x)
+  out = g.apply(gv, z, train=False)
+  assert out.shape == (2, 28, 28, 1) and float(jnp.max(jnp.abs(out))) <= 1
+  assert d.apply(dv, x).shape == (2,)
+  _, g3 = _params(DesignSpaceGenerator(depth=3, filters=4, norm="none"), z)
+  _, d3 = _params(DesignSpaceCritic(depth=3, filters=4), x)
+  assert gn - g3 == dn - d3 == (depth - 3) * (9 * 16 + 4)
+
+
+def test_design_space_refuses_what_table_1_does_not_hold():
+  with pytest.raises(ValueError, match="nonlinearity"):
+    DesignSpaceGenerator(nonlinearity="elu").init(jax.random.key(0), jnp.ones((1, 8)))
+  with pytest.raises(ValueError, match="depth"):
+    DesignSpaceCritic(depth=2).init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)))
+  # App. D's smooth ELU: softplus(2x + 2)/2 − 1 → −1 far left, ≈ x far right
+  f = NONLINEARITIES["softplus"]
+  np.testing.assert_allclose([f(-20.0), f(20.0)], [-1.0, 20.0], atol=1e-6)
+
+
+def test_architectures_are_drawn_from_the_key_and_cover_the_space():
+  archs = [ra.sample_architecture(jax.random.fold_in(jax.random.key(0), i)) for i in range(60)]
+  assert archs[3] == ra.sample_architecture(jax.random.fold_in(jax.random.key(0), 3))
+  for player in ("g", "d"):
+    for field, options in ra.CHOICES.items():
+      assert {a[f"{player}_{field}"] for a in archs} == set(options)
+
+
+def test_counts_and_sign_test():
+  scores = {"gan": [1.0, 3.0, 3.0, float("nan")], "wgan-gp": [3.0, 1.0, 3.0, 3.0]}
+  assert ra.counts(scores, 2.0) == {"only gan": 1, "only wgan-gp": 2, "both": 1, "neither": 0}
+  t = ra.sign_test([3, 3, 3, 1, 2], [1, 1, 1, 3, 2])  # 3 wins, 1 loss, 1 tie
+  assert (t["x_better"], t["y_better"]) == (3, 1) and t["p_value"] == pytest.approx(0.625)
+
+
+def test_checks_fail_without_the_phenomenon():
+  good = {1.5: {"only gan": 0, "only wgan-gp": 3, "both": 4, "neither": 1},
+          2.0: {"only gan": 1, "only wgan-gp": 2, "both": 2, "neither": 3}}
+  assert all(ra.judge(good, dict(p_value=0.6)).values())
+  tied = {t: dict(c, **{"only wgan-gp": c["only gan"]}) for t, c in good.items()}
+  assert list(ra.judge(tied, dict(p_value=0.6)).values()) == [False, True]
+  one_worse = {**good, 2.0: dict(good[2.0], **{"only gan": 3})}
+  assert list(ra.judge(one_worse, dict(p_value=0.6)).values())[0] is False
+  assert list(ra.judge(good, dict(p_value=0.01)).values()) == [True, False]
+
+
+def test_the_losses_follow_appendix_b():
+  arch = dict(g_nonlinearity="relu", g_depth=3, g_batch_norm=True, g_filters=8,
+              d_nonlinearity="relu", d_depth=3, d_batch_norm=True, d_filters=8)
+  s = ra.sizes("tiny")
+  gan, gp, one = (ra.build(arch, l, s) for l in ra.LOSSES)
+  assert (gan.config.lr_d, gan.config.beta1, gan.config.beta2) == (2e-4, 0.5, 0.999)
+  for g in (gp, one):
+    assert (g.config.lr_d, g.config.beta1, g.config.beta2, g.config.gp_weight) == (
+        1e-4, 0.0, 0.9, 10.0)
+    assert g.critic.norm == "layer"
+  assert one.config.one_sided and not gp.config.one_sided and gan.critic.norm == "batch"
+  assert gan.config.weight_penalty == gp.config.weight_penalty == 1e-3
+  plain = ra.build(dict(arch, d_batch_norm=False), "gan", s)
+  assert plain.critic.norm == "none" and plain.config.weight_penalty == 0
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_png_and_json(tmp_path):
+  r = ra.run(str(tmp_path), scale="tiny")
+  assert (tmp_path / "random_archs.png").read_bytes()[:4] == b"\x89PNG"
+  n = json.loads((tmp_path / "random_archs.json").read_text())["numbers"]
+  assert len(n["architectures"]) == ra.sizes("tiny")["archs"] and len(r["checks"]) == 2
+  for t, c in n["table"].items():
+    assert sum(c.values()) == ra.sizes("tiny")["archs"]
