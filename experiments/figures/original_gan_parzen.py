@@ -3,9 +3,12 @@ samples beside their nearest training images, and interpolation in z.
 
   python -m experiments.figures.original_gan_parzen --out runs/figures
 
-A GAN with MLP generator and discriminator (the paper's MNIST models were MLPs; here the
-project's `mlp` image models, the −log D generator loss, Adam 2e-4 β1 0.5) is trained on the
-first 50,000 Fashion-MNIST training images; the last 10,000 are the validation split.
+A GAN with the DCGAN generator and discriminator (`image_gan(arch="dcgan")`: tanh output on
+data in [−1, 1]; the −log D generator loss, Adam 2e-4 β1 0.5, batch 100) is trained on the
+first 50,000 Fashion-MNIST training images; the last 10,000 are the validation split. The
+paper's MNIST models were MLPs (a maxout discriminator); the project's output-unbounded image
+MLP generator did not train at this CPU scale (measured: test log-likelihood −489 nats against
+uniform noise's −531 and the training images' +362), so the convolutional pair is used.
 
 Table 1 (§5): "We estimate probability of the test set data under p_g by fitting a Gaussian
 Parzen window to the samples generated with G and reporting the log-likelihood under this
@@ -54,11 +57,11 @@ NOTE = ("Not reproduced: the GAN itself did not train. At the CPU default (MLP g
         "nearest-image distance 29 against 7 for test images), but that is because the "
         "samples are poor, not a finding. Next: the DCGAN generator (tanh output) instead of "
         "the output-unbounded MLP.")
-SIZES = {"tiny": dict(iters=10, width=32, centres=200, few_centres=50, validation=50, test=50,
+SIZES = {"tiny": dict(iters=10, dim=4, centres=200, few_centres=50, validation=50, test=50,
                       nn_samples=20),
-         "default": dict(iters=6000, width=512, centres=10000, few_centres=1000,
+         "default": dict(iters=4000, dim=16, centres=10000, few_centres=1000,
                          validation=1000, test=2000, nn_samples=500),
-         "full": dict(iters=50000, width=1024, centres=10000, few_centres=1000,
+         "full": dict(iters=50000, dim=64, centres=10000, few_centres=1000,
                       validation=10000, test=10000, nn_samples=2000)}
 SIGMAS = np.logspace(-1.5, -0.3, 13)   # bandwidths tried on the validation split (pixels in [0,1])
 TRAIN_IMAGES = 50000
@@ -116,7 +119,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   train_all, _ = load_fashion_mnist(None, "train")
   test_all, _ = load_fashion_mnist(None, "test")
   train, validation = train_all[:TRAIN_IMAGES], train_all[TRAIN_IMAGES:]
-  gan = image_gan("nsgan", train.shape[1:], dim=s["width"], arch="mlp", batch_size=100,
+  gan = image_gan("nsgan", train.shape[1:], dim=s["dim"], arch="dcgan", batch_size=100,
                   latent_dim=100)
   _, r = _common.train(gan, key, data=train, iters=s["iters"], log_every=max(1, s["iters"] // 50))
   state = r.state
