@@ -34,11 +34,15 @@ def results_markdown(results: List[Dict], *, full: bool, seconds: Dict[str, floa
            "number below is in the JSON beside each figure. \"Shape matches\" is *yes* when "
            "every checked claim holds, *partly* when some do, *no* when none do; the checks "
            "are the papers' qualitative claims, measured on our CPU-sized runs.", "",
-           "| figure | shape matches | published (the paper's own number) | seconds |",
-           "|---|---|---|---|"]
+           "Seconds are wall-clock on the machine of the run, which others may have shared; CPU "
+           "seconds are the run's own (÷ 2 estimates the wall-clock on 2 idle cores).", "",
+           "| figure | shape matches | published (the paper's own number) | seconds | CPU s |",
+           "|---|---|---|---|---|"]
   for r in results:
+    cpu = r.get("cpu_seconds")
     lines.append(f"| [{r['name']}](#{r['name']}) | {verdict(r['checks'])} | "
-                 f"{r.get('published') or '–'} | {seconds[r['name']]:.0f} |")
+                 f"{r.get('published') or '–'} | {seconds[r['name']]:.0f} | "
+                 f"{'–' if cpu is None else f'{cpu:.0f}'} |")
   for r in results:
     lines += ["", f"## {r['name']}", "", f"![{r['name']}]({r['name']}.png)", "",
               f"**Paper.** {r['paper']}", ""]
@@ -53,6 +57,13 @@ def results_markdown(results: List[Dict], *, full: bool, seconds: Dict[str, floa
   return "\n".join(lines) + "\n"
 
 
+
+
+def _cpu_seconds() -> float:
+  """CPU seconds (user + system) of this process and of its finished children."""
+  import resource
+  own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+  return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -86,11 +97,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.only:
       cli.fail("--rebuild: runs no figure, so it takes no --only")
     names = []
-  results, seconds = [], {}
+  results, seconds, cpu = [], {}, {}
   interrupted = None
   for name in names:
     module = importlib.import_module(f"experiments.figures.{name}")
-    t0 = time.time()
+    t0, c0 = time.time(), _cpu_seconds()
     print(f"[{name}] running ({scale})...", file=sys.stderr, flush=True)
     try:
       r = module.run(args.out, seed=args.seed, scale=scale)
@@ -98,11 +109,13 @@ def main(argv: Optional[List[str]] = None) -> int:
       interrupted = f"[{name}] stopped ({e or 'interrupted'}); nothing after it was run"
       print(interrupted, file=sys.stderr, flush=True)
       break
-    seconds[name] = time.time() - t0
+    seconds[name], cpu[name] = time.time() - t0, _cpu_seconds() - c0
+    r["cpu_seconds"] = cpu[name]
     r["note"] = getattr(module, "NOTE", None)
     r["published"] = getattr(module, "PUBLISHED", None)
     results.append(r)
-    print(f"[{name}] {verdict(r['checks'])}: {r['summary']} ({seconds[name]:.0f} s)",
+    print(f"[{name}] {verdict(r['checks'])}: {r['summary']} ({seconds[name]:.0f} s, "
+          f"{cpu[name]:.0f} CPU s)",
           file=sys.stderr, flush=True)
   # Figures run earlier into the same folder (their NAME.json) stay in RESULTS.md, so
   # `--only NAME` refreshes one figure without dropping the others.
@@ -110,7 +123,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   for r in results:
     path = os.path.join(args.out, f"{r['name']}.json")
     saved = json.load(open(path)) if os.path.exists(path) else dict(r)
-    saved.update(seconds=seconds[r["name"]], scale=scale,
+    saved.update(seconds=seconds[r["name"]], cpu_seconds=cpu[r["name"]], scale=scale,
                  **{k: r[k] for k in ("markdown", "note", "published") if r.get(k)})
     common.write_json(path, saved)
   for name in FIGURES:
