@@ -1,6 +1,6 @@
 """Reproduce the papers' figures and tables, and write RESULTS.md beside them.
 
-  python -m experiments.reproduce                       # all, CPU sizes (about 45 minutes)
+  python -m experiments.reproduce                       # all, CPU sizes (about 2–2.5 hours)
   python -m experiments.reproduce --only parallel_lines --only mode_collapse
   python -m experiments.reproduce --full --out runs/full   # the papers' sizes, for an accelerator
 
