@@ -53,7 +53,7 @@ LOSSES = {"gan": "standard GAN (nsgan)", "wgan-gp": "WGAN-GP",
           "wgan-gp-onesided": "WGAN-GP one-sided"}
 SCALES = {
     "tiny": dict(archs=2, iters=3, batch=8, samples=256, reference=2000),
-    "default": dict(archs=8, iters=400, batch=32, samples=1000, reference=10000),
+    "default": dict(archs=5, iters=400, batch=32, samples=1000, reference=10000),
     "full": dict(archs=200, iters=20000, batch=64, samples=5000, reference=60000),
 }
 THRESHOLDS = (1.25, 1.5, 2.0, 2.5, 3.0)   # fixed before the default run (real images: ≈ 8)
