@@ -58,6 +58,15 @@ def fail(message: str, code: int = 2) -> "NoReturn":  # noqa: F821
   raise SystemExit(code)
 
 
+def cpu_seconds(children: bool = False) -> float:
+  """CPU seconds (user + system) of this process, and of its finished children with
+  `children`: on a shared machine, about an upper bound of the wall-clock time the same
+  compute-bound work takes on idle cores (÷ the cores it keeps busy)."""
+  import resource
+  who = [resource.RUSAGE_SELF] + ([resource.RUSAGE_CHILDREN] if children else [])
+  return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, who))
+
+
 def matplotlib_pyplot():
   import matplotlib
   matplotlib.use("Agg")

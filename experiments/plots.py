@@ -84,16 +84,24 @@ def plot_weights(path, history, components, title):
   plt.close(fig)
 
 
-def save_grid(path: str, x: np.ndarray, title: str, n: int = 64) -> None:
-  """A square grid of the first n images (in [-1, 1]) as a PNG."""
-  plt = common.matplotlib_pyplot()
-  x = np.clip((np.asarray(x[:n], np.float32) + 1) / 2, 0, 1)
+def image_grid(x: np.ndarray) -> np.ndarray:
+  """Images x [N, H, W, C] in [−1, 1] tiled row by row into a square canvas in [0, 1] with
+  1-pixel white borders: [k(H+1)+1, k(W+1)+1, C], k = ⌈√N⌉."""
+  x = np.clip((np.asarray(x, np.float32) + 1) / 2, 0, 1)
   k = int(np.ceil(np.sqrt(len(x))))
   h, w, c = x.shape[1:]
   canvas = np.ones((k * (h + 1) + 1, k * (w + 1) + 1, c), np.float32)
   for i, img in enumerate(x):
     r, q = divmod(i, k)
     canvas[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + q * (w + 1):1 + q * (w + 1) + w] = img
+  return canvas
+
+
+def save_grid(path: str, x: np.ndarray, title: str, n: int = 64) -> None:
+  """A square grid of the first n images (in [-1, 1]) as a PNG."""
+  plt = common.matplotlib_pyplot()
+  canvas = image_grid(x[:n])
+  c = canvas.shape[-1]
   fig, ax = plt.subplots(figsize=(5, 5.3))
   ax.imshow(canvas[..., 0] if c == 1 else canvas, cmap="gray" if c == 1 else None,
             vmin=0, vmax=1, interpolation="nearest")

@@ -59,13 +59,6 @@ def results_markdown(results: List[Dict], *, full: bool, seconds: Dict[str, floa
 
 
 
-def _cpu_seconds() -> float:
-  """CPU seconds (user + system) of this process and of its finished children."""
-  import resource
-  own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-  return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
 def main(argv: Optional[List[str]] = None) -> int:
   from experiments.cli import OneLineParser  # errors as one line naming the flag
   p = OneLineParser(prog="python -m experiments.reproduce", description=__doc__,
@@ -101,7 +94,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   interrupted = None
   for name in names:
     module = importlib.import_module(f"experiments.figures.{name}")
-    t0, c0 = time.time(), _cpu_seconds()
+    t0, c0 = time.time(), common.cpu_seconds(children=True)
     print(f"[{name}] running ({scale})...", file=sys.stderr, flush=True)
     try:
       r = module.run(args.out, seed=args.seed, scale=scale)
@@ -109,7 +102,7 @@ def main(argv: Optional[List[str]] = None) -> int:
       interrupted = f"[{name}] stopped ({e or 'interrupted'}); nothing after it was run"
       print(interrupted, file=sys.stderr, flush=True)
       break
-    seconds[name], cpu[name] = time.time() - t0, _cpu_seconds() - c0
+    seconds[name], cpu[name] = time.time() - t0, common.cpu_seconds(children=True) - c0
     r["cpu_seconds"] = cpu[name]
     r["note"] = getattr(module, "NOTE", None)
     r["published"] = getattr(module, "PUBLISHED", None)

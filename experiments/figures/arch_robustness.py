@@ -22,12 +22,12 @@ samples over that of real test images (a collapsed generator repeats itself: far
 
 from __future__ import annotations
 
-import resource
 import time
 from typing import Dict, Mapping
 
 import numpy as np
 
+from experiments import common
 from experiments.figures import _common
 
 NAME = "arch_robustness"
@@ -160,11 +160,6 @@ def build(loss: str, generator: str, sz: Mapping):
                   wj.make_config("wgan" if loss == "wgan" else "nsgan", **over), array_sampler)
 
 
-def _cpu_seconds() -> float:
-  r = resource.getrusage(resource.RUSAGE_SELF)
-  return r.ru_utime + r.ru_stime
-
-
 def train_one(loss: str, generator: str, sz: Mapping, data, metrics, key) -> Dict:
   """Train one (loss, generator); its FD and score every `eval_every` and its final metrics."""
   import jax
@@ -177,7 +172,7 @@ def train_one(loss: str, generator: str, sz: Mapping, data, metrics, key) -> Dic
   def evaluate(state, _, it):
     return quality(metrics, sample_in_chunks(gan.sample, state, k_z, sz["samples"]))
 
-  c0, t0 = _cpu_seconds(), time.time()
+  c0, t0 = common.cpu_seconds(), time.time()
   evals, r = _common.train(gan, (k_init, k_train, k_eval), evaluate, data=data,
                            iters=sz["iters"], eval_every=sz["eval_every"],
                            iters_per_call=sz["eval_every"], log_every=sz["eval_every"],
@@ -194,7 +189,7 @@ def train_one(loss: str, generator: str, sz: Mapping, data, metrics, key) -> Dic
       nearest_train_share=final["nearest_train_share"], diversity=diversity(x),
       generator_parameters=int(sum(p.size for p in params)),
       finite=bool(np.isfinite(x).all()), samples=np.asarray(x[:64]),
-      seconds=time.time() - t0, cpu_seconds=_cpu_seconds() - c0)
+      seconds=time.time() - t0, cpu_seconds=common.cpu_seconds() - c0)
 
 
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
@@ -203,7 +198,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   scale = scale or ("full" if full else "default")
   sz = sizes(scale)
   key = jax.random.key(seed)
-  c0 = _cpu_seconds()
+  c0 = common.cpu_seconds()
   train_x, test_x, metrics = _common.fashion_mnist(key, sz["train_images"], sz["final"])
   real = dict(metrics.reference)
   real_diversity = diversity(test_x[2000:2000 + sz["final"]])
@@ -234,7 +229,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
                       min_classes=MIN_CLASSES, full_classes=FULL_CLASSES),
       real_test_images=real,
       runs={n: {k: v for k, v in r.items() if k != "samples"} for n, r in runs.items()},
-      seconds=dict(process_cpu=_cpu_seconds() - c0))
+      seconds=dict(process_cpu=common.cpu_seconds() - c0))
   summary = (f"{scale}: {sz['iters']} generator iterations, dim {sz['dim']}, WGAN RMSProp "
              f"{sz['wgan_lr']:g}. Final score / FD / classes / diversity: " +
              "; ".join(f"{n} {r['classifier_score']:.2f} / {r['fd']:.0f} / "
@@ -254,23 +249,15 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   return _common.save(out, NAME, fig, numbers, checks, summary, PAPER, "\n".join(md))
 
 
-def _sheet(x, k: int = 8):
-  x = np.clip((np.asarray(x)[:k * k, :, :, 0] + 1) / 2, 0, 1)
-  h, w = x.shape[1:]
-  canvas = np.ones((k * (h + 1), k * (w + 1)))
-  for i, img in enumerate(x):
-    r, q = divmod(i, k)
-    canvas[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = img
-  return canvas
-
-
 def _figure(runs, real, sz):
+  from experiments.plots import image_grid
   fig, axes = _common.subplots(2, 4, figsize=(16, 8.4),
                                gridspec_kw=dict(width_ratios=[1, 1, 1, 1.15]))
   for i, loss in enumerate(LOSSES):
     for j, g in enumerate(GENERATORS):
       r, ax = runs[f"{loss}/{g}"], axes[i, j]
-      ax.imshow(_sheet(r["samples"]), cmap="gray", interpolation="nearest")
+      ax.imshow(image_grid(r["samples"])[..., 0], cmap="gray", vmin=0, vmax=1,
+                interpolation="nearest")
       ax.set_axis_off()
       ax.set_title(f"{LOSSES[loss]}\n{GENERATORS[g]}\nscore {r['classifier_score']:.2f}, "
                    f"FD {r['fd']:.0f}, {r['classes_covered']} classes, "

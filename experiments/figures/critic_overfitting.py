@@ -26,7 +26,6 @@ minibatches (gan_mnist's 'train disc cost') is plotted too, faintly.
 from __future__ import annotations
 
 import math
-import resource
 import time
 from typing import Dict, Mapping, Sequence
 
@@ -34,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments import common
 from experiments.figures import _common
 
 NAME = "critic_overfitting"
@@ -229,12 +229,6 @@ def judge(stats: Mapping[str, Mapping]) -> Dict[str, bool]:
   }
 
 
-def _cpu_seconds() -> float:
-  """CPU seconds of this process (user + system)."""
-  r = resource.getrusage(resource.RUSAGE_SELF)
-  return r.ru_utime + r.ru_stime
-
-
 def train_panel(objective: str, sz: Mapping, train_x, val_x, key):
   """Train one panel's GAN on `train_x`; every `eval_every` iterations (and at 0 and the end)
   the negative critic loss on both sets. Returns (evaluations, training-minibatch history,
@@ -262,7 +256,7 @@ def train_panel(objective: str, sz: Mapping, train_x, val_x, key):
 def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   scale = scale or ("full" if full else "default")
   sz = sizes(scale)
-  t0, c0 = time.time(), _cpu_seconds()
+  t0, c0 = time.time(), common.cpu_seconds()
   key = jax.random.key(seed)
   train_x, val_x = load_sets(key, sz["images"], sz["validation"])
   curves, minibatch, seconds, stats = {}, {}, {}, {}
@@ -290,7 +284,7 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
       thresholds=dict(z_min=Z_MIN, rise_window="middle third -> late third",
                       gap_window="early third -> late third"),
       curves=curves, minibatch_cost=minibatch, stats=stats,
-      seconds=dict(train=seconds, total=time.time() - t0, process_cpu=_cpu_seconds() - c0))
+      seconds=dict(train=seconds, total=time.time() - t0, process_cpu=common.cpu_seconds() - c0))
   summary = (f"{scale}: DIM {sz['dim']}, {sz['iters']} it., {len(train_x)} train / "
              f"{len(val_x)} validation images. GP: train − validation gap early → late third "
              f"{gp['gap_thirds'][0]:.3g} → {gp['gap_thirds'][2]:.3g} (z {gp['gap_growth']['z']:.1f}"

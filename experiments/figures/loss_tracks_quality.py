@@ -51,7 +51,6 @@ the whole-run ρ with the README's zero-padded filter across the blocks.
 from __future__ import annotations
 
 import math
-import resource
 import time
 from typing import Dict, List, Mapping, Sequence, Tuple
 
@@ -63,6 +62,7 @@ import scipy.signal
 import scipy.stats
 
 import wgan_jax as wj
+from experiments import common
 from experiments.figures import _common
 
 NAME = "loss_tracks_quality"
@@ -375,7 +375,7 @@ def trace(name: str, sz: Mapping, data, metrics, key, grid_at: Sequence[int]) ->
       grids[it] = np.asarray(x[:GRID])
     return out
 
-  c0, t0 = _cpu_seconds(), time.time()
+  c0, t0 = common.cpu_seconds(), time.time()
   evals, r = _common.train(gan, (k_init, k_train, k_eval), evaluate, data=data,
                            iters=sz["iters"], eval_every=sz["eval_every"],
                            iters_per_call=sz["per_call"], log_every=1, eval_at_start=True)
@@ -387,7 +387,7 @@ def trace(name: str, sz: Mapping, data, metrics, key, grid_at: Sequence[int]) ->
                   g_cost=np.asarray(h["g_loss"], float))
   ev = {k: np.asarray([e[k] for e in evals], float) for k in evals[0] if k != "seconds"}
   return dict(losses=losses, evals=ev, grids=grids, config=gan.config,
-              seconds=time.time() - t0, cpu_seconds=_cpu_seconds() - c0)
+              seconds=time.time() - t0, cpu_seconds=common.cpu_seconds() - c0)
 
 
 def summarise(t: Mapping, iters: int, every: int) -> Dict:
@@ -419,18 +419,12 @@ def summarise(t: Mapping, iters: int, every: int) -> Dict:
   return out
 
 
-def _cpu_seconds() -> float:
-  """CPU seconds of this process (user + system)."""
-  r = resource.getrusage(resource.RUSAGE_SELF)
-  return r.ru_utime + r.ru_stime
-
-
 # ------------------------------------------------------------------ the figure
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   scale = scale or ("full" if full else "default")
   sz = sizes(scale)
   key = jax.random.key(seed)
-  t0, c0 = time.time(), _cpu_seconds()
+  t0, c0 = time.time(), common.cpu_seconds()
   train_x, test_x, metrics = _common.fashion_mnist(key, sz["train_images"], sz["samples"])
   data = jnp.asarray(train_x)
   its, every = sz["iters"], sz["eval_every"]
@@ -461,7 +455,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
                       flat_loss=FLAT_LOSS, quarter=QUARTER),
       fd_reference_real_test_images=reference_fd,
       setups=stats,
-      seconds=dict(total=time.time() - t0, process_cpu=_cpu_seconds() - c0,
+      seconds=dict(total=time.time() - t0, process_cpu=common.cpu_seconds() - c0,
                    per_setup={n: t["cpu_seconds"] for n, t in traces.items()}))
   rho = lambda n: stats[n]["mean_window_rho"]
   summary = (f"{scale}: {its} generator iterations, DCGAN dim {sz['dim']}, MLP width "

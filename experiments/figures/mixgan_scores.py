@@ -28,12 +28,12 @@ a distance that falls towards 0 as m grows, as does the linear 1-Lipschitz criti
 from __future__ import annotations
 
 import math
-import resource
 import time
 from typing import Dict, Mapping
 
 import numpy as np
 
+from experiments import common
 from experiments.figures import _common
 
 NAME = "mixgan_scores"
@@ -135,11 +135,6 @@ def control_dim(dim: int, shape, factor: float) -> int:
              key=lambda w: abs(math.log(parameter_count(w, shape) / (factor * base))))
 
 
-def _cpu_seconds() -> float:
-  r = resource.getrusage(resource.RUSAGE_SELF)
-  return r.ru_utime + r.ru_stime
-
-
 def train_method(label: str, data, metrics, key, eval_key, s: Mapping) -> Dict:
   """`s["seeds"]` runs of one method trained together: score curves, final mixture weights."""
   import jax
@@ -158,7 +153,7 @@ def train_method(label: str, data, metrics, key, eval_key, s: Mapping) -> Dict:
     return {q: [p[q] for p in per_run] for q in ("classifier_score", "fd")}
 
   k_init, k_train = jax.random.split(key)
-  c0 = _cpu_seconds()
+  c0 = common.cpu_seconds()
   evals, r = _common.train(
       gan, (jax.random.split(k_init, runs), jax.random.split(k_train, runs), eval_key),
       evaluate, data=data, iters=s["iters"], eval_every=s["eval_every"], seeds=runs,
@@ -169,7 +164,7 @@ def train_method(label: str, data, metrics, key, eval_key, s: Mapping) -> Dict:
              fd=np.asarray([e["fd"] for e in evals]).T.tolist(), dim=dim,
              generator_parameters=leaves(r.state.generator.params),
              critic_parameters=leaves(r.state.critic.params),
-             cpu_seconds=_cpu_seconds() - c0)
+             cpu_seconds=common.cpu_seconds() - c0)
   if hasattr(gan, "weights"):
     w_g, w_d = (np.asarray(w) for w in jax.vmap(gan.weights)(r.state))
     out.update(w_g=w_g.tolist(), w_d=w_d.tolist(),
@@ -213,7 +208,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   scale = scale or ("full" if full else "default")
   s = sizes(scale)
   key = jax.random.key(seed)
-  c0 = _cpu_seconds()
+  c0 = common.cpu_seconds()
   theory = [gaussian_distances(jax.random.fold_in(jax.random.fold_in(key, 200), m), m,
                                s["dims"], critic_steps=s["critic_steps"],
                                critic_width=s["critic_width"]) for m in s["ms"]]
@@ -244,7 +239,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
                                f"1e-3, {s['critic_steps']} full-batch steps")),
       thresholds=dict(tail=TAIL, small_critic_fall=SMALL_CRITIC_FALL, w1_stays=W1_STAYS),
       levels=levels, table=table, theory=theory, real_test_images_score=real,
-      seconds=dict(process_cpu=_cpu_seconds() - c0))
+      seconds=dict(process_cpu=common.cpu_seconds() - c0))
   moved = {k: v["weight_movement"] for k, v in table.items() if "weight_movement" in v}
   summary = (f"{scale}: {s['seeds']} seeds × {s['iters']} generator iterations, dim "
              f"{s['dim']}. Level (Fashion classifier score): " +

@@ -26,11 +26,11 @@ here: no accelerator).
 
 from __future__ import annotations
 
-import resource
 from typing import Dict, Mapping
 
 import numpy as np
 
+from experiments import common
 from experiments.figures import _common
 from wgan_jax import IndependentRuns
 from wgan_jax.data import make_toy_dataset
@@ -150,14 +150,9 @@ def judge(rows: Mapping) -> Dict[str, bool]:
   }
 
 
-def _cpu_seconds() -> float:
-  r = resource.getrusage(resource.RUSAGE_SELF)
-  return r.ru_utime + r.ru_stime
-
-
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   size = sizes(scale or ("full" if full else "default"))
-  cpu0 = _cpu_seconds()
+  cpu0 = common.cpu_seconds()
   rows, samples = {}, {}
   for d_i, name in enumerate(_common.TOY_DATASETS):
     ds = make_toy_dataset(name)
@@ -173,7 +168,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
                  iterations=size["iters"], width=size["width"], batch=size["batch"],
                  learning_rates={m: recipe(m, size) for m in METHODS},
                  converged={f"{n}/{m}": converged(rows[(n, m)]) for n, m in rows},
-                 train_cpu_seconds=_cpu_seconds() - cpu0)
+                 train_cpu_seconds=common.cpu_seconds() - cpu0)
   fig = _common.toy_grid(rows, samples, METHODS)
   return _common.save(out, NAME, fig, numbers, checks, summary(rows), PAPER,
                       markdown_table(rows, size))

@@ -39,12 +39,12 @@ final generator) is measured, so that a fluctuation can be told from it.
 from __future__ import annotations
 
 import math
-import resource
 import time
 from typing import Dict, Mapping, Sequence
 
 import numpy as np
 
+from experiments import common
 from experiments.figures import _common
 
 NAME = "quality_over_time"
@@ -215,12 +215,6 @@ def judge(stats: Mapping[str, Mapping], reach: Mapping[str, float], noise: Mappi
   }
 
 
-def _cpu_seconds() -> float:
-  """CPU seconds of this process (user + system)."""
-  r = resource.getrusage(resource.RUSAGE_SELF)
-  return r.ru_utime + r.ru_stime
-
-
 def _quality(metrics, reference_features, x) -> Dict[str, float]:
   """This classifier's score and Fréchet distance (to the reference features) of images x."""
   from wgan_jax import image_metrics as im
@@ -275,7 +269,7 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   from wgan_jax.data.idx import load_fashion_mnist
   scale = scale or ("full" if full else "default")
   s = sizes(scale)
-  t0, c0 = time.time(), _cpu_seconds()
+  t0, c0 = time.time(), common.cpu_seconds()
   key = jax.random.key(seed)
   xt, yt = load_fashion_mnist(None, "train")
   xv, _ = load_fashion_mnist(None, "test")
@@ -326,7 +320,7 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
                                     "test images at the same sample size (context, not a "
                                     "check)", test_accuracy=metrics.info["test_accuracy"]),
       seconds=dict(per_method=seconds, total=time.time() - t0,
-                   process_cpu=_cpu_seconds() - c0))
+                   process_cpu=common.cpu_seconds() - c0))
   summary = (f"{scale}: {s['seeds']} seeds × {s['iters']} generator iterations, DCGAN-type dim "
              f"{s['dim']}. Level (score, last third, mean ± s.e.) " +
              ", ".join(f"{m} {v['level']:.2f} ± {v['level_se']:.2f}" for m, v in stats.items()) +

@@ -20,12 +20,12 @@ succeed only with the GAN, only with WGAN-GP, with both, with neither, as the pa
 from __future__ import annotations
 
 import math
-import resource
 import time
 from typing import Dict, List, Mapping
 
 import numpy as np
 
+from experiments import common
 from experiments.figures import _common
 
 NAME = "random_archs"
@@ -142,25 +142,20 @@ def judge(table: Mapping[float, Mapping[str, int]], app_c: Mapping) -> Dict[str,
   }
 
 
-def _cpu_seconds() -> float:
-  r = resource.getrusage(resource.RUSAGE_SELF)
-  return r.ru_utime + r.ru_stime
-
-
 def train_one(arch, loss, s, data, metrics, key) -> Dict:
   import jax
   from experiments.evaluators import sample_in_chunks
   from experiments.figures.loss_tracks_quality import quality
   gan = build(arch, loss, s)
   k_init, k_train, k_eval = jax.random.split(key, 3)
-  c0 = _cpu_seconds()
+  c0 = common.cpu_seconds()
   _, r = _common.train(gan, (k_init, k_train, k_eval), data=data, iters=s["iters"],
                        iters_per_call=min(s["iters"], 100), log_every=s["iters"])
   x = sample_in_chunks(gan.sample, r.state, k_eval, s["samples"])
   finite = bool(np.isfinite(x).all())
   q = quality(metrics, x) if finite else dict(classifier_score=math.nan, fd=math.nan)
   return dict(score=q["classifier_score"], fd=q["fd"], finite=finite,
-              samples=np.asarray(x[:16]), cpu_seconds=_cpu_seconds() - c0)
+              samples=np.asarray(x[:16]), cpu_seconds=common.cpu_seconds() - c0)
 
 
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
@@ -169,7 +164,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   scale = scale or ("full" if full else "default")
   s = sizes(scale)
   key = jax.random.key(seed)
-  c0, t0 = _cpu_seconds(), time.time()
+  c0, t0 = common.cpu_seconds(), time.time()
   train_x, _, metrics = _common.fashion_mnist(key, s["reference"], s["samples"])
   data = jnp.asarray(train_x)
   archs = [sample_architecture(jax.random.fold_in(jax.random.fold_in(key, 400), i))
@@ -201,7 +196,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
       one_sided_table={str(t): c for t, c in onesided.items()}, app_c=app_c,
       real_test_images_score=real,
       cpu_seconds={l: [r[l]["cpu_seconds"] for r in runs] for l in LOSSES},
-      seconds=dict(total=time.time() - t0, process_cpu=_cpu_seconds() - c0))
+      seconds=dict(total=time.time() - t0, process_cpu=common.cpu_seconds() - c0))
   summary = (f"{scale}: {s['archs']} architectures × {s['iters']} generator iterations. "
              "Only GAN / only WGAN-GP / both / neither at score " +
              "; ".join(f"{t:g}: {c['only gan']}/{c['only wgan-gp']}/{c['both']}/{c['neither']}"

@@ -71,6 +71,7 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   import jax
   from experiments.builders import ImageData, image_gan
   from experiments.evaluators import DigitMetrics, sample_in_chunks
+  from experiments.plots import image_grid
   from wgan_jax.data.images import load_digits, stack_digits
   s = SIZES[scale or ("full" if full else "default")]
   xt, _, xv, _ = load_digits()
@@ -109,13 +110,7 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   axes[0].set_ylabel("modes captured (of 1000)")
   axes[0].legend(fontsize=7)
   for ax, o in zip(axes[1:], ("nsgan", "wgan-gp")):
-    x = np.clip((samples[o] + 1) / 2, 0, 1)
-    k = 8
-    h, w, c = x.shape[1:]
-    canvas = np.ones((k * (h + 1), k * (w + 1), c))
-    for i, img in enumerate(x[:k * k]):
-      r, q = divmod(i, k)
-      canvas[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = img
+    canvas = image_grid(samples[o])
     ax.imshow(canvas, interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(f"{o}: {table[o]['modes'][0]:.0f} modes, KL {table[o]['kl'][0]:.2f}",

@@ -21,7 +21,6 @@ Extension (not a figure of the paper; A&B §3 is theory): the same probe with in
 from __future__ import annotations
 
 import math
-import resource
 import time
 from typing import Dict, Mapping, Sequence
 
@@ -30,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from experiments import common
 from experiments.figures import _common
 
 NAME = "vanishing_gradients"
@@ -201,13 +201,6 @@ def summarise(logs: Mapping, log_every: int = 10) -> Dict:
       spread_original_first=float(so[0]), spread_original_last=float(so[-1]))
 
 
-def _cpu_seconds() -> float:
-  """CPU seconds of this process (user + system): on a shared machine, about an upper bound of
-  the wall-clock time the same compute-bound work takes on idle cores."""
-  r = resource.getrusage(resource.RUSAGE_SELF)
-  return r.ru_utime + r.ru_stime
-
-
 def _first(curve, value, log_every):
   """The D step of the first log point where the curve reaches `value`, or None."""
   hit = np.nonzero(np.asarray(curve) >= value)[0]
@@ -265,7 +258,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   data = jnp.asarray(train_images[np.sort(subset)])
   shape = tuple(data.shape[1:])
   epoch_iters = epoch_iterations(sz["images"])
-  t0, c0 = time.time(), _cpu_seconds()
+  t0, c0 = time.time(), common.cpu_seconds()
   build = lambda objective, noise: image_gan(objective, shape, dim=sz["dim"], batch_size=BATCH,
                                              latent_dim=LATENT, instance_noise=noise)
   snapshots = pretrain(build("nsgan", 0.0), data, jax.random.fold_in(key, 1), epoch_iters)
@@ -318,7 +311,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
               falls_less_than_without_noise=s["log10_change_original"] >
               stats[(0.0, e)]["log10_change_original"]) for e, s in noisy.items()},
       seconds=dict(pretraining=pretrain_seconds, probes=probe_seconds,
-                   total=time.time() - t0, process_cpu=_cpu_seconds() - c0))
+                   total=time.time() - t0, process_cpu=common.cpu_seconds() - c0))
   summary = (f"{scale}: DCGAN dim {sz['dim']}, epoch = {epoch_iters} it. over {sz['images']} "
              f"images, {sz['d_steps']} D steps. log10 change of ‖∇ original‖ (1/10/25 ep.): " +
              " / ".join(f"{falls[e]:+.1f}" for e in EPOCHS) + " (paper: down to −5); of "
