@@ -37,9 +37,10 @@ def _objectives():
 class GameConfig:
   """optimisation (unset: the objective's defaults)"""
   objective: str = opt("wgan-gp", "the game: gan (minimax, saturating G), nsgan (-log D), wgan "
-                       "(clipping), wgan-gp, wgan-gp-onesided; mix+<objective> plays it "
-                       "between mixtures of generators and critics (MIX+GAN, T = 5 unless "
-                       "--mixture says otherwise)")
+                       "(clipping), wgan-gp, wgan-gp-onesided, lsgan (least squares, 0-1 "
+                       "coding), hinge, dragan (nsgan + penalty near the real data); "
+                       "mix+<objective> plays it between mixtures of generators and critics "
+                       "(MIX+GAN, T = 5 unless --mixture says otherwise)")
   batch_size: int = opt(64, "examples per critic and generator step (the global batch)")
   n_critic: Optional[int] = opt(None, "critic steps per generator step (gan/nsgan 1, "
                                 "wgan/wgan-gp 5)")
@@ -64,6 +65,24 @@ class GameConfig:
                                              "std falls linearly to 0 (0: constant)")
   weight_penalty: Optional[float] = opt(None, "coefficient of the L2 penalty Σ‖w‖² on D's "
                                         "weights (0: off)")
+  r1_weight: Optional[float] = opt(None, "γ of the R1 penalty γ/2·E‖∇D(x)‖² on real data "
+                                   "(Mescheder et al. 2018; 0: off)", metavar="GAMMA")
+  r2_weight: Optional[float] = opt(None, "γ of the R2 penalty γ/2·E‖∇D(G(z))‖² on generated "
+                                   "data (0: off)", metavar="GAMMA")
+  lazy_every: Optional[int] = opt(None, "lazy regularisation: R1/R2 every K critic steps, "
+                                  "weighted by K (Karras et al. 2020; 1: every step)",
+                                  metavar="K")
+  spectral_norm: bool = opt(False, "divide every critic weight matrix by its spectral norm, "
+                            "one power iteration per critic step (Miyato et al. 2018)")
+  ema_decay: Optional[float] = opt(None, "sample and evaluate an exponential moving average of "
+                                   "the generator's weights with this decay, e.g. 0.999 (0: "
+                                   "off); BatchNorm statistics are the trained generator's",
+                                   metavar="BETA")
+  ema_start: Optional[int] = opt(None, "generator iterations before the average starts "
+                                 "(until then it copies the weights)", metavar="N")
+  diffaugment: str = opt("", "DiffAugment policy for every critic input, real and generated "
+                         "(Zhao et al. 2020): a comma-separated subset of color, translation, "
+                         "cutout; images only", metavar="POLICY")
   skip_nonfinite: bool = opt(False, "skip updates whose gradients are not finite "
                              "(optax.apply_if_finite) instead of stopping the run")
   mixture: Optional[int] = opt(None, "MIX+GAN (Arora et al. 2017): T generators and T critics "
@@ -98,12 +117,13 @@ class GameConfig:
     values = dict(defaults)
     fields = ("batch_size", "n_critic", "optimizer", "lr_d", "lr_g", "beta1", "beta2",
               "clip_value", "gp_weight", "gp_target", "instance_noise", "instance_noise_anneal",
-              "weight_penalty")
+              "weight_penalty", "r1_weight", "r2_weight", "lazy_every", "ema_decay", "ema_start")
     values.update({k: getattr(self, k) for k in fields if getattr(self, k) is not None})
     values.update(latent_dim=latent_dim,
                   lr_decay_steps=iters if self.lr_decay == "linear" else 0,
                   warmup=None if self.warmup else False,
-                  skip_nonfinite=self.skip_nonfinite or None)
+                  skip_nonfinite=self.skip_nonfinite or None,
+                  spectral_norm=self.spectral_norm or None, diffaugment=self.diffaugment or None)
     return make_config(self.base_objective, **values)
 
 

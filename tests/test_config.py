@@ -23,7 +23,7 @@ def test_defaults_per_objective():
 
 
 @pytest.mark.parametrize("objective,kwargs,field", [
-    ("lsgan", {}, "objective"),
+    ("began", {}, "objective"),
     ("wgan", {"clip_value": 0.0}, "clip_value"),
     ("wgan", {"clip_value": -1.0}, "clip_value"),
     ("wgan-gp", {"gp_weight": 0.0}, "gp_weight"),
@@ -56,7 +56,8 @@ def test_config_error_message_and_pickling():
 
 
 def test_objectives_are_values_in_one_registry():
-  assert config.OBJECTIVES == ("gan", "nsgan", "wgan", "wgan-gp", "wgan-gp-onesided")
+  assert config.OBJECTIVES == ("gan", "nsgan", "wgan", "wgan-gp", "wgan-gp-onesided", "lsgan",
+                               "hinge", "dragan")
   assert tuple(objectives.REGISTRY) == config.OBJECTIVES
   for name, game in objectives.REGISTRY.items():
     assert game.name == name and wj.make_config(name).game is game
@@ -72,7 +73,7 @@ def test_objectives_are_values_in_one_registry():
   with pytest.raises(dataclasses.FrozenInstanceError):
     gp.name = "other"
   with pytest.raises(wj.ConfigError, match="^objective: "):
-    config.get_objective("lsgan")
+    config.get_objective("began")
 
 
 def test_batchnorm_check_names_a_python_field():

@@ -95,7 +95,7 @@ def test_job_config_errors_name_the_field():
   with pytest.raises(ValueError, match="norm"):
     ToyConfig(model=dataclasses.replace(ToyConfig().model, norm="batch"))
   with pytest.raises(cli.OptionError) as e:
-    GameConfig(objective="lsgan")
+    GameConfig(objective="began")
   assert e.value.field == "objective"
   with pytest.raises(cli.OptionError) as e:
     TextConfig(game=GameConfig(objective="nsgan", gp_weight=1.0))

@@ -83,7 +83,7 @@ def _loop_payoffs(mix, state, key, d_params=None, g_params=None):
   pay = np.zeros((t, t), object)
   if d_params is not None:
     step_key = jax.random.fold_in(jax.random.fold_in(key, 0), state.critic_steps)
-    real, z, eps, _, _ = mix._draws(step_key, None)
+    real, z, eps, *_ = mix._draws(step_key, None)
   else:
     g_key = jax.random.fold_in(jax.random.fold_in(key, 1), state.step)
     sub = jax.vmap(lambda k: jax.random.split(k, 2))(wj.example_keys(g_key, c.batch_size))
@@ -254,7 +254,7 @@ def test_gradient_penalty_is_applied_per_critic():
   # linear critic's Wasserstein loss, computed here in float64 from the step's draws,
   # mean_{b ∈ stratum i} a_j·G_i(z_b) − mean_b a_j·x_b (the biases cancel), plus 10·(‖a_j‖ − 1)²
   step_key = jax.random.fold_in(jax.random.fold_in(jax.random.key(1), 0), state.critic_steps)
-  real, z, _, _, _ = mix._draws(step_key, None)
+  real, z, *_ = mix._draws(step_key, None)
   real = np.asarray(real, np.float64)
   a = kernel[:, :, 0].astype(np.float64)  # [T_D, 2]
   adv_ref = np.zeros((3, 3))
@@ -288,7 +288,7 @@ def test_objective_names_and_bad_values():
   assert parse_objective("mix+wgan-gp") == ("wgan-gp", True)
   assert parse_objective("nsgan") == ("nsgan", False)
   with pytest.raises(wj.ConfigError, match="^objective: "):
-    parse_objective("mix+lsgan")
+    parse_objective("mix+began")
   gan = make_gan("nsgan")
   with pytest.raises(wj.ConfigError, match="^components: ") as info:
     MixtureGAN.from_gan(gan, components=0)

@@ -52,7 +52,7 @@ def test_toy_mixture_run_logs_and_plots_the_weights(tmp_path):
     (["--mixture", "0"], "--mixture"),
     (["--mixture", "-2"], "--mixture"),
     (["--mixture", "3", "--mixture-entropy", "-1"], "--mixture-entropy"),
-    (["--objective", "mix+lsgan"], "--objective"),
+    (["--objective", "mix+began"], "--objective"),
 ])
 def test_bad_mixture_flags_are_one_line_errors(argv, needle, capsys, tmp_path):
   with pytest.raises(SystemExit) as e:

@@ -35,7 +35,7 @@ def run_error(argv, capsys):
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (["--objective", "lsgan"], "--objective"),
+    (["--objective", "began"], "--objective"),
     (["--dataset", "moons"], "--dataset"),
     (["--objective", "wgan", "--clip-value", "0"], "--clip-value"),
     (["--objective", "wgan", "--clip-value", "-0.01"], "--clip-value"),

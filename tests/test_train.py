@@ -131,7 +131,8 @@ def _defining_losses(gan, state, key, objective, target):
   10·E max(0, ‖∇f(x̂)‖ − target)², at x̂ = ε x + (1 − ε) G(z). `objective` and `target` are
   the test's, not read back from the config.
   """
-  real, fake, eps, _ = gan._critic_inputs(state, key, None)
+  real, fake, draws, _ = gan._critic_inputs(state, key, None)
+  eps = draws.eps
   z = gan._generator_inputs(state, key)[0]
   f = lambda p, x: gan.critic.apply({"params": p}, x, train=True)
 

@@ -1,12 +1,18 @@
 """wgan-jax: GANs and Wasserstein GANs as pure JAX functions.
 
-The public surface: the loss pairs of the papers, the gradient penalty, WGAN weight clipping as
-an optax transform, instance noise, and the training state and steps built on them.
+The public surface: the loss pairs of the papers (minimax, −log D, Wasserstein, least squares,
+hinge), the gradient penalties (WGAN-GP, DRAGAN, R1/R2), WGAN weight clipping as an optax
+transform, instance noise, DiffAugment, and the training state and steps built on them.
 """
 
 from wgan_jax.config import (OBJECTIVES, ConfigError, GANConfig, check_critic_norm,
                              get_objective, make_config)
-from wgan_jax.losses import (minimax_discriminator_loss, minimax_discriminator_terms,
+from wgan_jax.augment import diff_augment
+from wgan_jax.losses import (hinge_discriminator_loss, hinge_discriminator_terms,
+                             hinge_generator_loss, hinge_generator_terms,
+                             least_squares_discriminator_loss, least_squares_discriminator_terms,
+                             least_squares_generator_loss, least_squares_generator_terms,
+                             minimax_discriminator_loss, minimax_discriminator_terms,
                              minimax_generator_loss, minimax_generator_terms,
                              nonsaturating_generator_loss, nonsaturating_generator_terms,
                              wasserstein_critic_loss, wasserstein_critic_terms,
@@ -14,8 +20,8 @@ from wgan_jax.losses import (minimax_discriminator_loss, minimax_discriminator_t
 from wgan_jax.metrics import mode_coverage, wasserstein1_exact
 from wgan_jax.mixture import (MIX_OBJECTIVES, MixtureGAN, MixturePlayers, entropy_regulariser,
                               parse_objective)
-from wgan_jax.penalties import (gradient_penalty, instance_noise, interpolate,
-                                weight_penalty)
+from wgan_jax.penalties import (dragan_penalty, gradient_penalty, instance_noise, interpolate,
+                                r1_penalty, r2_penalty, weight_penalty)
 from wgan_jax.text_metrics import (NgramModel, bleu, in_vocabulary_share, ngram_jsd, ngram_jsds,
                                    oracle_nll)
 from wgan_jax.objectives import Objective
@@ -43,13 +49,23 @@ __all__ = [
     "bleu",
     "check_critic_norm",
     "clip_params",
+    "diff_augment",
+    "dragan_penalty",
     "entropy_regulariser",
     "example_keys",
     "get_objective",
     "gradient_penalty",
+    "hinge_discriminator_loss",
+    "hinge_discriminator_terms",
+    "hinge_generator_loss",
+    "hinge_generator_terms",
     "in_vocabulary_share",
     "instance_noise",
     "interpolate",
+    "least_squares_discriminator_loss",
+    "least_squares_discriminator_terms",
+    "least_squares_generator_loss",
+    "least_squares_generator_terms",
     "make_config",
     "minimax_discriminator_loss",
     "minimax_discriminator_terms",
@@ -63,6 +79,8 @@ __all__ = [
     "oracle_nll",
     "parse_objective",
     "plan_blocks",
+    "r1_penalty",
+    "r2_penalty",
     "wasserstein1_exact",
     "wasserstein_critic_loss",
     "wasserstein_critic_terms",

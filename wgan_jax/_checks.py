@@ -16,11 +16,11 @@ from typing import Any, NoReturn, Optional
 import jax
 import jax.numpy as jnp
 
+from wgan_jax.errors import ConfigError
+
 
 def fail(name: str, message: str) -> NoReturn:
   """Raise a `ConfigError` naming the argument `name`."""
-  # Imported here: config imports objectives, which imports losses, which imports this module.
-  from wgan_jax.config import ConfigError
   raise ConfigError(name, message)
 
 

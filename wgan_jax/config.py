@@ -11,39 +11,26 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 
+from wgan_jax.augment import parse_policy
+from wgan_jax.errors import ConfigError
 from wgan_jax.objectives import REGISTRY, Objective
 
 OBJECTIVES = tuple(REGISTRY)
 OPTIMIZERS = ("adam", "rmsprop")
 
 
-class ConfigError(ValueError):
-  """A bad value for the config field (or argument) `field`; the message starts with it.
-
-  Attributes:
-    field: the Python name at fault, e.g. "lr_d", "objective", "components".
-    message: the explanation, without the field name.
-  """
-
-  def __init__(self, field: str, message: str):
-    super().__init__(f"{field}: {message}")
-    self.field = field
-    self.message = message
-
-  def __reduce__(self):  # pickles (e.g. across processes) with both arguments
-    return type(self), (self.field, self.message)
-
-
-def get_objective(name: str) -> Objective:
-  """The `Objective` called `name`.
+def get_objective(name) -> Objective:
+  """The `Objective` called `name` (an `Objective` value is returned as it is).
 
   Raises:
     ConfigError: naming "objective", for an unknown name.
   """
+  if isinstance(name, Objective):
+    return name
   try:
     return REGISTRY[name]
   except (KeyError, TypeError):
@@ -56,8 +43,9 @@ class GANConfig:
   """Everything that defines the game and its optimisation (hashable: used as a static arg).
 
   Build it with `make_config(objective, **overrides)` so that per-objective defaults apply.
+  `objective` is a registered name (`OBJECTIVES`) or an `Objective` value defined by the user.
   """
-  objective: str = "wgan-gp"
+  objective: Union[str, Objective] = "wgan-gp"
   batch_size: int = 256
   latent_dim: int = 2
   n_critic: int = 5
@@ -80,6 +68,13 @@ class GANConfig:
   skip_nonfinite: bool = False            # optax.apply_if_finite: skip non-finite updates
   lr_decay_steps: int = 0                 # >0: both learning rates decay linearly to 0 over this
                                           # many generator iterations (WGAN-GP ResNet recipe)
+  r1_weight: float = 0.0                  # γ of R1 = γ/2·E_real ‖∇f(x)‖² (Mescheder et al. 2018)
+  r2_weight: float = 0.0                  # γ of R2 = γ/2·E_fake ‖∇f(x̃)‖²
+  lazy_every: int = 1                     # R1/R2 every k critic steps, weighted by k (Karras 2020)
+  spectral_norm: bool = False             # W / σ(W) in every critic layer (Miyato et al. 2018)
+  ema_decay: float = 0.0                  # β of the generator's weight average (0: off)
+  ema_start: int = 0                      # generator iterations before the average starts
+  diffaugment: str = ""                   # DiffAugment policy, e.g. "color,translation,cutout"
 
   def __post_init__(self):
     def bad(field, msg):
@@ -122,15 +117,41 @@ class GANConfig:
     if self.instance_noise_anneal > 0 and self.instance_noise == 0:
       bad("instance_noise_anneal", "anneals the instance noise, which is 0; set "
           "instance_noise > 0 too, or leave the annealing at 0")
-    for name in ("warmup", "skip_nonfinite"):
+    for name in ("warmup", "skip_nonfinite", "spectral_norm"):
       v = getattr(self, name)
       if not isinstance(v, (bool, np.bool_)):
         bad(name, f"must be True or False, got {v!r}")
+    for name in ("r1_weight", "r2_weight"):
+      v = getattr(self, name)
+      if not (number(v) and v >= 0):
+        bad(name, f"must be a finite number ≥ 0, got {v!r}")
+    v = self.lazy_every
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+      bad("lazy_every", f"must be a positive integer, got {v!r}")
+    if v > 1 and not (self.r1_weight > 0 or self.r2_weight > 0):
+      bad("lazy_every", "spaces out the R1/R2 penalties, which are off; set r1_weight or "
+          "r2_weight > 0 too, or leave lazy_every at 1")
+    if not (number(self.ema_decay) and 0 <= self.ema_decay < 1):
+      bad("ema_decay", f"must lie in [0, 1) (0: no average), got {self.ema_decay!r}")
+    v = self.ema_start
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+      bad("ema_start", f"must be an integer ≥ 0, got {v!r}")
+    if v > 0 and self.ema_decay == 0:
+      bad("ema_start", "delays the generator's average, which is off; set ema_decay > 0 too")
+    if not isinstance(self.diffaugment, str):
+      bad("diffaugment", f"must be a comma-separated policy string, got {self.diffaugment!r}")
+    parse_policy(self.diffaugment, field="diffaugment")
 
   @property
   def game(self) -> Objective:
-    """The `Objective` named by `objective`: its losses, constraints and defaults."""
-    return REGISTRY[self.objective]
+    """The `Objective` named by `objective` (or `objective` itself): its losses, constraints
+    and defaults."""
+    return get_objective(self.objective)
+
+  @property
+  def objective_name(self) -> str:
+    """The game's name: `objective`, or the user-defined objective's `name`."""
+    return self.game.name
 
   @property
   def is_wasserstein(self) -> bool:
@@ -139,6 +160,11 @@ class GANConfig:
   @property
   def uses_gradient_penalty(self) -> bool:
     return self.gp_weight > 0
+
+  @property
+  def uses_zero_centred_penalty(self) -> bool:
+    """R1 or R2 is on (`r1_weight` or `r2_weight` > 0)."""
+    return self.r1_weight > 0 or self.r2_weight > 0
 
   @property
   def one_sided(self) -> bool:
@@ -162,8 +188,12 @@ class GANConfig:
     return sum(self.critic_iters(g) for g in range(generator_iteration))
 
 
-def make_config(objective: str = "wgan-gp", **overrides) -> GANConfig:
+def make_config(objective: Union[str, Objective] = "wgan-gp", **overrides) -> GANConfig:
   """A `GANConfig` with the defaults of `objective`, then `overrides` (None means default).
+
+  `objective` is a registered name or an `Objective` value: a game defined outside the library
+  (its per-example critic and generator terms, constraint flags and defaults) trains through
+  the same steps as the registered ones.
 
   Raises:
     ConfigError: naming the field, for an unknown objective, an unknown field or a bad value.

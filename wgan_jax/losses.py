@@ -230,3 +230,104 @@ def wasserstein_generator_loss(fake_scores: chex.Array) -> chex.Array:
     Arjovsky, Chintala & Bottou 2017, arXiv:1701.07875, Alg. 1.
   """
   return jnp.mean(wasserstein_generator_terms(fake_scores))
+
+
+# ------------------------------------------------------------------ least squares (LSGAN)
+def least_squares_discriminator_terms(
+    real_scores: chex.Array, fake_scores: chex.Array) -> Tuple[chex.Array, chex.Array]:
+  """Per-example terms of the LSGAN discriminator loss with the 0-1 coding (labels a = 0 for
+  generated, b = 1 for real): ℓ_real(x) = ½(D(x) - 1)², ℓ_fake(z) = ½ D(G(z))².
+
+  Args:
+    real_scores: D's raw outputs on real examples, shape [B].
+    fake_scores: D's raw outputs on generated examples, shape [B'].
+
+  Returns:
+    (ℓ_real [B], ℓ_fake [B']), each ≥ 0.
+
+  References:
+    Mao et al., "Least Squares Generative Adversarial Networks", ICCV 2017, arXiv:1611.04076,
+    eq. (2) with a = 0, b = c = 1 (the 0-1 coding of §3.2.2); TF-GAN's
+    `least_squares_discriminator_loss` (the ½ factor).
+  """
+  _check_scores(real_scores=real_scores, fake_scores=fake_scores)
+  return 0.5 * jnp.square(real_scores - 1.0), 0.5 * jnp.square(fake_scores)
+
+
+def least_squares_generator_terms(fake_scores: chex.Array) -> chex.Array:
+  """Per-example terms of the LSGAN generator loss: ℓ(z) = ½(D(G(z)) - 1)² (c = 1).
+
+  References:
+    Mao et al. 2017, arXiv:1611.04076, eq. (2); TF-GAN's `least_squares_generator_loss`.
+  """
+  _check_scores(fake_scores=fake_scores)
+  return 0.5 * jnp.square(fake_scores - 1.0)
+
+
+def least_squares_discriminator_loss(
+    real_scores: chex.Array, fake_scores: chex.Array) -> chex.Array:
+  """LSGAN discriminator loss L_D = ½ E_x[(D(x) - 1)²] + ½ E_z[D(G(z))²] (0-1 coding).
+
+  The batch means of `least_squares_discriminator_terms`; TF-GAN's convention (its test
+  vectors give 41.73375 for real [-5, 1.4, 12.5, 2.7] and fake [10, 4.4, -5.5, 3.6]).
+
+  References:
+    Mao et al., ICCV 2017, arXiv:1611.04076, eq. (2).
+  """
+  real_terms, fake_terms = least_squares_discriminator_terms(real_scores, fake_scores)
+  return jnp.mean(real_terms) + jnp.mean(fake_terms)
+
+
+def least_squares_generator_loss(fake_scores: chex.Array) -> chex.Array:
+  """LSGAN generator loss L_G = ½ E_z[(D(G(z)) - 1)²], the batch mean of
+  `least_squares_generator_terms`.
+
+  References:
+    Mao et al., ICCV 2017, arXiv:1611.04076, eq. (2).
+  """
+  return jnp.mean(least_squares_generator_terms(fake_scores))
+
+
+# ------------------------------------------------------------------ hinge
+def hinge_discriminator_terms(
+    real_scores: chex.Array, fake_scores: chex.Array) -> Tuple[chex.Array, chex.Array]:
+  """Per-example terms of the hinge discriminator loss: ℓ_real(x) = relu(1 - f(x)),
+  ℓ_fake(z) = relu(1 + f(G(z))).
+
+  References:
+    Lim & Ye, "Geometric GAN", arXiv:1705.02894, eq. (19); Miyato et al., "Spectral
+    Normalization for Generative Adversarial Networks", ICLR 2018, arXiv:1802.05957, eq. (17).
+  """
+  _check_scores(real_scores=real_scores, fake_scores=fake_scores)
+  return jax.nn.relu(1.0 - real_scores), jax.nn.relu(1.0 + fake_scores)
+
+
+def hinge_generator_terms(fake_scores: chex.Array) -> chex.Array:
+  """Per-example terms of the hinge game's generator loss: ℓ(z) = -f(G(z)).
+
+  References:
+    Lim & Ye 2017, arXiv:1705.02894; Miyato et al. 2018, arXiv:1802.05957, eq. (17).
+  """
+  _check_scores(fake_scores=fake_scores)
+  return -fake_scores
+
+
+def hinge_discriminator_loss(real_scores: chex.Array, fake_scores: chex.Array) -> chex.Array:
+  """Hinge discriminator loss L_D = E_x[relu(1 - f(x))] + E_z[relu(1 + f(G(z)))].
+
+  The batch means of `hinge_discriminator_terms`; the discriminator minimises it.
+
+  References:
+    Lim & Ye 2017, arXiv:1705.02894; Miyato et al., ICLR 2018, arXiv:1802.05957, eq. (17).
+  """
+  real_terms, fake_terms = hinge_discriminator_terms(real_scores, fake_scores)
+  return jnp.mean(real_terms) + jnp.mean(fake_terms)
+
+
+def hinge_generator_loss(fake_scores: chex.Array) -> chex.Array:
+  """Hinge generator loss L_G = -E_z[f(G(z))], the batch mean of `hinge_generator_terms`.
+
+  References:
+    Lim & Ye 2017, arXiv:1705.02894; Miyato et al. 2018, arXiv:1802.05957, eq. (17).
+  """
+  return jnp.mean(hinge_generator_terms(fake_scores))

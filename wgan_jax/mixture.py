@@ -167,7 +167,7 @@ class MixturePlayers:
     def build():
       def one(k, z, x):
         k_g, k_d, _ = jax.random.split(k, 3)  # the plain GAN's split
-        return (gan.generator.init(k_g, z, train=False), gan.critic.init(k_d, x, train=False))
+        return (gan.generator.init(k_g, z, train=False), gan.init_critic(k_d, x))
       return jax.jit(jax.vmap(one, in_axes=(0, None, None)))
 
     g_vars, d_vars = gan.compiled("init_components", build)(self.component_keys(key), z, x)
@@ -224,7 +224,7 @@ class MixturePlayers:
     return fakes[idx, jnp.arange(fakes.shape[1])], ms
 
   # ---------------------------------------------------------------- payoffs
-  def critic_payoff(self, gan, d_params, state, real, fake, eps):
+  def critic_payoff(self, gan, d_params, state, real, fake, draws):
     """aux["payoff"] is the [T_G, T_D] matrix of pair losses L(G_i, D_j) + λ·GP_ij (adversarial
     loss on stratum i plus the penalty of critic j on stratum i's interpolates); the total is
     Σ_ij w^G_i w^D_j aux["payoff"][i, j] + weight penalty + β·R(w^D)."""
@@ -233,7 +233,7 @@ class MixturePlayers:
     _, strata = self._strata(gan)
 
     def one_critic(params, model_state):
-      return gan.critic_losses(params, model_state, real, fake, eps, reduce=strata)
+      return gan.critic_losses(params, model_state, real, fake, draws, reduce=strata)
 
     # leading axis [T_D]; adv, gp, d_fake, accuracy are [T_D, T_G]
     per, ms = self._over_components(one_critic)(d_params["components"],
@@ -245,9 +245,13 @@ class MixturePlayers:
     wp = jnp.sum(w_d * per["wp"])
     ent = entropy_regulariser(w_d)
     total = adv + c.gp_weight * gp + c.weight_penalty * wp + self.entropy_weight * ent
+    zero_centred = {}
+    if c.uses_zero_centred_penalty:  # R1 on the shared real batch, R2 on each stratum
+      zero_centred = dict(r1=jnp.sum(w_d * per["r1"]), r2=jnp.sum(pair * per["r2"].T))
+      total = total + zero_centred["r1"] + zero_centred["r2"]
     aux = dict(d_adv_loss=adv, gp=gp, d_weight_penalty=wp, d_real=jnp.sum(w_d * per["d_real"]),
                d_fake=jnp.sum(pair * per["d_fake"].T), d_entropy=ent,
-               payoff=per["adv"].T + c.gp_weight * per["gp"].T)
+               payoff=per["adv"].T + c.gp_weight * per["gp"].T, **zero_centred)
     if not c.is_wasserstein:
       aux["d_accuracy"] = jnp.sum(pair * per["accuracy"].T)
     return total, aux, ms
@@ -350,7 +354,7 @@ class MixtureGAN(GAN):
     Sample k draws its component from Categorical(w^G) (key fold_in(key, 1)) and its z from
     `key` exactly as the plain `GAN.sample` does, so T = 1 gives the plain samples.
     """
-    return self.players.sample_with_components(self, state, key, n)
+    return self.players.sample_with_components(self, self.averaged(state), key, n)
 
 
 def mixture_metric_names(components: int) -> Dict[str, list]:

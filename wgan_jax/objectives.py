@@ -9,8 +9,13 @@ objective; `wgan_jax.config.OBJECTIVES` is the tuple of its names.
 The steps never dispatch on a name: they call `objective.critic_terms` and
 `objective.generator_terms` and reduce the terms themselves (the plain GAN by the batch mean,
 MIX+GAN by the mean over each generator's examples), as TF-GAN's `gan_loss` takes its loss
-functions as values. Adding an objective means adding one entry to `_ENTRIES` (and, for a new
-family of losses, its `*_terms` functions to `losses.py`).
+functions as values. Adding an objective to the library means adding one entry to `_ENTRIES`
+(and, for a new family of losses, its `*_terms` functions to `losses.py`); a game defined outside
+the library is an `Objective` value passed to `wgan_jax.make_config` in place of a name:
+
+  hinge = Objective("my-hinge", critic_terms=lambda r, f: (jax.nn.relu(1 - r), jax.nn.relu(1 + f)),
+                    generator_terms=lambda f: -f, defaults=dict(n_critic=1))
+  config = wgan_jax.make_config(hinge, batch_size=64)
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import chex
 import jax.numpy as jnp
 
 from wgan_jax import losses
+from wgan_jax.errors import ConfigError
 
+PENALTY_POINTS = ("interpolates", "perturbed-real")
 CriticTermsFn = Callable[[chex.Array, chex.Array], Tuple[chex.Array, chex.Array]]
 GeneratorTermsFn = Callable[[chex.Array], chex.Array]
 
@@ -41,6 +48,11 @@ class Objective:
       steps report `w_estimate` instead of `d_accuracy`.
     gradient_penalty: the objective needs a gradient penalty (`gp_weight` > 0).
     one_sided: the penalty is one-sided, max(0, ‖∇f‖ - 1)².
+    penalty_points: where the gradient penalty is taken: "interpolates" (WGAN-GP: random
+      points between real and generated examples) or "perturbed-real" (DRAGAN: random points
+      between real examples and noisy copies of them, Kodali et al. 2017).
+    threshold: the score above which the critic calls an example real, for the reported
+      `d_accuracy` (0 for logits and the hinge game; ½ for LSGAN's 0-1 coding).
     clips_weights: the objective needs weight clipping (`clip_value`).
     defaults: `GANConfig` field values of the objective's recipe (optimiser, learning rates,
       n_critic, clip value, penalty weight, ...); `make_config` starts from them.
@@ -53,8 +65,26 @@ class Objective:
   one_sided: bool = False
   clips_weights: bool = False
   defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False)
+  penalty_points: str = "interpolates"
+  threshold: float = 0.0
 
   def __post_init__(self):
+    if not isinstance(self.name, str) or not self.name:
+      raise ConfigError("name", f"an objective's name must be a non-empty string, got "
+                        f"{self.name!r}")
+    for field in ("critic_terms", "generator_terms"):
+      if not callable(getattr(self, field)):
+        raise ConfigError(field, f"must be a function of the scores, got "
+                          f"{getattr(self, field)!r}")
+    for field in ("is_wasserstein", "gradient_penalty", "one_sided", "clips_weights"):
+      if not isinstance(getattr(self, field), bool):
+        raise ConfigError(field, f"must be True or False, got {getattr(self, field)!r}")
+    if self.penalty_points not in PENALTY_POINTS:
+      raise ConfigError("penalty_points", f"must be one of {list(PENALTY_POINTS)}, got "
+                        f"{self.penalty_points!r}")
+    if not isinstance(self.defaults, Mapping):
+      raise ConfigError("defaults", f"must be a mapping of GANConfig fields, got "
+                        f"{self.defaults!r}")
     object.__setattr__(self, "defaults", types.MappingProxyType(dict(self.defaults)))
 
   def critic_loss(self, real_scores: chex.Array, fake_scores: chex.Array) -> chex.Array:
@@ -76,6 +106,12 @@ _ADAM_DCGAN = dict(optimizer="adam", lr_d=2e-4, lr_g=2e-4, beta1=0.5, beta2=0.99
 _ADAM_WGAN_GP = dict(optimizer="adam", lr_d=1e-4, lr_g=1e-4, beta1=0.5, beta2=0.9, n_critic=5,
                      gp_weight=10.0)
 
+# lsgan: Mao et al. 2017 (arXiv:1611.04076) train with Adam 2e-4, β1 .5 (the DCGAN recipe).
+# hinge: SN-GAN's Table 1 setting A (Miyato et al. 2018, arXiv:1802.05957), the WGAN-GP recipe
+# without the penalty. dragan: Kodali et al. 2017 (arXiv:1705.07215) on the DCGAN recipe with
+# λ = 10, as Lucic et al. 2018 (arXiv:1711.10337) run it.
+_ADAM_SNGAN_A = dict(optimizer="adam", lr_d=1e-4, lr_g=1e-4, beta1=0.5, beta2=0.9, n_critic=5)
+
 _ENTRIES = (
     Objective("gan", losses.minimax_discriminator_terms, losses.minimax_generator_terms,
               defaults=_ADAM_DCGAN),
@@ -90,6 +126,13 @@ _ENTRIES = (
     Objective("wgan-gp-onesided", losses.wasserstein_critic_terms,
               losses.wasserstein_generator_terms, is_wasserstein=True, gradient_penalty=True,
               one_sided=True, defaults=_ADAM_WGAN_GP),
+    Objective("lsgan", losses.least_squares_discriminator_terms,
+              losses.least_squares_generator_terms, threshold=0.5, defaults=_ADAM_DCGAN),
+    Objective("hinge", losses.hinge_discriminator_terms, losses.hinge_generator_terms,
+              defaults=_ADAM_SNGAN_A),
+    Objective("dragan", losses.minimax_discriminator_terms, losses.nonsaturating_generator_terms,
+              gradient_penalty=True, penalty_points="perturbed-real",
+              defaults=dict(_ADAM_DCGAN, gp_weight=10.0)),
 )
 
 REGISTRY: Mapping[str, Objective] = types.MappingProxyType({o.name: o for o in _ENTRIES})

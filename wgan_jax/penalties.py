@@ -76,12 +76,13 @@ def _safe_norm(sumsq: chex.Array) -> chex.Array:
   return jnp.where(positive, jnp.sqrt(jnp.where(positive, sumsq, 1.0)), 0.0)
 
 
-def critic_input_gradient_norms(
+def critic_input_gradient_sqnorms(
     critic_fn: Callable[[chex.Array], chex.Array], x: chex.Array) -> chex.Array:
-  """Per-example norms ‖∇ₓ f(x)‖₂ over all non-batch axes, from `jax.grad` over x.
+  """Per-example squared norms ‖∇ₓ f(x)‖₂² over all non-batch axes, from `jax.grad` over x.
 
-  `critic_fn` must treat examples independently (no BatchNorm), so that the gradient of
-  Σ_i f(x_i) with respect to x_i is ∇f(x_i).
+  The one gradient-norm primitive of the library: the WGAN-GP and DRAGAN penalties take its
+  square root, R1 and R2 its mean. `critic_fn` must treat examples independently (no
+  BatchNorm), so that the gradient of Σ_i f(x_i) with respect to x_i is ∇f(x_i).
 
   Raises:
     ConfigError: naming `critic_fn` or `x`, for a critic that is not a function or does not
@@ -91,8 +92,27 @@ def critic_input_gradient_norms(
   _check_critic_fn(critic_fn)
   _checks.check_array("x", x)
   grads = jax.grad(lambda xs: jnp.sum(_checked_scores(critic_fn, xs)))(x)
-  sumsq = jnp.sum(jnp.square(grads), axis=tuple(range(1, x.ndim)))
-  return _safe_norm(sumsq)
+  return jnp.sum(jnp.square(grads), axis=tuple(range(1, x.ndim)))
+
+
+def critic_input_gradient_norms(
+    critic_fn: Callable[[chex.Array], chex.Array], x: chex.Array) -> chex.Array:
+  """Per-example norms ‖∇ₓ f(x)‖₂, the square roots of `critic_input_gradient_sqnorms`
+  (0, with a finite gradient, where the critic's gradient vanishes exactly).
+
+  Raises:
+    ConfigError: as `critic_input_gradient_sqnorms`.
+  """
+  return _safe_norm(critic_input_gradient_sqnorms(critic_fn, x))
+
+
+def norm_penalty_terms(norms: chex.Array, *, target: float = 1.0,
+                       one_sided: bool = False) -> chex.Array:
+  """Per-example (‖∇f‖ − target)², or max(0, ‖∇f‖ − target)² when one-sided."""
+  excess = norms - target
+  if one_sided:
+    excess = jnp.maximum(excess, 0.0)
+  return jnp.square(excess)
 
 
 def gradient_norm_penalty(
@@ -112,10 +132,7 @@ def gradient_norm_penalty(
   _checks.check_array("x_hat", x_hat)
   _checks.check_number("target", target, minimum=0.0)
   norms = critic_input_gradient_norms(critic_fn, x_hat)
-  excess = norms - target
-  if one_sided:
-    excess = jnp.maximum(excess, 0.0)
-  return jnp.mean(jnp.square(excess))
+  return jnp.mean(norm_penalty_terms(norms, target=target, one_sided=one_sided))
 
 
 def gradient_penalty(
@@ -163,6 +180,88 @@ def gradient_penalty(
   eps = jax.random.uniform(key, (real.shape[0],), dtype=real.dtype)
   return gradient_norm_penalty(
       critic_fn, interpolate(real, fake, eps), target=target, one_sided=one_sided)
+
+
+def r1_penalty(critic_fn: Callable[[chex.Array], chex.Array], real: chex.Array, *,
+               gamma: float = 1.0) -> chex.Array:
+  """R1: the zero-centred gradient penalty on real data, γ/2 · E_x[‖∇ₓ f(x)‖²].
+
+  Mescheder et al. show that it makes the GAN game locally convergent (their Theorem 4); the
+  critic adds it to its loss. With lazy regularisation (`GANConfig.lazy_every` = k) the step
+  adds k·R1 every k-th critic step (Karras et al. 2020, §4).
+
+  Args:
+    critic_fn: maps a batch [B, ...] to scores [B]; must not mix examples.
+    real: real batch x, shape [B, ...].
+    gamma: γ, the penalty's weight (γ ≥ 0).
+
+  Raises:
+    ConfigError: as `critic_input_gradient_sqnorms` (naming `x`), and `gamma` for a negative
+      or non-finite weight.
+
+  References:
+    Mescheder, Geiger & Nowozin, "Which Training Methods for GANs do actually Converge?", ICML
+    2018, arXiv:1801.04406, eq. (9); Karras et al., "Analyzing and Improving the Image
+    Quality of StyleGAN", CVPR 2020, arXiv:1912.04958, §4 (lazy regularisation).
+  """
+  _checks.check_number("gamma", gamma, minimum=0.0)
+  return 0.5 * gamma * jnp.mean(critic_input_gradient_sqnorms(critic_fn, real))
+
+
+def r2_penalty(critic_fn: Callable[[chex.Array], chex.Array], fake: chex.Array, *,
+               gamma: float = 1.0) -> chex.Array:
+  """R2: the zero-centred gradient penalty on generated data, γ/2 · E_z[‖∇ f(G(z))‖²].
+
+  References:
+    Mescheder, Geiger & Nowozin, ICML 2018, arXiv:1801.04406, eq. (10).
+  """
+  _checks.check_number("gamma", gamma, minimum=0.0)
+  return 0.5 * gamma * jnp.mean(critic_input_gradient_sqnorms(critic_fn, fake))
+
+
+DRAGAN_SCALE = 0.5  # C in x_p = x + C·std(x)·U[0, 1) (Kodali et al.'s released code)
+
+
+def perturb_real(real: chex.Array, noise: chex.Array, std: chex.Array,
+                 scale: float = DRAGAN_SCALE) -> chex.Array:
+  """DRAGAN's perturbed real points x_p = x + scale·std·δ, for given noise δ ~ U[0, 1)
+  (same shape as `real`) and the real batch's standard deviation `std` (a scalar)."""
+  return real + scale * std * noise
+
+
+def dragan_penalty(
+    critic_fn: Callable[[chex.Array], chex.Array],
+    real: chex.Array,
+    key: chex.PRNGKey,
+    *,
+    scale: float = DRAGAN_SCALE,
+    target: float = 1.0,
+) -> chex.Array:
+  """The DRAGAN penalty: E[(‖∇f(x̂)‖ − target)²] at points near the real data.
+
+  x_p = x + C·std(x)·δ with δ ~ U[0, 1) per element and std(x) the batch's standard deviation,
+  x̂ = x + α·(x_p − x) with α ~ U[0, 1) per example: the penalty of WGAN-GP, taken in a
+  neighbourhood of the real data instead of between real and generated data.
+
+  Args:
+    critic_fn: maps a batch [B, ...] to scores [B]; must not mix examples.
+    real: real batch x, shape [B, ...].
+    key: PRNG key for δ and α.
+    scale: C (0.5 in the released code).
+    target: the norm the penalty pulls towards (1).
+
+  References:
+    Kodali, Abernethy, Hays & Kira, "On Convergence and Stability of GANs", arXiv:1705.07215,
+    §4 and its released code (C = 0.5, λ = 10).
+  """
+  _check_critic_fn(critic_fn)
+  _checks.check_array("real", real)
+  _checks.check_number("scale", scale, minimum=0.0)
+  k_noise, k_alpha = jax.random.split(key)
+  x_p = perturb_real(real, jax.random.uniform(k_noise, real.shape, real.dtype),
+                     jnp.std(real), scale)
+  alpha = jax.random.uniform(k_alpha, (real.shape[0],), real.dtype)
+  return gradient_norm_penalty(critic_fn, interpolate(x_p, real, alpha), target=target)
 
 
 def instance_noise(x: chex.Array, key: chex.PRNGKey, stddev: chex.Numeric) -> chex.Array:

@@ -29,7 +29,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from wgan_jax import _checks, penalties
+from wgan_jax import _checks, penalties, spectral
+from wgan_jax.augment import diff_augment_batch
 from wgan_jax.config import ConfigError, GANConfig, check_critic_norm
 from wgan_jax.transforms import clip_params
 
@@ -53,6 +54,21 @@ class GANState(flax.struct.PyTreeNode):
   critic_steps: jax.Array  # critic steps done
   generator: PlayerState
   critic: PlayerState
+  ema: Any = None          # the generator's averaged params (`ema_decay` > 0), else None
+
+
+class CriticDraws(flax.struct.PyTreeNode):
+  """What a critic step's regularisers need besides the real and fake batches.
+
+  Attributes:
+    eps: the penalty's interpolation coefficients ε [B].
+    partner: the points the penalty interpolates the real batch with [B, ...]: the fake batch
+      (WGAN-GP), or DRAGAN's perturbed real points.
+    lazy_on: whether this critic step adds the lazy R1/R2 penalties (a bool scalar).
+  """
+  eps: jax.Array
+  partner: jax.Array
+  lazy_on: jax.Array
 
 
 def example_keys(key: jax.Array, n: int, offset: jax.Array | int = 0) -> jax.Array:
@@ -152,9 +168,9 @@ class Players(Protocol):
     new generator model_state)."""
 
   def critic_payoff(self, gan: "GAN", d_params: Any, state: GANState, real: jax.Array,
-                    fake: jax.Array, eps: jax.Array) -> Tuple[jax.Array, Metrics, Any]:
-    """The critic's loss at params `d_params` on the (noisy) real and fake batches and the
-    interpolation coefficients eps: (total, aux, new critic model_state)."""
+                    fake: jax.Array, draws: CriticDraws) -> Tuple[jax.Array, Metrics, Any]:
+    """The critic's loss at params `d_params` on the (noisy, augmented) real and fake batches
+    and the regularisers' draws: (total, aux, new critic model_state)."""
 
   def generator_payoff(self, gan: "GAN", g_params: Any, state: GANState,
                        fake: jax.Array) -> Tuple[jax.Array, Metrics]:
@@ -185,7 +201,7 @@ class SinglePlayers:
   def init(self, gan, key, z, x):
     k_g, k_d, _ = jax.random.split(key, 3)
     g_vars = gan.generator.init(k_g, z, train=False)
-    d_vars = gan.critic.init(k_d, x, train=False)
+    d_vars = gan.init_critic(k_d, x)
     return (g_vars["params"], {k: v for k, v in g_vars.items() if k != "params"},
             d_vars["params"], {k: v for k, v in d_vars.items() if k != "params"})
 
@@ -198,17 +214,21 @@ class SinglePlayers:
   def generate(self, gan, g, params, z, *, train):
     return gan.apply_generator(params, g.model_state, z, train=train)
 
-  def critic_payoff(self, gan, d_params, state, real, fake, eps):
+  def critic_payoff(self, gan, d_params, state, real, fake, draws):
     c = gan.config
-    per, ms = gan.critic_losses(d_params, state.critic.model_state, real, fake, eps,
+    per, ms = gan.critic_losses(d_params, state.critic.model_state, real, fake, draws,
                                 reduce=jnp.mean)
     total = per["adv"]
     if c.uses_gradient_penalty:
       total = total + c.gp_weight * per["gp"]
     if c.weight_penalty > 0:
       total = total + c.weight_penalty * per["wp"]
+    if c.uses_zero_centred_penalty:
+      total = total + per["r1"] + per["r2"]
     aux = dict(d_adv_loss=per["adv"], gp=per["gp"], d_weight_penalty=per["wp"],
                d_real=per["d_real"], d_fake=per["d_fake"])
+    if c.uses_zero_centred_penalty:
+      aux.update(r1=per["r1"], r2=per["r2"])
     if not c.is_wasserstein:  # a discriminator classifies by the sign of its logit
       aux["d_accuracy"] = per["accuracy"]
     return total, aux, ms
@@ -290,7 +310,7 @@ class GAN:
   @property
   def objective_name(self) -> str:
     """The game's name: the objective, "mix+<objective>" for a mixture."""
-    return self.players.objective_name(self.config.objective)
+    return self.players.objective_name(self.config.objective_name)
 
   @property
   def d_optimizer(self) -> optax.GradientTransformation:
@@ -311,10 +331,14 @@ class GAN:
     """Fresh parameters and optimiser states.
 
     Raises:
-      ConfigError: naming "critic", for BatchNorm in a gradient-penalty critic.
+      ConfigError: naming "critic", for BatchNorm in a gradient-penalty critic;
+        "diffaugment", for augmentations of examples that are not images.
     """
     _checks.check_key("key", key)
     x_one = jax.eval_shape(self.sample_real, data, key)  # only its shape and dtype are used
+    if self.config.diffaugment and len(x_one.shape) != 3:
+      raise ConfigError("diffaugment", f"transforms images [H, W, C]; this GAN's examples have "
+                        f"shape {tuple(x_one.shape)} (leave diffaugment empty for them)")
     z = jnp.zeros((2, self.config.latent_dim), jnp.float32)
     x = jnp.zeros((2,) + x_one.shape, x_one.dtype)
     g_params, g_ms, d_params, d_ms = self.players.init(self, key, z, x)
@@ -323,7 +347,17 @@ class GAN:
         step=jnp.zeros((), jnp.int32),
         critic_steps=jnp.zeros((), jnp.int32),
         generator=PlayerState(g_params, self.g_optimizer.init(g_params), g_ms),
-        critic=PlayerState(d_params, self.d_optimizer.init(d_params), d_ms))
+        critic=PlayerState(d_params, self.d_optimizer.init(d_params), d_ms),
+        ema=jax.tree_util.tree_map(jnp.copy, g_params) if self.config.ema_decay > 0 else None)
+
+  def init_critic(self, key: jax.Array, x: jax.Array) -> Dict[str, Any]:
+    """One critic network's variables; with `spectral_norm`, its power-iteration vectors
+    under "spectral" (drawn from fold_in(key, 1))."""
+    variables = dict(self.critic.init(key, x, train=False))
+    if self.config.spectral_norm:
+      variables[spectral.COLLECTION] = spectral.init_vectors(
+          variables["params"], jax.random.fold_in(key, 1))
+    return variables
 
   # ---------------------------------------------------------------- helpers
   def example_indices(self) -> jax.Array:
@@ -347,7 +381,7 @@ class GAN:
     real = jax.vmap(lambda k: self.sample_real(data, k))(sub[:, 0])
     z = jax.vmap(lambda k: jax.random.normal(k, (self.config.latent_dim,)))(sub[:, 1])
     eps = jax.vmap(lambda k: jax.random.uniform(k, ()))(sub[:, 2])
-    return real, z, eps, sub[:, 3], sub[:, 4]
+    return real, z, eps, sub[:, 3], sub[:, 4], sub[:, 2]
 
   def _noisy(self, x, keys, std):
     if self.config.instance_noise == 0:
@@ -364,14 +398,34 @@ class GAN:
     return self.generator.apply(variables, z, train=train), model_state
 
   def apply_critic(self, params, model_state, x, *, train: bool):
-    """One critic network on x: (scores [B], new model_state)."""
+    """One critic network on x: (scores [B], new model_state).
+
+    With `spectral_norm` the weights are divided by their σ estimated from the stored
+    vectors (one power iteration, not stored: `critic_losses` advances them once per step).
+    """
+    if spectral.COLLECTION in model_state:
+      model_state = dict(model_state)
+      vectors = model_state.pop(spectral.COLLECTION)
+      params = spectral.normalise(params, vectors)[0]
+      scores, new_ms = self.apply_critic(params, model_state, x, train=train)
+      return scores, {**new_ms, spectral.COLLECTION: vectors}
     variables = {"params": params, **model_state}
     if train and model_state:
       s, new_ms = self.critic.apply(variables, x, train=True, mutable=list(model_state))
       return s, dict(new_ms)
     return self.critic.apply(variables, x, train=train), model_state
 
-  def critic_losses(self, params, model_state, real, fake, eps, *,
+  @staticmethod
+  def advance_spectral(params, model_state):
+    """The critic step's power iteration: the model state with each u advanced once from the
+    (constant) weights; unchanged without spectral normalisation."""
+    if spectral.COLLECTION not in model_state:
+      return model_state
+    _, vectors = spectral.normalise(jax.lax.stop_gradient(params),
+                                    model_state[spectral.COLLECTION])
+    return {**model_state, spectral.COLLECTION: vectors}
+
+  def critic_losses(self, params, model_state, real, fake, draws: CriticDraws, *,
                     reduce: ReduceFn) -> Tuple[Dict[str, jax.Array], Any]:
     """The losses of one critic network on one batch, the fake side reduced by `reduce`.
 
@@ -381,27 +435,55 @@ class GAN:
     eq. (3)). With `reduce = jnp.mean` these are the plain batch losses; MIX+GAN reduces per
     generator.
 
+    The penalty's points are the interpolates between the real batch and `draws.partner` (the
+    fake batch, or DRAGAN's perturbed real points). With `r1_weight` / `r2_weight` the result
+    also holds r1 = k·γ₁/2·mean ‖∇f(x_b)‖² and r2 = k·γ₂/2·reduce(‖∇f(x̃_b)‖²) on the steps
+    where `draws.lazy_on` (k = `lazy_every`), else 0 (Mescheder et al. 2018; Karras et al.
+    2020). With `spectral_norm` the power iteration advances once here, before the scores.
+
     Returns:
-      ({adv, gp, wp, d_real, d_fake, accuracy}, new model_state); wp is Σ‖w‖² of the
-      critic's weights when `weight_penalty` > 0, else 0.
+      ({adv, gp, wp, d_real, d_fake, accuracy[, r1, r2]}, new model_state); wp is Σ‖w‖² of
+      the critic's weights when `weight_penalty` > 0, else 0.
     """
     c = self.config
-    s_real, ms = self.apply_critic(params, model_state, real, train=True)
+    ms = self.advance_spectral(params, model_state)
+    s_real, ms = self.apply_critic(params, ms, real, train=True)
     s_fake, ms = self.apply_critic(params, ms, fake, train=True)
     real_terms, fake_terms = c.game.critic_terms(s_real, s_fake)
     adv = jnp.mean(real_terms) + reduce(fake_terms)
+    critic_fn = lambda x: self.apply_critic(params, ms, x, train=False)[0]
     gp = jnp.zeros(jnp.shape(adv))
     if c.uses_gradient_penalty:
-      critic_fn = lambda x: self.apply_critic(params, ms, x, train=False)[0]
-      x_hat = penalties.interpolate(real, fake, eps)
-      excess = penalties.critic_input_gradient_norms(critic_fn, x_hat) - c.gp_target
-      if c.one_sided:
-        excess = jnp.maximum(excess, 0.0)
-      gp = reduce(jnp.square(excess))
+      x_hat = penalties.interpolate(real, draws.partner, draws.eps)
+      norms = penalties.critic_input_gradient_norms(critic_fn, x_hat)
+      gp = reduce(penalties.norm_penalty_terms(norms, target=c.gp_target, one_sided=c.one_sided))
     wp = penalties.weight_penalty(params) if c.weight_penalty > 0 else jnp.zeros(())
-    accuracy = 0.5 * (jnp.mean(s_real > 0) + reduce((s_fake < 0).astype(jnp.float32)))
-    return dict(adv=adv, gp=gp, wp=wp, d_real=jnp.mean(s_real), d_fake=reduce(s_fake),
-                accuracy=accuracy), ms
+    threshold = c.game.threshold
+    accuracy = 0.5 * (jnp.mean(s_real > threshold)
+                      + reduce((s_fake < threshold).astype(jnp.float32)))
+    out = dict(adv=adv, gp=gp, wp=wp, d_real=jnp.mean(s_real), d_fake=reduce(s_fake),
+               accuracy=accuracy)
+    if c.uses_zero_centred_penalty:
+      k = float(c.lazy_every)
+
+      def zero_centred(_):
+        r1 = r2 = jnp.zeros(jnp.shape(adv))
+        if c.r1_weight > 0:
+          r1 = 0.5 * c.r1_weight * k * jnp.mean(
+              penalties.critic_input_gradient_sqnorms(critic_fn, real))
+        if c.r2_weight > 0:
+          r2 = 0.5 * c.r2_weight * k * reduce(
+              penalties.critic_input_gradient_sqnorms(critic_fn, fake))
+        return r1, r2
+
+      if c.lazy_every > 1:
+        out["r1"], out["r2"] = jax.lax.cond(
+            draws.lazy_on, zero_centred,
+            lambda _: jax.tree_util.tree_map(jnp.zeros_like, jax.eval_shape(zero_centred, 0)),
+            0)
+      else:
+        out["r1"], out["r2"] = zero_centred(0)
+    return out, ms
 
   def generator_losses(self, d_params, d_model_state, fake, *, reduce: ReduceFn) -> jax.Array:
     """reduce(ℓ_G(x̃_b)): one critic network's generator loss on a fake batch, with the
@@ -411,28 +493,55 @@ class GAN:
 
   # ---------------------------------------------------------------- critic
   def _critic_inputs(self, state: GANState, key: jax.Array, data: Any):
-    """The critic step's batch: (real, fake, ε, noise std), noise added, fake constant."""
+    """The critic step's batch: (real, fake, draws, noise std); noise added, then DiffAugment,
+    the fake batch constant.
+
+    Draws that the default game does not use come from folds of its per-example keys (the ε
+    key's fold 1 for DRAGAN's noise, the noise keys' fold 1 for DiffAugment), so turning a
+    feature on leaves every other draw of the run as it was.
+    """
+    c = self.config
     step_key = jax.random.fold_in(jax.random.fold_in(key, 0), state.critic_steps)
-    real, z, eps, k_nr, k_nf = self._draws(step_key, data)
+    real, z, eps, k_nr, k_nf, k_eps = self._draws(step_key, data)
     g = state.generator
     fake, _ = self.players.generate(self, g, g.params, z, train=True)
     fake = jax.lax.stop_gradient(fake)
     std = self.noise_std(state.step)
-    return self._noisy(real, k_nr, std), self._noisy(fake, k_nf, std), eps, std
+    real, fake = self._noisy(real, k_nr, std), self._noisy(fake, k_nf, std)
+    real = self._augment(real, k_nr)
+    fake = self._augment(fake, k_nf)
+    partner = fake
+    if c.uses_gradient_penalty and c.game.penalty_points == "perturbed-real":
+      noise = jax.vmap(lambda k, x: jax.random.uniform(
+          jax.random.fold_in(k, 1), x.shape, x.dtype))(k_eps, real)
+      partner = penalties.perturb_real(real, noise, self._batch_std(real))
+    lazy_on = (state.critic_steps % c.lazy_every) == 0
+    return real, fake, CriticDraws(eps, partner, lazy_on), std
+
+  def _augment(self, x, keys):
+    if not self.config.diffaugment:
+      return x
+    return diff_augment_batch(x, jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys),
+                              self.config.diffaugment)
+
+  def _batch_std(self, x):
+    """The standard deviation of every element of the global batch (moments `pmean`'d)."""
+    mean = self._pmean(jnp.mean(x))
+    return jnp.sqrt(self._pmean(jnp.mean(jnp.square(x - mean))))
 
   def critic_payoff(self, d_params, state: GANState, key: jax.Array, data: Any = None):
     """The critic's loss at params `d_params` with the draws of the step at `state`:
     (total, aux, new_model_state). For a mixture, aux["payoff"] is the matrix of pair losses."""
-    real, fake, eps, _ = self._critic_inputs(state, key, data)
-    return self.players.critic_payoff(self, d_params, state, real, fake, eps)
+    real, fake, draws, _ = self._critic_inputs(state, key, data)
+    return self.players.critic_payoff(self, d_params, state, real, fake, draws)
 
   def critic_grads(self, state: GANState, key: jax.Array, data: Any = None):
     """(loss, grads, aux, new_model_state) of the critic at `state`; grads are `pmean`'d."""
-    real, fake, eps, std = self._critic_inputs(state, key, data)
+    real, fake, draws, std = self._critic_inputs(state, key, data)
     d = state.critic
 
     def loss_fn(params):
-      total, aux, ms = self.players.critic_payoff(self, params, state, real, fake, eps)
+      total, aux, ms = self.players.critic_payoff(self, params, state, real, fake, draws)
       return total, (aux, ms)
 
     (total, (aux, ms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d.params)
@@ -463,8 +572,8 @@ class GAN:
 
   def _generator_payoff(self, g_params, state: GANState, z, noise_keys, std):
     fake, ms = self.players.generate(self, state.generator, g_params, z, train=True)
-    total, aux = self.players.generator_payoff(self, g_params, state,
-                                               self._noisy(fake, noise_keys, std))
+    fake = self._augment(self._noisy(fake, noise_keys, std), noise_keys)
+    total, aux = self.players.generator_payoff(self, g_params, state, fake)
     return total, aux, ms
 
   def generator_payoff(self, g_params, state: GANState, key: jax.Array):
@@ -495,8 +604,10 @@ class GAN:
     params = optax.apply_updates(g.params, updates)
     metrics = self._pmean(dict(g_loss=loss, g_grad_norm=global_norm(grads),
                                **self.players.generator_metrics(aux, g.params)))
-    return state.replace(generator=PlayerState(params, opt_state, ms), step=state.step + 1), \
-        metrics
+    new_state = state.replace(generator=PlayerState(params, opt_state, ms), step=state.step + 1)
+    if self.config.ema_decay > 0:
+      new_state = new_state.replace(ema=ema_update(state.ema, params, state.step, self.config))
+    return new_state, metrics
 
   def _train_iterations(self, state, key, data=None, *, n_critic: int, iterations: int):
     _checks.check_key("key", key)
@@ -574,11 +685,32 @@ class GAN:
     """
     _checks.check_count("n", n)
     _checks.check_key("key", key)
-    return self.players.sample(self, state, key, n)
+    return self.players.sample(self, self.averaged(state), key, n)
+
+  def averaged(self, state: GANState) -> GANState:
+    """The state whose generator plays with the averaged parameters when `ema_decay` > 0 (its
+    BatchNorm statistics are the trained generator's running averages), else `state`."""
+    if self.config.ema_decay == 0:
+      return state
+    return state.replace(generator=state.generator.replace(params=state.ema))
 
   def critic_values(self, state: GANState, x: jax.Array) -> jax.Array:
     """The critic's (or discriminator's logit) values at x, in inference mode."""
     return self.players.critic_values(self, state, x)
+
+
+def ema_update(ema: Any, params: Any, step: jax.Array, config: GANConfig) -> Any:
+  """θ̄ ← β·θ̄ + (1 − β)·θ after generator iteration `step` (0-based), with β = `ema_decay`;
+  before `ema_start` iterations are done the average is a copy of θ (β = 0).
+
+  References:
+    Yazıcı et al., "The Unusual Effectiveness of Averaging in GAN Training", ICLR 2019,
+    arXiv:1806.04498 (the exponential moving average of the generator); Karras et al. 2018,
+    arXiv:1710.10196, §A.1 (β = 0.999).
+  """
+  beta = jnp.where(step + 1 > config.ema_start, config.ema_decay, 0.0)
+  return jax.tree_util.tree_map(
+      lambda a, p: (beta * a + (1.0 - beta) * p).astype(p.dtype), ema, params)
 
 
 def plan_blocks(config: GANConfig, start: int, stop: int, block: int):

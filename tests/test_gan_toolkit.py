@@ -1,0 +1,179 @@
+"""Spectral normalisation, the generator's EMA and DiffAugment: against SVD, a hand average and
+hand-built images; and the device-equivalence and resume patterns with each switched on."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import wgan_jax as wj
+from wgan_jax import spectral
+from wgan_jax.augment import diff_augment, diff_augment_batch
+from wgan_jax.data import make_toy_dataset
+from wgan_jax.models import MLPCritic, MLPGenerator
+from wgan_jax.parallel import ParallelTrainer
+
+DS = make_toy_dataset("8gaussians")
+
+
+def toy_gan(objective="hinge", **kw):
+  cfg = wj.make_config(objective, batch_size=32, **kw)
+  return wj.GAN(MLPGenerator(width=16, depth=2), MLPCritic(width=16, depth=2), cfg,
+                lambda _, k: DS.sample_one(k))
+
+
+# ------------------------------------------------------------------ spectral normalisation
+def test_power_iteration_converges_to_the_largest_singular_value():
+  w = jax.random.normal(jax.random.key(0), (3, 3, 4, 5))  # a conv kernel
+  u = spectral.init_vectors({"kernel": w}, jax.random.key(1))["kernel"]
+  for _ in range(100):
+    sigma, u, _ = spectral.power_iteration(w, u)
+  np.testing.assert_allclose(sigma, np.linalg.svd(np.asarray(w).reshape(-1, 5),
+                                                  compute_uv=False)[0], rtol=1e-4)
+
+
+def test_normalised_weights_have_unit_spectral_norm():
+  params = {"Dense_0": {"kernel": 3.0 * jax.random.normal(jax.random.key(2), (7, 4)),
+                        "bias": jnp.ones(4)}}
+  vectors = spectral.init_vectors(params, jax.random.key(3))
+  assert list(vectors) == ["Dense_0/kernel"]  # biases are not normalised
+  for _ in range(50):
+    normed, vectors = spectral.normalise(params, vectors)
+  assert np.linalg.svd(np.asarray(normed["Dense_0"]["kernel"]), compute_uv=False)[0] == \
+      pytest.approx(1.0, rel=1e-4)
+  np.testing.assert_array_equal(normed["Dense_0"]["bias"], params["Dense_0"]["bias"])
+
+
+def test_spectral_norm_in_the_step_advances_u_once_per_critic_step():
+  gan = toy_gan(spectral_norm=True)
+  state = gan.init(jax.random.key(0))
+  u0 = state.critic.model_state["spectral"]
+  assert set(u0) == {"Dense_0/kernel", "_MLPBody_0/Dense_0/kernel", "_MLPBody_0/Dense_1/kernel"}
+  s1, _ = gan.critic_step(state, jax.random.key(1))
+  expected = gan.advance_spectral(state.critic.params, state.critic.model_state)["spectral"]
+  chex.assert_trees_all_close(s1.critic.model_state["spectral"], expected, rtol=1e-6)
+  # The critic's layers act with σ ≈ 1 after training (each u tracks its W).
+  s, _ = gan.train_step(iterations=30)(state, jax.random.key(2))
+  d = s.critic
+  for name, sigma in spectral.sigmas(d.params, d.model_state["spectral"]).items():
+    flat = {spectral._path(p): w for p, w in jax.tree_util.tree_flatten_with_path(d.params)[0]}
+    true = np.linalg.svd(np.asarray(flat[name]), compute_uv=False)[0]
+    assert float(sigma) == pytest.approx(true, rel=0.02), name
+
+
+def test_spectral_norm_bounds_the_critic_lipschitz_constant():
+  # Every layer 1-Lipschitz and ReLU 1-Lipschitz: ‖∇f‖ ≤ 1 (up to the power iteration's error).
+  gan = toy_gan(spectral_norm=True)
+  state = gan.init(jax.random.key(0))
+  for _ in range(20):  # let u converge
+    state = state.replace(critic=state.critic.replace(
+        model_state=gan.advance_spectral(state.critic.params, state.critic.model_state)))
+  x = jax.random.normal(jax.random.key(5), (256, 2)) * 3
+  norms = wj.penalties.critic_input_gradient_norms(lambda v: gan.critic_values(state, v), x)
+  assert float(jnp.max(norms)) <= 1.0 + 1e-3
+  plain = toy_gan()
+  p_norms = wj.penalties.critic_input_gradient_norms(
+      lambda v: plain.critic_values(plain.init(jax.random.key(0)), v), x)
+  assert float(jnp.max(p_norms)) > 1.0  # the same critic unnormalised is not
+
+
+# ------------------------------------------------------------------ EMA
+def test_ema_is_the_hand_average_and_sampling_uses_it():
+  gan = toy_gan("wgan-gp", ema_decay=0.9, ema_start=2, n_critic=1)
+  state = gan.init(jax.random.key(0))
+  hand = jax.tree_util.tree_map(np.asarray, state.generator.params)
+  step = gan.train_step(iterations=1)
+  for g in range(6):
+    state, _ = step(state, jax.random.key(1))
+    beta = 0.9 if g + 1 > 2 else 0.0
+    hand = jax.tree_util.tree_map(lambda a, p: beta * a + (1 - beta) * np.asarray(p), hand,
+                                  state.generator.params)
+  chex.assert_trees_all_close(state.ema, hand, rtol=1e-5, atol=1e-7)
+  # sample() plays the averaged generator; the live one differs.
+  z_key = jax.random.key(9)
+  with_ema = gan.sample(state, z_key, 8)
+  live = toy_gan("wgan-gp", n_critic=1).sample(state, z_key, 8)
+  by_hand = gan.apply_generator(state.ema, state.generator.model_state,
+                                jax.random.normal(z_key, (8, gan.config.latent_dim)),
+                                train=False)[0]
+  np.testing.assert_allclose(with_ema, by_hand, rtol=1e-6)
+  assert not np.allclose(with_ema, live)
+
+
+def test_ema_config_errors_name_the_field():
+  with pytest.raises(wj.ConfigError, match="^ema_decay: "):
+    wj.make_config("wgan-gp", ema_decay=1.0)
+  with pytest.raises(wj.ConfigError, match="^ema_start: "):
+    wj.make_config("wgan-gp", ema_start=10)
+
+
+# ------------------------------------------------------------------ the patterns
+@pytest.mark.parametrize("kw", [dict(spectral_norm=True), dict(ema_decay=0.99)],
+                         ids=["spectral", "ema"])
+def test_k_calls_equal_one_call_of_k_iterations(kw):
+  """What resume relies on: the state after 2 × 3 iterations equals one call of 6, bitwise."""
+  gan = toy_gan(**kw)
+  s0 = gan.init(jax.random.key(0))
+  a, _ = gan.train_step(iterations=3)(s0, jax.random.key(1))
+  a, _ = gan.train_step(iterations=3)(a, jax.random.key(1))
+  b, _ = gan.train_step(iterations=6)(s0, jax.random.key(1))
+  chex.assert_trees_all_equal(a, b)
+
+
+@pytest.mark.parametrize("kw", [dict(spectral_norm=True, ema_decay=0.9)], ids=["spectral+ema"])
+def test_four_devices_equal_one(kw):
+  gan = toy_gan(**kw)
+  state = gan.init(jax.random.key(0))
+  single, m1 = gan.train_step(iterations=2)(state, jax.random.key(1))
+  trainer = ParallelTrainer(gan, "shard_map")
+  par, m4 = trainer.train_step(iterations=2)(trainer.put(state), jax.random.key(1))
+  par = trainer.get(par)
+  chex.assert_trees_all_close(single, par, rtol=2e-4, atol=2e-6)
+  np.testing.assert_allclose(m1["d_loss"], m4["d_loss"], rtol=1e-4)
+
+
+# ------------------------------------------------------------------ DiffAugment
+def test_translation_moves_the_image_and_fills_with_zeros():
+  x = jnp.zeros((16, 16, 1)).at[8, 8, 0].set(1.0)
+  seen = set()
+  for i in range(40):
+    y = np.asarray(diff_augment(x, jax.random.key(i), "translation"))
+    assert y.sum() == pytest.approx(1.0)  # the pixel moved, nothing else appeared
+    r, c = np.argwhere(y[..., 0] == 1.0)[0]
+    assert abs(r - 8) <= 2 and abs(c - 8) <= 2  # shifts within H/8 = 2
+    seen.add((int(r), int(c)))
+  assert len(seen) > 10
+
+
+def test_cutout_zeroes_a_square_of_half_the_side():
+  x = jnp.ones((16, 16, 3))
+  for i in range(20):
+    y = np.asarray(diff_augment(x, jax.random.key(i), "cutout"))
+    zeros = np.argwhere(y[..., 0] == 0)
+    rows, cols = np.unique(zeros[:, 0]), np.unique(zeros[:, 1])
+    assert len(rows) <= 8 and len(cols) <= 8 and len(zeros) == len(rows) * len(cols)
+    assert (y[..., 0] == 0).sum() == (y[..., 2] == 0).sum()  # same square in every channel
+
+
+def test_color_is_differentiable_and_keyed():
+  x = jax.random.uniform(jax.random.key(0), (8, 8, 3), minval=-1, maxval=1)
+  g = jax.grad(lambda v: jnp.sum(diff_augment(v, jax.random.key(1),
+                                              "color,translation,cutout") ** 2))(x)
+  assert np.isfinite(np.asarray(g)).all() and float(jnp.abs(g).sum()) > 0
+  a = diff_augment(x, jax.random.key(1), "color")
+  np.testing.assert_array_equal(a, diff_augment(x, jax.random.key(1), "color"))
+  assert not np.allclose(a, diff_augment(x, jax.random.key(2), "color"))
+  # batch form: example b augmented with key b
+  xs = jnp.stack([x, -x])
+  keys = jax.random.split(jax.random.key(4), 2)
+  np.testing.assert_allclose(diff_augment_batch(xs, keys, "color")[1],
+                             diff_augment(-x, keys[1], "color"), rtol=1e-6)
+
+
+def test_augment_policy_errors():
+  with pytest.raises(wj.ConfigError, match="^diffaugment: "):
+    wj.make_config("wgan-gp", diffaugment="colour")
+  gan = toy_gan(diffaugment="color")  # toy points are not images
+  with pytest.raises(wj.ConfigError, match="^diffaugment: "):
+    gan.init(jax.random.key(0))
