@@ -177,3 +177,75 @@ def test_augment_policy_errors():
   gan = toy_gan(diffaugment="color")  # toy points are not images
   with pytest.raises(wj.ConfigError, match="^diffaugment: "):
     gan.init(jax.random.key(0))
+
+
+# ------------------------------------------------------------------ with every mechanism
+ALL_ON = dict(spectral_norm=True, ema_decay=0.9, r1_weight=1.0, lazy_every=2)
+
+
+def test_k_seeds_in_one_program_equal_single_runs():
+  gan = toy_gan(**ALL_ON)
+  runs = wj.IndependentRuns(gan)
+  keys = jax.random.split(jax.random.key(0), 2)
+  states, _ = runs.train_step(iterations=3)(runs.init(keys), keys)
+  for i in range(2):
+    one, _ = gan.train_step(iterations=3)(gan.init(keys[i]), keys[i])
+    chex.assert_trees_all_close(jax.tree_util.tree_map(lambda x: x[i], states), one,
+                                rtol=1e-5, atol=1e-6)
+
+
+def test_mixture_of_one_is_the_plain_gan_and_three_train():
+  from wgan_jax.mixture import MixtureGAN
+  gan = toy_gan(**ALL_ON)
+  mix = MixtureGAN.from_gan(gan, components=1)
+  s_plain, m_plain = gan.train_step(iterations=3)(gan.init(jax.random.key(0)),
+                                                  jax.random.key(1))
+  s_mix, m_mix = mix.train_step(iterations=3)(mix.init(jax.random.key(0)), jax.random.key(1))
+  np.testing.assert_allclose(m_mix["d_loss"], m_plain["d_loss"], rtol=1e-5)
+  np.testing.assert_allclose(mix.sample(s_mix, jax.random.key(3), 16),
+                             gan.sample(s_plain, jax.random.key(3), 16), rtol=1e-5, atol=1e-6)
+  mix3 = MixtureGAN.from_gan(gan, components=3)
+  s3, m3 = mix3.train_step(iterations=3)(mix3.init(jax.random.key(0)), jax.random.key(1))
+  assert s3.critic.model_state["spectral"]["Dense_0/kernel"].shape == (3, 1)  # u per critic
+  assert np.isfinite(np.asarray(m3["r1"])).all() and float(m3["r1"][0]) > 0
+
+
+@pytest.mark.slow
+def test_job_resume_is_bitwise_with_spectral_norm_and_ema(tmp_path):
+  from experiments import toy
+  base = ["--iters", "60", "--iters-per-call", "10", "--eval-every", "30", "--width", "16",
+          "--num-samples", "100", "--no-progress", "--checkpoint-every", "20",
+          "--objective", "hinge", "--spectral-norm", "--ema-decay", "0.95", "--r1-weight", "1",
+          "--lazy-every", "4"]
+  full, part = tmp_path / "full", tmp_path / "part"
+  assert toy.main(base + ["--out", str(full)]) == 0
+  assert toy.main(base + ["--out", str(part), "--stop-at", "30"]) == 0
+  assert toy.main(base + ["--out", str(part), "--resume"]) == 0
+  np.testing.assert_array_equal(np.load(full / "samples.npy"), np.load(part / "samples.npy"))
+
+
+@pytest.mark.slow
+def test_a_hinge_game_with_spectral_norm_learns_the_ring():
+  """A hinge game written here (not the library's), with a spectrally normalised critic and the
+  generator's EMA, covers the
+  8-Gaussians ring (measured after 1500 iterations: 8/8 modes, 69% of the samples within 3σ
+  of a centre; the untrained generator: 0.2% of its samples)."""
+  from wgan_jax.metrics import mode_coverage
+  hinge = wj.Objective("user-hinge",
+                       critic_terms=lambda r, f: (jax.nn.relu(1 - r), jax.nn.relu(1 + f)),
+                       generator_terms=lambda f: -f,
+                       defaults=dict(optimizer="adam", beta1=0.5, beta2=0.9, n_critic=5))
+  cfg = wj.make_config(hinge, batch_size=256, spectral_norm=True, ema_decay=0.99, lr_d=1e-3,
+                       lr_g=1e-3)
+  gan = wj.GAN(MLPGenerator(width=128), MLPCritic(width=128), cfg,
+               lambda _, k: DS.sample_one(k))
+  state = gan.init(jax.random.key(0))
+  before = mode_coverage(np.asarray(gan.sample(state, jax.random.key(1), 2000)), DS.centres,
+                         DS.std)
+  state, _ = gan.train_step(iterations=100)(state, jax.random.key(2))
+  for _ in range(14):
+    state, _ = gan.train_step(iterations=100)(state, jax.random.key(2))
+  after = mode_coverage(np.asarray(gan.sample(state, jax.random.key(1), 2000)), DS.centres,
+                         DS.std)
+  assert before["hq_fraction"] < 0.01, before
+  assert after["modes"] >= 7 and after["hq_fraction"] > 0.4, after

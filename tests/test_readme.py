@@ -1,7 +1,10 @@
 """The README's promises: its library example runs, and its links and the docs' links resolve."""
 
+import os
 import pathlib
 import re
+import subprocess
+import sys
 import unicodedata
 
 import numpy as np
@@ -61,8 +64,24 @@ def test_library_example_runs():
   samples = np.asarray(namespace["samples"])
   assert samples.shape == (1000, 2) and np.isfinite(samples).all()
   assert int(namespace["state"].step) == 50  # generator iterations done
+  mine = namespace["mine_state"]  # the user's hinge game, spectral norm and EMA on
+  assert int(mine.step) == 50 and "spectral" in mine.critic.model_state
+  assert mine.ema is not None
   for name, value in namespace["metrics"].items():
     assert np.isfinite(np.asarray(value)).all(), name
+
+
+def test_library_example_runs_as_a_script_outside_the_checkout(tmp_path):
+  """After the README's install command, a script saved anywhere imports wgan_jax (the
+  requirements install the library itself): run it from an empty folder, with no path set."""
+  script = tmp_path / "example.py"
+  script.write_text(first_python_block(README.read_text(encoding="utf-8")) +
+                    "\nprint('ok', int(state.step), int(mine_state.step))\n", encoding="utf-8")
+  env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+  proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                        capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.stdout.split()[-3:] == ["ok", "50", "50"]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
