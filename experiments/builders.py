@@ -123,8 +123,10 @@ def load_images(d, seed: int = 0) -> ImageData:
   return ImageData(d.dataset, x)
 
 
-def make_models(arch: str, shape, *, dim: int, gen_norm: str, critic_norm: str):
-  """(generator, critic) of an image architecture for images of `shape` (H, W, C)."""
+def make_models(arch: str, shape, *, dim: int, gen_norm: str, critic_norm: str,
+                num_classes: int = 0, head: str = "projection"):
+  """(generator, critic) of an image architecture for images of `shape` (H, W, C); with
+  `num_classes` the class-conditional DCGAN pair (`head`: projection or ac)."""
   from wgan_jax.models import (DCGANCritic, DCGANGenerator, ImageMLPGenerator, MLPCritic,
                                MNISTCritic, MNISTGenerator, ResNetCritic, ResNetGenerator)
   if arch == "mnist":
@@ -133,8 +135,8 @@ def make_models(arch: str, shape, *, dim: int, gen_norm: str, critic_norm: str):
                         f"got {'×'.join(str(s) for s in shape)}; use --arch dcgan")
     return (MNISTGenerator(dim=dim, norm=gen_norm), MNISTCritic(dim=dim, norm=critic_norm))
   if arch == "dcgan":
-    return (DCGANGenerator(image_shape=shape, dim=dim, norm=gen_norm),
-            DCGANCritic(dim=dim, norm=critic_norm))
+    return (DCGANGenerator(image_shape=shape, dim=dim, norm=gen_norm, num_classes=num_classes),
+            DCGANCritic(dim=dim, norm=critic_norm, num_classes=num_classes, head=head))
   if arch == "resnet":
     return (ResNetGenerator(image_shape=shape, dim=dim, norm=gen_norm),
             ResNetCritic(dim=dim, norm=critic_norm))
@@ -173,10 +175,22 @@ def image_run(config):
                         f"{shape[1]}; use --image-size or --arch mlp") from None
   if not np.isfinite(data.train).all():
     raise OptionError("dataset", f"{data.name} holds non-finite pixel values")
+  gan_config = config.gan_config()
+  sampler = array_sampler
+  if gan_config.num_classes:
+    from wgan_jax.data.images import labelled_array_sampler
+    if data.labels is None:
+      raise OptionError("conditional", f"{data.name} has no class labels (digits, "
+                        "fashion-mnist and IDX files have)")
+    if int(np.max(data.labels)) >= gan_config.num_classes or int(np.min(data.labels)) < 0:
+      raise OptionError("conditional", f"{data.name}'s labels must lie in 0..."
+                        f"{gan_config.num_classes - 1}")
+    sampler = labelled_array_sampler
   generator, critic = make_models(m.arch, shape, dim=m.dim, gen_norm=m.gen_norm,
-                                  critic_norm=config.critic_norm)
-  return data, make_gan(generator, critic, config.gan_config(), array_sampler,
-                        **_mixture_of(config.game))
+                                  critic_norm=config.critic_norm,
+                                  num_classes=gan_config.num_classes,
+                                  head=m.conditional if m.conditional != "none" else "projection")
+  return data, make_gan(generator, critic, gan_config, sampler, **_mixture_of(config.game))
 
 
 # ------------------------------------------------------------------------------ text

@@ -80,6 +80,9 @@ class GameConfig:
                                    metavar="BETA")
   ema_start: Optional[int] = opt(None, "generator iterations before the average starts "
                                  "(until then it copies the weights)", metavar="N")
+  ac_weight: Optional[float] = opt(None, "with --conditional ac: weight of the auxiliary "
+                                   "classifier's cross-entropy in both players' losses "
+                                   "(AC-GAN, Odena et al. 2017; default 1)")
   diffaugment: str = opt("", "DiffAugment policy for every critic input, real and generated "
                          "(Zhao et al. 2020): a comma-separated subset of color, translation, "
                          "cutout; images only", metavar="POLICY")
@@ -117,7 +120,8 @@ class GameConfig:
     values = dict(defaults)
     fields = ("batch_size", "n_critic", "optimizer", "lr_d", "lr_g", "beta1", "beta2",
               "clip_value", "gp_weight", "gp_target", "instance_noise", "instance_noise_anneal",
-              "weight_penalty", "r1_weight", "r2_weight", "lazy_every", "ema_decay", "ema_start")
+              "weight_penalty", "r1_weight", "r2_weight", "lazy_every", "ema_decay", "ema_start",
+              "ac_weight")
     values.update({k: getattr(self, k) for k in fields if getattr(self, k) is not None})
     values.update(latent_dim=latent_dim,
                   lr_decay_steps=iters if self.lr_decay == "linear" else 0,
@@ -198,6 +202,8 @@ TOY_PRESETS = {
 # ------------------------------------------------------------------------------ images
 ARCHS = ("dcgan", "resnet", "mlp", "mnist")
 EMBEDDED_IMAGES = ("digits", "stacked-digits")
+CONDITIONAL = ("none", "projection", "ac")
+NUM_CLASSES = 10  # digits, Fashion-MNIST and MNIST-format IDX files
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,9 +222,19 @@ class ImageModel:
   critic_norm: Optional[str] = opt(None, "critic normalisation (default: none with a gradient "
                                    "penalty, batch otherwise; batch is refused with a "
                                    "gradient penalty)", choices=NORMS[::-1])
+  conditional: str = opt("none", "class-conditional game on labelled data (digits, "
+                         "fashion-mnist, IDX files; dcgan only): projection (G gets the class "
+                         "one-hot and conditional BatchNorm, D a projection head; Miyato & "
+                         "Koyama 2018) or ac (AC-GAN: D also classifies, --ac-weight; Odena "
+                         "et al. 2017); the metrics add label_accuracy, the share of samples "
+                         "of class c that the project's classifier calls c",
+                         choices=CONDITIONAL)
 
   def __post_init__(self):
     check_positive(self, "dim", "latent_dim")
+    if self.conditional != "none" and self.arch != "dcgan":
+      raise OptionError("conditional", f"class-conditional models exist for --arch dcgan, "
+                        f"not {self.arch}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,7 +286,14 @@ class ImageConfig:
       raise OptionError("num_samples", f"must be at least 2, got {self.loop.num_samples}")
 
   def gan_config(self):
-    return self.game.gan_config(iters=self.loop.iters, latent_dim=self.model.latent_dim)
+    conditional = {}
+    if self.model.conditional != "none":
+      conditional = dict(num_classes=NUM_CLASSES,
+                         ac_weight=1.0 if self.model.conditional == "ac" else 0.0)
+    elif self.game.ac_weight:
+      raise OptionError("ac_weight", "weights the AC-GAN classifier of --conditional ac")
+    return self.game.gan_config(iters=self.loop.iters, latent_dim=self.model.latent_dim,
+                                **conditional)
 
   @property
   def critic_norm(self) -> str:

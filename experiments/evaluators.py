@@ -132,6 +132,14 @@ class FashionMetrics:
         nearest_train_share=im.nearest_train_share(self.neighbour_distances(x), self.threshold))
 
 
+def label_accuracy(metrics, fake: np.ndarray, labels: np.ndarray) -> float:
+  """The share of samples generated for class c that the project's classifier (of `metrics`:
+  `DigitMetrics` or `FashionMetrics`) calls c: 1 when the label controls the sample, about
+  1/C when it is ignored."""
+  logits = metrics.features(np.clip(np.asarray(fake, np.float32), -1, 1))[0]
+  return float(np.mean(np.argmax(logits, axis=-1) == np.asarray(labels)))
+
+
 def sample_in_chunks(sample, state, key, n: int, chunk: int = 2000) -> np.ndarray:
   """n samples from a jitted `sample(state, key, m)`, `chunk` at a time (bounded memory: the
   patches convolutions hold k² copies of a layer's input). Up to `chunk`: one call with `key`;

@@ -33,7 +33,8 @@ from experiments import cli, common, plots
 from experiments.builders import image_run, objective_name
 from experiments.configs import (EMBEDDED_IMAGES, IMAGE_DEFAULTS, IMAGE_PRESETS, ImageConfig,
                                  _objectives)
-from experiments.evaluators import DigitMetrics, FashionMetrics, sample_in_chunks
+from experiments.evaluators import (DigitMetrics, FashionMetrics, label_accuracy,
+                                    sample_in_chunks)
 from experiments.loop import RunResult, StopReason, train_and_evaluate
 
 PROG = "python -m experiments.images"
@@ -48,6 +49,7 @@ def fingerprint(config: ImageConfig, data, gan) -> Dict:
   m = config.model
   return dict(config=dataclasses.asdict(gan.config), dataset=data.name, shape=list(data.shape),
               arch=m.arch, dim=m.dim, gen_norm=m.gen_norm, critic_norm=config.critic_norm,
+              conditional=m.conditional,
               seed=config.loop.seed, iters=config.loop.iters, num_train=int(len(data.train)),
               mixture=[getattr(gan, "components", 1), getattr(gan, "entropy_weight", 0.0)])
 
@@ -66,6 +68,20 @@ def run(config: ImageConfig) -> Tuple[Dict, RunResult]:
     metrics = FashionMetrics(data, loop.num_samples, directory=config.data.idx_dir)
   name = objective_name(gan)
   sample = jax.jit(gan.sample, static_argnums=2)
+  classes = gan.config.num_classes
+  train_data = jnp.asarray(data.train)
+  if classes:
+    train_data = (train_data, jnp.asarray(data.labels, jnp.int32))
+    # Samples of chosen classes (c = i mod C): does the label control the sample?
+    sample_classes = jax.jit(lambda s, k, y: gan.sample(s, k, y.shape[0], labels=y))
+
+  def scores(state, key, fake):
+    out = metrics.of(fake) if metrics else {}
+    if classes and metrics:
+      y = jnp.arange(min(loop.num_samples, 2000)) % classes
+      out["label_accuracy"] = label_accuracy(metrics, np.asarray(sample_classes(
+          state, jax.random.fold_in(key, 7), y)), np.asarray(y))
+    return out
 
   def evaluate_at(state, key, iteration):
     fake = sample_in_chunks(sample, state, key, loop.num_samples)
@@ -73,9 +89,9 @@ def run(config: ImageConfig) -> Tuple[Dict, RunResult]:
                     f"{name} on {data.name}, iteration {iteration}")
     if not np.isfinite(fake).all():
       return _nonfinite(fake)
-    return metrics.of(fake) if metrics else {}
+    return scores(state, key, fake)
 
-  result = train_and_evaluate(gan, loop, out, data=jnp.asarray(data.train),
+  result = train_and_evaluate(gan, loop, out, data=train_data,
                               evaluate=evaluate_at, fingerprint=fingerprint(config, data, gan))
   if not result.main_process or result.stop_reason is StopReason.ALREADY_FINISHED:
     return {}, result
@@ -86,7 +102,7 @@ def run(config: ImageConfig) -> Tuple[Dict, RunResult]:
   if not np.isfinite(fake).all():
     final = _nonfinite(fake)
   elif metrics:
-    final = metrics.of(fake)
+    final = scores(state, result.final_key, fake)
   if result.evaluations and result.evaluations[-1]["iteration"] == g:
     result.evaluations.pop()  # a signal after the periodic evaluation at g: the final one stays
   result.evaluations.append(dict(iteration=g, seconds=result.train_seconds, **final))

@@ -24,11 +24,11 @@ def test_parallel_lines_closed_forms():
 # 2 cores each): their end-to-end run is in the `slow` tier; their parts have fast tests
 # (tests/test_images_experiment.py, test_mixture*.py, test_text*.py); mixture_modes and
 # text_jsd run end to end at the tiny size in test_mixture_experiment.py / test_text_experiment.py,
-# arch_robustness, mixgan_scores and random_archs in their own test files.
+# arch_robustness, mixgan_scores, random_archs and gp_architectures in their own test files.
 HEAVY = ("quality_over_time", "critic_overfitting", "stacked_digits")
 LIGHT = tuple(f for f in FIGURES
               if f not in HEAVY + ("mixture_modes", "text_jsd", "arch_robustness", "mixgan_scores",
-                                    "random_archs"))
+                                    "random_archs", "gp_architectures"))
 # The default tier runs the figures that take seconds at the tiny size; the others (a DCGAN on
 # Fashion-MNIST, trained critics) run their number checks in the slow tier.
 FAST = ("parallel_lines", "optimal_critic", "ab_theorems")

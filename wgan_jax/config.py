@@ -75,6 +75,8 @@ class GANConfig:
   ema_decay: float = 0.0                  # β of the generator's weight average (0: off)
   ema_start: int = 0                      # generator iterations before the average starts
   diffaugment: str = ""                   # DiffAugment policy, e.g. "color,translation,cutout"
+  num_classes: int = 0                    # >0: a class-conditional game over this many classes
+  ac_weight: float = 0.0                  # AC-GAN: weight of the auxiliary classifier's loss
 
   def __post_init__(self):
     def bad(field, msg):
@@ -138,6 +140,16 @@ class GANConfig:
       bad("ema_start", f"must be an integer ≥ 0, got {v!r}")
     if v > 0 and self.ema_decay == 0:
       bad("ema_start", "delays the generator's average, which is off; set ema_decay > 0 too")
+    v = self.num_classes
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+      bad("num_classes", f"must be an integer ≥ 0 (0: unconditional), got {v!r}")
+    if v == 1:
+      bad("num_classes", "a conditional game needs at least 2 classes (0: unconditional)")
+    if not (number(self.ac_weight) and self.ac_weight >= 0):
+      bad("ac_weight", f"must be a finite number ≥ 0, got {self.ac_weight!r}")
+    if self.ac_weight > 0 and not self.num_classes:
+      bad("ac_weight", "the auxiliary classifier (AC-GAN) needs labelled data: set "
+          "num_classes too")
     if not isinstance(self.diffaugment, str):
       bad("diffaugment", f"must be a comma-separated policy string, got {self.diffaugment!r}")
     parse_policy(self.diffaugment, field="diffaugment")

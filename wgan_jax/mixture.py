@@ -167,7 +167,7 @@ class MixturePlayers:
     def build():
       def one(k, z, x):
         k_g, k_d, _ = jax.random.split(k, 3)  # the plain GAN's split
-        return (gan.generator.init(k_g, z, train=False), gan.init_critic(k_d, x))
+        return (gan.init_generator(k_g, z), gan.init_critic(k_d, x))
       return jax.jit(jax.vmap(one, in_axes=(0, None, None)))
 
     g_vars, d_vars = gan.compiled("init_components", build)(self.component_keys(key), z, x)
@@ -211,16 +211,17 @@ class MixturePlayers:
       return jnp.sum(values[:, None] * onehot, axis=0) / per_shard
     return idx, means
 
-  def generate_components(self, gan, g: PlayerState, params, z, *, train: bool):
-    """All T generators on the same z: ([T, B, ...], stacked new model_state)."""
+  def generate_components(self, gan, g: PlayerState, params, z, *, train: bool, labels=None):
+    """All T generators on the same z (and classes): ([T, B, ...], stacked new model_state)."""
     def one(p, ms):
-      return gan.apply_generator(p, ms, z, train=train)
+      return gan.apply_generator(p, ms, z, train=train, labels=labels)
     return self._over_components(one)(params, g.model_state)
 
-  def generate(self, gan, g, params, z, *, train):
+  def generate(self, gan, g, params, z, *, train, labels=None):
     """The stratified fake batch: example b from generator b mod T."""
     idx, _ = self._strata(gan)
-    fakes, ms = self.generate_components(gan, g, params["components"], z, train=train)
+    fakes, ms = self.generate_components(gan, g, params["components"], z, train=train,
+                                         labels=labels)
     return fakes[idx, jnp.arange(fakes.shape[1])], ms
 
   # ---------------------------------------------------------------- payoffs
@@ -249,6 +250,9 @@ class MixturePlayers:
     if c.uses_zero_centred_penalty:  # R1 on the shared real batch, R2 on each stratum
       zero_centred = dict(r1=jnp.sum(w_d * per["r1"]), r2=jnp.sum(pair * per["r2"].T))
       total = total + zero_centred["r1"] + zero_centred["r2"]
+    if c.ac_weight > 0:  # AC-GAN's classification loss, pair-weighted like the payoff
+      zero_centred["d_ac_loss"] = jnp.sum(pair * per["ac"].T)
+      total = total + c.ac_weight * zero_centred["d_ac_loss"]
     aux = dict(d_adv_loss=adv, gp=gp, d_weight_penalty=wp, d_real=jnp.sum(w_d * per["d_real"]),
                d_fake=jnp.sum(pair * per["d_fake"].T), d_entropy=ent,
                payoff=per["adv"].T + c.gp_weight * per["gp"].T, **zero_centred)
@@ -256,13 +260,14 @@ class MixturePlayers:
       aux["d_accuracy"] = jnp.sum(pair * per["accuracy"].T)
     return total, aux, ms
 
-  def generator_payoff(self, gan, g_params, state, fake):
+  def generator_payoff(self, gan, g_params, state, fake, labels=None):
     """aux["payoff"] is the [T_G, T_D] matrix of L(G_i, D_j) on stratum i."""
     d = state.critic
     _, strata = self._strata(gan)
 
     def one_critic(params, model_state):
-      return gan.generator_losses(params, model_state, fake, reduce=strata)  # [T_G]
+      return gan.generator_losses(params, model_state, fake, reduce=strata,
+                                  labels=labels)  # [T_G]
 
     payoff = self._over_components(one_critic)(d.params["components"], d.model_state).T
     w_g = mixture_weights(g_params["logits"])
@@ -286,19 +291,21 @@ class MixturePlayers:
 
   # ---------------------------------------------------------------- evaluation
   def sample_with_components(self, gan, state: GANState, key: jax.Array,
-                             n: int) -> Tuple[jax.Array, jax.Array]:
+                             n: int, labels=None) -> Tuple[jax.Array, jax.Array]:
     z = jax.random.normal(key, (n, gan.config.latent_dim))
     g = state.generator
     comp = jax.random.categorical(jax.random.fold_in(key, 1), g.params["logits"], shape=(n,))
-    xs, _ = self.generate_components(gan, g, g.params["components"], z, train=False)
+    xs, _ = self.generate_components(gan, g, g.params["components"], z, train=False,
+                                     labels=labels)
     return xs[comp, jnp.arange(n)], comp
 
-  def sample(self, gan, state, key, n):
-    return self.sample_with_components(gan, state, key, n)[0]
+  def sample(self, gan, state, key, n, labels=None):
+    return self.sample_with_components(gan, state, key, n, labels=labels)[0]
 
-  def critic_values(self, gan, state, x):
+  def critic_values(self, gan, state, x, labels=None):
     d = state.critic
-    values = self._over_components(lambda p, ms: gan.apply_critic(p, ms, x, train=False)[0])(
+    values = self._over_components(lambda p, ms: gan.apply_critic(
+        p, ms, x, train=False, labels=labels)[0])(
         d.params["components"], d.model_state)
     return mixture_weights(d.params["logits"]) @ values
 
@@ -354,7 +361,8 @@ class MixtureGAN(GAN):
     Sample k draws its component from Categorical(w^G) (key fold_in(key, 1)) and its z from
     `key` exactly as the plain `GAN.sample` does, so T = 1 gives the plain samples.
     """
-    return self.players.sample_with_components(self, self.averaged(state), key, n)
+    return self.players.sample_with_components(self, self.averaged(state), key, n,
+                                               labels=self.sample_labels(key, n))
 
 
 def mixture_metric_names(components: int) -> Dict[str, list]:

@@ -65,10 +65,14 @@ class CriticDraws(flax.struct.PyTreeNode):
     partner: the points the penalty interpolates the real batch with [B, ...]: the fake batch
       (WGAN-GP), or DRAGAN's perturbed real points.
     lazy_on: whether this critic step adds the lazy R1/R2 penalties (a bool scalar).
+    real_labels, fake_labels: the classes of the real examples (from the data) and of the
+      generated ones (drawn uniformly), for a class-conditional game.
   """
   eps: jax.Array
   partner: jax.Array
   lazy_on: jax.Array
+  real_labels: Any = None   # class labels [B] of the real and generated examples when the
+  fake_labels: Any = None   # game is class-conditional (`num_classes` > 0), else None
 
 
 def example_keys(key: jax.Array, n: int, offset: jax.Array | int = 0) -> jax.Array:
@@ -163,7 +167,7 @@ class Players(Protocol):
     """The name of the game played with `objective` ("mix+nsgan" for a mixture)."""
 
   def generate(self, gan: "GAN", g: PlayerState, params: Any, z: jax.Array, *,
-               train: bool) -> Tuple[jax.Array, Any]:
+               train: bool, labels: Any = None) -> Tuple[jax.Array, Any]:
     """The fake batch the game plays with, from latents z [B, latent]: (x [B, ...],
     new generator model_state)."""
 
@@ -173,7 +177,7 @@ class Players(Protocol):
     and the regularisers' draws: (total, aux, new critic model_state)."""
 
   def generator_payoff(self, gan: "GAN", g_params: Any, state: GANState,
-                       fake: jax.Array) -> Tuple[jax.Array, Metrics]:
+                       fake: jax.Array, labels: Any = None) -> Tuple[jax.Array, Metrics]:
     """The generator's loss at params `g_params`, given its (noisy) fake batch: (total, aux)."""
 
   def critic_metrics(self, aux: Metrics, params: Any) -> Metrics:
@@ -182,10 +186,12 @@ class Players(Protocol):
   def generator_metrics(self, aux: Metrics, params: Any) -> Metrics:
     """The generator step's metrics besides g_loss and g_grad_norm."""
 
-  def sample(self, gan: "GAN", state: GANState, key: jax.Array, n: int) -> jax.Array:
-    """n samples in inference mode."""
+  def sample(self, gan: "GAN", state: GANState, key: jax.Array, n: int,
+             labels: Any = None) -> jax.Array:
+    """n samples in inference mode (of the given classes, for a conditional game)."""
 
-  def critic_values(self, gan: "GAN", state: GANState, x: jax.Array) -> jax.Array:
+  def critic_values(self, gan: "GAN", state: GANState, x: jax.Array,
+                    labels: Any = None) -> jax.Array:
     """The (mixture) critic's values at x, in inference mode."""
 
 
@@ -200,7 +206,7 @@ class SinglePlayers:
 
   def init(self, gan, key, z, x):
     k_g, k_d, _ = jax.random.split(key, 3)
-    g_vars = gan.generator.init(k_g, z, train=False)
+    g_vars = gan.init_generator(k_g, z)
     d_vars = gan.init_critic(k_d, x)
     return (g_vars["params"], {k: v for k, v in g_vars.items() if k != "params"},
             d_vars["params"], {k: v for k, v in d_vars.items() if k != "params"})
@@ -211,8 +217,8 @@ class SinglePlayers:
   def objective_name(self, objective):
     return objective
 
-  def generate(self, gan, g, params, z, *, train):
-    return gan.apply_generator(params, g.model_state, z, train=train)
+  def generate(self, gan, g, params, z, *, train, labels=None):
+    return gan.apply_generator(params, g.model_state, z, train=train, labels=labels)
 
   def critic_payoff(self, gan, d_params, state, real, fake, draws):
     c = gan.config
@@ -225,17 +231,22 @@ class SinglePlayers:
       total = total + c.weight_penalty * per["wp"]
     if c.uses_zero_centred_penalty:
       total = total + per["r1"] + per["r2"]
+    if c.ac_weight > 0:
+      total = total + c.ac_weight * per["ac"]
     aux = dict(d_adv_loss=per["adv"], gp=per["gp"], d_weight_penalty=per["wp"],
                d_real=per["d_real"], d_fake=per["d_fake"])
     if c.uses_zero_centred_penalty:
       aux.update(r1=per["r1"], r2=per["r2"])
+    if c.ac_weight > 0:
+      aux.update(d_ac_loss=per["ac"])
     if not c.is_wasserstein:  # a discriminator classifies by the sign of its logit
       aux["d_accuracy"] = per["accuracy"]
     return total, aux, ms
 
-  def generator_payoff(self, gan, g_params, state, fake):
+  def generator_payoff(self, gan, g_params, state, fake, labels=None):
     d = state.critic
-    return gan.generator_losses(d.params, d.model_state, fake, reduce=jnp.mean), {}
+    return gan.generator_losses(d.params, d.model_state, fake, reduce=jnp.mean,
+                                labels=labels), {}
 
   def critic_metrics(self, aux, params):
     return aux
@@ -243,14 +254,14 @@ class SinglePlayers:
   def generator_metrics(self, aux, params):
     return {}
 
-  def sample(self, gan, state, key, n):
+  def sample(self, gan, state, key, n, labels=None):
     z = jax.random.normal(key, (n, gan.config.latent_dim))
     g = state.generator
-    return gan.apply_generator(g.params, g.model_state, z, train=False)[0]
+    return gan.apply_generator(g.params, g.model_state, z, train=False, labels=labels)[0]
 
-  def critic_values(self, gan, state, x):
+  def critic_values(self, gan, state, x, labels=None):
     d = state.critic
-    return gan.apply_critic(d.params, d.model_state, x, train=False)[0]
+    return gan.apply_critic(d.params, d.model_state, x, train=False, labels=labels)[0]
 
 
 SINGLE = SinglePlayers()
@@ -336,6 +347,7 @@ class GAN:
     """
     _checks.check_key("key", key)
     x_one = jax.eval_shape(self.sample_real, data, key)  # only its shape and dtype are used
+    x_one = self._check_labelled(x_one)
     if self.config.diffaugment and len(x_one.shape) != 3:
       raise ConfigError("diffaugment", f"transforms images [H, W, C]; this GAN's examples have "
                         f"shape {tuple(x_one.shape)} (leave diffaugment empty for them)")
@@ -350,10 +362,35 @@ class GAN:
         critic=PlayerState(d_params, self.d_optimizer.init(d_params), d_ms),
         ema=jax.tree_util.tree_map(jnp.copy, g_params) if self.config.ema_decay > 0 else None)
 
+  def _label_kwargs(self, labels) -> Dict[str, Any]:
+    return {} if labels is None else {"labels": labels}
+
+  def _init_labels(self, batch: jax.Array):
+    if not self.config.num_classes:
+      return None
+    return jnp.zeros((batch.shape[0],), jnp.int32)
+
+  def _check_labelled(self, example):
+    """The shape of one real example; for a conditional game `sample_real` must return
+    (x, label)."""
+    if not self.config.num_classes:
+      return example
+    if not (isinstance(example, tuple) and len(example) == 2 and example[1].shape == ()
+            and jnp.issubdtype(example[1].dtype, jnp.integer)):
+      raise ConfigError("sample_real", f"a class-conditional game (num_classes = "
+                        f"{self.config.num_classes}) needs sample_real(data, key) to return "
+                        f"(x, label) with an integer label; got {example!r}")
+    return example[0]
+
+  def init_generator(self, key: jax.Array, z: jax.Array) -> Dict[str, Any]:
+    """One generator network's variables (given labels when the game is conditional)."""
+    return self.generator.init(key, z, train=False, **self._label_kwargs(self._init_labels(z)))
+
   def init_critic(self, key: jax.Array, x: jax.Array) -> Dict[str, Any]:
     """One critic network's variables; with `spectral_norm`, its power-iteration vectors
     under "spectral" (drawn from fold_in(key, 1))."""
-    variables = dict(self.critic.init(key, x, train=False))
+    variables = dict(self.critic.init(key, x, train=False,
+                                      **self._label_kwargs(self._init_labels(x))))
     if self.config.spectral_norm:
       variables[spectral.COLLECTION] = spectral.init_vectors(
           variables["params"], jax.random.fold_in(key, 1))
@@ -379,41 +416,72 @@ class GAN:
     keys = example_keys(key, self.local_batch, self._offset())
     sub = jax.vmap(lambda k: jax.random.split(k, 5))(keys)  # [B, 5]
     real = jax.vmap(lambda k: self.sample_real(data, k))(sub[:, 0])
+    real_labels = None
+    if self.config.num_classes:
+      real, real_labels = real
     z = jax.vmap(lambda k: jax.random.normal(k, (self.config.latent_dim,)))(sub[:, 1])
     eps = jax.vmap(lambda k: jax.random.uniform(k, ()))(sub[:, 2])
-    return real, z, eps, sub[:, 3], sub[:, 4], sub[:, 2]
+    return (real, z, eps, sub[:, 3], sub[:, 4], sub[:, 2], real_labels,
+            self._fake_labels(sub[:, 1]))
+
+  def _fake_labels(self, z_keys):
+    """The classes of generated examples, uniform, from fold 1 of each example's z key (None
+    for an unconditional game)."""
+    c = self.config.num_classes
+    if not c:
+      return None
+    return jax.vmap(lambda k: jax.random.randint(jax.random.fold_in(k, 1), (), 0, c))(z_keys)
 
   def _noisy(self, x, keys, std):
     if self.config.instance_noise == 0:
       return x
     return jax.vmap(lambda xi, k: penalties.instance_noise(xi, k, std))(x, keys)
 
-  def apply_generator(self, params, model_state, z, *, train: bool):
-    """One generator network on z: (x, new model_state); BatchNorm statistics update when
-    training."""
+  def apply_generator(self, params, model_state, z, *, train: bool, labels=None):
+    """One generator network on z (and the classes `labels` [B] of a conditional game):
+    (x, new model_state); BatchNorm statistics update when training."""
     variables = {"params": params, **model_state}
+    kw = self._label_kwargs(labels)
     if train and model_state:
-      x, new_ms = self.generator.apply(variables, z, train=True, mutable=list(model_state))
+      x, new_ms = self.generator.apply(variables, z, train=True, mutable=list(model_state),
+                                       **kw)
       return x, dict(new_ms)
-    return self.generator.apply(variables, z, train=train), model_state
+    return self.generator.apply(variables, z, train=train, **kw), model_state
 
-  def apply_critic(self, params, model_state, x, *, train: bool):
-    """One critic network on x: (scores [B], new model_state).
+  def apply_critic(self, params, model_state, x, *, train: bool, labels=None):
+    """One critic network on x (and the classes `labels` of a conditional game):
+    (scores [B], new model_state).
 
     With `spectral_norm` the weights are divided by their σ estimated from the stored
     vectors (one power iteration, not stored: `critic_losses` advances them once per step).
     """
+    scores, _, ms = self.apply_critic_with_classes(params, model_state, x, train=train,
+                                                   labels=labels)
+    return scores, ms
+
+  def apply_critic_with_classes(self, params, model_state, x, *, train: bool, labels=None):
+    """(scores [B], class logits [B, C] or None, new model_state): with `ac_weight` > 0 the
+    critic returns (scores, class logits), the AC-GAN auxiliary classifier."""
     if spectral.COLLECTION in model_state:
       model_state = dict(model_state)
       vectors = model_state.pop(spectral.COLLECTION)
       params = spectral.normalise(params, vectors)[0]
-      scores, new_ms = self.apply_critic(params, model_state, x, train=train)
-      return scores, {**new_ms, spectral.COLLECTION: vectors}
+      scores, logits, new_ms = self.apply_critic_with_classes(params, model_state, x,
+                                                              train=train, labels=labels)
+      return scores, logits, {**new_ms, spectral.COLLECTION: vectors}
     variables = {"params": params, **model_state}
+    kw = self._label_kwargs(labels)
     if train and model_state:
-      s, new_ms = self.critic.apply(variables, x, train=True, mutable=list(model_state))
-      return s, dict(new_ms)
-    return self.critic.apply(variables, x, train=train), model_state
+      out, new_ms = self.critic.apply(variables, x, train=True, mutable=list(model_state), **kw)
+      new_ms = dict(new_ms)
+    else:
+      out, new_ms = self.critic.apply(variables, x, train=train, **kw), model_state
+    if self.config.ac_weight > 0:
+      if not (isinstance(out, tuple) and len(out) == 2):
+        raise ConfigError("critic", "ac_weight > 0 (AC-GAN) needs a critic that returns "
+                          "(scores [B], class logits [B, num_classes]), e.g. head='ac'")
+      return out[0], out[1], new_ms
+    return out, None, new_ms
 
   @staticmethod
   def advance_spectral(params, model_state):
@@ -447,11 +515,18 @@ class GAN:
     """
     c = self.config
     ms = self.advance_spectral(params, model_state)
-    s_real, ms = self.apply_critic(params, ms, real, train=True)
-    s_fake, ms = self.apply_critic(params, ms, fake, train=True)
+    y_real, y_fake = draws.real_labels, draws.fake_labels
+    s_real, l_real, ms = self.apply_critic_with_classes(params, ms, real, train=True,
+                                                        labels=y_real)
+    s_fake, l_fake, ms = self.apply_critic_with_classes(params, ms, fake, train=True,
+                                                        labels=y_fake)
     real_terms, fake_terms = c.game.critic_terms(s_real, s_fake)
     adv = jnp.mean(real_terms) + reduce(fake_terms)
-    critic_fn = lambda x: self.apply_critic(params, ms, x, train=False)[0]
+    # The penalties' critic at fixed classes: the real ones (interpolates, DRAGAN, R1) or the
+    # generated ones (R2).
+    critic_at = lambda y: (lambda x: self.apply_critic(params, ms, x, train=False,
+                                                       labels=y)[0])
+    critic_fn = critic_at(y_real)
     gp = jnp.zeros(jnp.shape(adv))
     if c.uses_gradient_penalty:
       x_hat = penalties.interpolate(real, draws.partner, draws.eps)
@@ -473,7 +548,7 @@ class GAN:
               penalties.critic_input_gradient_sqnorms(critic_fn, real))
         if c.r2_weight > 0:
           r2 = 0.5 * c.r2_weight * k * reduce(
-              penalties.critic_input_gradient_sqnorms(critic_fn, fake))
+              penalties.critic_input_gradient_sqnorms(critic_at(y_fake), fake))
         return r1, r2
 
       if c.lazy_every > 1:
@@ -483,13 +558,22 @@ class GAN:
             0)
       else:
         out["r1"], out["r2"] = zero_centred(0)
+    if c.ac_weight > 0:  # AC-GAN: D classifies real and generated examples by their class
+      out["ac"] = (jnp.mean(_cross_entropy(l_real, y_real))
+                   + reduce(_cross_entropy(l_fake, y_fake)))
     return out, ms
 
-  def generator_losses(self, d_params, d_model_state, fake, *, reduce: ReduceFn) -> jax.Array:
+  def generator_losses(self, d_params, d_model_state, fake, *, reduce: ReduceFn,
+                       labels=None) -> jax.Array:
     """reduce(ℓ_G(x̃_b)): one critic network's generator loss on a fake batch, with the
-    generator terms of `config.game` (BatchNorm in training mode, its update discarded)."""
-    s_fake, _ = self.apply_critic(d_params, d_model_state, fake, train=True)
-    return reduce(self.config.game.generator_terms(s_fake))
+    generator terms of `config.game` (BatchNorm in training mode, its update discarded); with
+    `ac_weight` > 0, plus ac_weight·reduce(CE(class logits, labels)) (AC-GAN)."""
+    s_fake, logits, _ = self.apply_critic_with_classes(d_params, d_model_state, fake,
+                                                       train=True, labels=labels)
+    loss = reduce(self.config.game.generator_terms(s_fake))
+    if self.config.ac_weight > 0:
+      loss = loss + self.config.ac_weight * reduce(_cross_entropy(logits, labels))
+    return loss
 
   # ---------------------------------------------------------------- critic
   def _critic_inputs(self, state: GANState, key: jax.Array, data: Any):
@@ -502,9 +586,9 @@ class GAN:
     """
     c = self.config
     step_key = jax.random.fold_in(jax.random.fold_in(key, 0), state.critic_steps)
-    real, z, eps, k_nr, k_nf, k_eps = self._draws(step_key, data)
+    real, z, eps, k_nr, k_nf, k_eps, y_real, y_fake = self._draws(step_key, data)
     g = state.generator
-    fake, _ = self.players.generate(self, g, g.params, z, train=True)
+    fake, _ = self.players.generate(self, g, g.params, z, train=True, labels=y_fake)
     fake = jax.lax.stop_gradient(fake)
     std = self.noise_std(state.step)
     real, fake = self._noisy(real, k_nr, std), self._noisy(fake, k_nf, std)
@@ -516,7 +600,7 @@ class GAN:
           jax.random.fold_in(k, 1), x.shape, x.dtype))(k_eps, real)
       partner = penalties.perturb_real(real, noise, self._batch_std(real))
     lazy_on = (state.critic_steps % c.lazy_every) == 0
-    return real, fake, CriticDraws(eps, partner, lazy_on), std
+    return real, fake, CriticDraws(eps, partner, lazy_on, y_real, y_fake), std
 
   def _augment(self, x, keys):
     if not self.config.diffaugment:
@@ -568,12 +652,13 @@ class GAN:
     keys = example_keys(step_key, self.local_batch, self._offset())
     sub = jax.vmap(lambda k: jax.random.split(k, 2))(keys)
     z = jax.vmap(lambda k: jax.random.normal(k, (self.config.latent_dim,)))(sub[:, 0])
-    return z, sub[:, 1], self.noise_std(state.step)
+    return z, sub[:, 1], self.noise_std(state.step), self._fake_labels(sub[:, 0])
 
-  def _generator_payoff(self, g_params, state: GANState, z, noise_keys, std):
-    fake, ms = self.players.generate(self, state.generator, g_params, z, train=True)
+  def _generator_payoff(self, g_params, state: GANState, z, noise_keys, std, labels=None):
+    fake, ms = self.players.generate(self, state.generator, g_params, z, train=True,
+                                     labels=labels)
     fake = self._augment(self._noisy(fake, noise_keys, std), noise_keys)
-    total, aux = self.players.generator_payoff(self, g_params, state, fake)
+    total, aux = self.players.generator_payoff(self, g_params, state, fake, labels=labels)
     return total, aux, ms
 
   def generator_payoff(self, g_params, state: GANState, key: jax.Array):
@@ -677,15 +762,33 @@ class GAN:
         trace_once(self.train_step_fn(n_critic, iterations), name)))
 
   # ---------------------------------------------------------------- evaluation
-  def sample(self, state: GANState, key: jax.Array, n: int) -> jax.Array:
+  def sample(self, state: GANState, key: jax.Array, n: int, labels: Any = None) -> jax.Array:
     """n samples from the generator in inference mode (BatchNorm running averages).
 
+    For a class-conditional game, `labels` [n] are the samples' classes; by default they are
+    drawn uniformly (from fold_in(key, 2)).
+
     Raises:
-      ConfigError: naming `n`, unless it is an integer ≥ 1.
+      ConfigError: naming `n`, unless it is an integer ≥ 1; `labels`, given to an
+        unconditional game or not n integer classes.
     """
     _checks.check_count("n", n)
     _checks.check_key("key", key)
-    return self.players.sample(self, self.averaged(state), key, n)
+    return self.players.sample(self, self.averaged(state), key, n,
+                               labels=self.sample_labels(key, n, labels))
+
+  def sample_labels(self, key: jax.Array, n: int, labels: Any = None):
+    """The classes of n samples: `labels` checked, or uniform draws (None if unconditional)."""
+    c = self.config.num_classes
+    if labels is None:
+      return jax.random.randint(jax.random.fold_in(key, 2), (n,), 0, c) if c else None
+    if not c:
+      _checks.fail("labels", "the game is not class-conditional (num_classes = 0)")
+    if tuple(jnp.shape(labels)) != (n,) or not jnp.issubdtype(jnp.result_type(labels),
+                                                               jnp.integer):
+      _checks.fail("labels", f"must be {n} integer classes, shape [{n}], got "
+                   f"{getattr(labels, 'shape', labels)}")
+    return jnp.asarray(labels)
 
   def averaged(self, state: GANState) -> GANState:
     """The state whose generator plays with the averaged parameters when `ema_decay` > 0 (its
@@ -694,9 +797,15 @@ class GAN:
       return state
     return state.replace(generator=state.generator.replace(params=state.ema))
 
-  def critic_values(self, state: GANState, x: jax.Array) -> jax.Array:
-    """The critic's (or discriminator's logit) values at x, in inference mode."""
-    return self.players.critic_values(self, state, x)
+  def critic_values(self, state: GANState, x: jax.Array, labels: Any = None) -> jax.Array:
+    """The critic's (or discriminator's logit) values at x (of classes `labels`, for a
+    conditional game), in inference mode."""
+    return self.players.critic_values(self, state, x, labels=labels)
+
+
+def _cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+  """−log softmax(logits)[label], per example."""
+  return -jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=-1)[:, 0]
 
 
 def ema_update(ema: Any, params: Any, step: jax.Array, config: GANConfig) -> Any:

@@ -11,6 +11,7 @@ import os
 from typing import Tuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -155,6 +156,14 @@ def load_image_folder(path: str, image_size: int | None = None) -> np.ndarray:
 def array_sampler(data: jax.Array, key: jax.Array) -> jax.Array:
   """One example drawn uniformly from an array data set [N, ...] (for `GAN(sample_real=...)`)."""
   return data[jax.random.randint(key, (), 0, data.shape[0])]
+
+
+def labelled_array_sampler(data, key: jax.Array):
+  """One (example, label) pair drawn uniformly from (images [N, ...], labels [N]), for a
+  class-conditional `GAN` (`GANConfig.num_classes` > 0)."""
+  images, labels = data
+  i = jax.random.randint(key, (), 0, images.shape[0])
+  return images[i], labels[i].astype(jnp.int32)
 
 
 def stack_digits(images: np.ndarray, n: int, seed: int = 0) -> np.ndarray:

@@ -16,6 +16,7 @@ from typing import Optional, Tuple
 import flax.linen as nn
 import jax.numpy as jnp
 
+from wgan_jax.models.conditional import ConditionalBatchNorm, critic_head, with_class
 from wgan_jax.models.conv import Conv, ConvTranspose
 
 _conv_init = nn.initializers.normal(0.02)
@@ -47,33 +48,45 @@ class DCGANGenerator(nn.Module):
   # True: `dim` channels at every scale instead of doubling them towards the coarse end (the
   # WGAN paper's Fig 6 generator: "constant number of filters at every layer").
   constant_filters: bool = False
+  # > 0: (z, labels) → x, the class one-hot concatenated to z and, with norm="batch",
+  # conditional BatchNorm (wgan_jax.models.conditional).
+  num_classes: int = 0
+
+  def _normalise(self, x, labels, train):
+    if self.num_classes and self.norm == "batch":
+      return ConditionalBatchNorm(self.num_classes, axis_name=self.axis_name)(x, labels, train)
+    return _norm(self.norm, train, self.axis_name)(x)
 
   @nn.compact
-  def __call__(self, z, train: bool = True):
+  def __call__(self, z, train: bool = True, labels=None):
     h, w, c = self.image_shape
     k = stages_for((h, w))
     width = lambda i: self.dim if self.constant_filters else self.dim * 2 ** i
+    z = with_class(z, labels, self.num_classes)
     # 4·dim channels at the coarsest scale for k = 3 (then 2·dim, dim, C), as the official code.
     x = nn.Dense((h // 2 ** k) * (w // 2 ** k) * width(k - 1), kernel_init=_conv_init)(z)
     x = x.reshape(z.shape[0], h // 2 ** k, w // 2 ** k, -1)
-    x = nn.relu(_norm(self.norm, train, self.axis_name)(x))
+    x = nn.relu(self._normalise(x, labels, train))
     for i in range(k - 1, 0, -1):
       x = ConvTranspose(width(i - 1), (5, 5), (2, 2), kernel_init=_conv_init,
                         impl=self.conv_impl)(x)
-      x = nn.relu(_norm(self.norm, train, self.axis_name)(x))
+      x = nn.relu(self._normalise(x, labels, train))
     x = ConvTranspose(c, (5, 5), (2, 2), kernel_init=_conv_init, impl=self.conv_impl)(x)
     return jnp.tanh(x)
 
 
 class DCGANCritic(nn.Module):
-  """x [B, H, W, C] → scores [B]."""
+  """x [B, H, W, C] → scores [B]; with `num_classes` > 0, (x, labels) → scores through a
+  projection head, or (scores, class logits) with `head="ac"`."""
   dim: int = 64
   norm: str = "none"
   axis_name: Optional[str] = None
   conv_impl: str = "auto"
+  num_classes: int = 0
+  head: str = "projection"
 
   @nn.compact
-  def __call__(self, x, train: bool = True):
+  def __call__(self, x, train: bool = True, labels=None):
     k = stages_for(x.shape[1:3])
     for i in range(k):
       x = Conv(self.dim * 2 ** i, (5, 5), (2, 2), kernel_init=_conv_init,
@@ -81,4 +94,5 @@ class DCGANCritic(nn.Module):
       if i > 0:
         x = _norm(self.norm, train, self.axis_name)(x)
       x = nn.leaky_relu(x, 0.2)
-    return nn.Dense(1, kernel_init=_conv_init)(x.reshape(x.shape[0], -1))[:, 0]
+    return critic_head(x.reshape(x.shape[0], -1), labels, self.num_classes, self.head,
+                       score_init=_conv_init)

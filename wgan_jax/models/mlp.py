@@ -16,6 +16,8 @@ from typing import Optional
 import flax.linen as nn
 import jax.numpy as jnp
 
+from wgan_jax.models.conditional import critic_head, with_class
+
 NORMS = ("none", "layer", "batch")
 
 _he_uniform = nn.initializers.variance_scaling(2.0, "fan_in", "uniform")
@@ -42,28 +44,39 @@ class _MLPBody(nn.Module):
 
 
 class MLPGenerator(nn.Module):
-  """z → x. `latent_dim` is read from the input's last axis; `out_dim` sets x's size."""
+  """z → x. `latent_dim` is read from the input's last axis; `out_dim` sets x's size.
+
+  With `num_classes` > 0, (z, labels) → x: one_hot(labels) is concatenated to z.
+  """
   out_dim: int = 2
   width: int = 512
   depth: int = 3
   norm: str = "none"
   axis_name: Optional[str] = None  # BatchNorm statistics synchronised over this device axis
+  num_classes: int = 0
 
   @nn.compact
-  def __call__(self, z, train: bool = True):
+  def __call__(self, z, train: bool = True, labels=None):
+    z = with_class(z, labels, self.num_classes)
     h = _MLPBody(self.width, self.depth, self.norm, self.axis_name)(z, train)
     return nn.Dense(self.out_dim, kernel_init=_glorot_uniform)(h)
 
 
 class MLPCritic(nn.Module):
-  """x [B, ...] → scores [B] (a discriminator's logits or a critic's values)."""
+  """x [B, ...] → scores [B] (a discriminator's logits or a critic's values).
+
+  With `num_classes` > 0, (x, labels) → scores through a projection head, or (scores, class
+  logits) with `head="ac"` (`wgan_jax.models.conditional`).
+  """
   width: int = 512
   depth: int = 3
   norm: str = "none"
   axis_name: Optional[str] = None
+  num_classes: int = 0
+  head: str = "projection"
 
   @nn.compact
-  def __call__(self, x, train: bool = True):
+  def __call__(self, x, train: bool = True, labels=None):
     x = jnp.reshape(x, (x.shape[0], -1))
     h = _MLPBody(self.width, self.depth, self.norm, self.axis_name)(x, train)
-    return nn.Dense(1, kernel_init=_glorot_uniform)(h)[:, 0]
+    return critic_head(h, labels, self.num_classes, self.head, score_init=_glorot_uniform)

@@ -1,0 +1,83 @@
+"""gp_architectures (WGAN-GP §5.2 / Fig 2 reduced): the checks can fail, each cell is the
+paper's method and variant, and a tiny run writes its PNG and JSON."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.figures import gp_architectures as ga
+
+REAL = 8.0
+
+
+def _cell(score=3.0, fd=200.0, fd_start=700.0):
+  return dict(classifier_score=score, fd=fd, fd_start=fd_start)
+
+
+def _papers_runs(**fails):
+  """The caption's outcome: WGAN-GP trains all; each other method fails on one variant
+  (`fails`: method -> variant that fails; default the paper-like nobn / mlp / tanh)."""
+  fails = dict(dict(nsgan="nobn", lsgan="mlp", wgan="tanh"), **fails)
+  runs = {f"{m}/{v}": _cell() for m in ga.METHODS for v in ga.VARIANTS}
+  for m, v in fails.items():
+    if v:
+      runs[f"{m}/{v}"] = _cell(score=1.2, fd=650.0)
+  return runs
+
+
+def test_the_papers_outcome_passes_every_check():
+  checks = ga.judge(_papers_runs(), REAL)
+  assert len(checks) == 5 and all(checks.values()), checks
+
+
+@pytest.mark.parametrize("runs, failing", [
+    (dict(_papers_runs(), **{"wgan-gp/mlp": _cell(fd=500.0)}), [0]),    # GP fails on one
+    (_papers_runs(nsgan=None), [1]),                                     # DCGAN trains all
+    (_papers_runs(lsgan=None), [2]),
+    (_papers_runs(wgan=None), [3]),
+    (_papers_runs(wgan="baseline"), [4]),                                # a baseline fails
+    (dict(_papers_runs(), **{"wgan-gp/tanh": _cell(score=1.5)}), [0]),   # noise, FD fell
+])
+def test_each_check_fails_when_its_phenomenon_is_absent(runs, failing):
+  values = list(ga.judge(runs, REAL).values())
+  assert [i for i, ok in enumerate(values) if not ok] == failing
+
+
+def test_the_cells_are_the_papers_methods_and_variants():
+  sz = ga.sizes("tiny")
+  z = jnp.ones((2, ga.LATENT))
+  x = jnp.zeros((2,) + ga.SHAPE)
+  for m in ga.METHODS:
+    for v in ga.VARIANTS:
+      gan = ga.build(m, v, sz)
+      c = gan.config
+      assert c.objective == m and c.batch_size == ga.BATCH
+      g_vars = gan.generator.init(jax.random.key(0), z, train=False)
+      assert gan.generator.apply(g_vars, z, train=False).shape == (2,) + ga.SHAPE
+      assert ("batch_stats" in g_vars) == (v != "nobn" and v != "mlp")
+      d_vars = gan.critic.init(jax.random.key(0), x, train=False)
+      assert ("batch_stats" in d_vars) == (m != "wgan-gp")  # layer norm under the penalty
+  lsgan, wgan, gp = (ga.build(m, "baseline", sz).config for m in ("lsgan", "wgan", "wgan-gp"))
+  assert lsgan.optimizer == "rmsprop" and lsgan.lr_d == 1e-4           # WGAN-GP App. E
+  assert wgan.clip_value == 0.01 and wgan.n_critic == 5 and not wgan.warmup
+  assert gp.gp_weight == 10.0 and gp.n_critic == 5 and (gp.beta1, gp.beta2) == (0.5, 0.9)
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_png_and_json(tmp_path):
+  pytest.importorskip("scipy")
+  from wgan_jax.data.idx import FASHION_MNIST_DIR
+  import os
+  if not os.path.exists(FASHION_MNIST_DIR):
+    pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+  r = ga.run(str(tmp_path), scale="tiny")
+  assert (tmp_path / "gp_architectures.png").read_bytes()[:4] == b"\x89PNG"
+  n = json.loads((tmp_path / "gp_architectures.json").read_text())["numbers"]
+  assert set(n["runs"]) == {f"{m}/{v}" for m in ga.METHODS for v in ga.VARIANTS}
+  for run in n["runs"].values():
+    assert run["iterations"] == [0, 3, 6] and run["fd_start"] == run["fd_curve"][0]
+    assert np.isfinite(run["fd"]) and 1 - 1e-6 <= run["classifier_score"] <= 10 + 1e-6
+  assert len(r["checks"]) == 5
