@@ -81,6 +81,9 @@ class LoopConfig:
     if isinstance(self.seed, bool) or not isinstance(self.seed, int) or \
         not 0 <= self.seed < 2**63:
       raise OptionError("seed", f"must be an integer in [0, 2^63), got {self.seed!r}")
+    if not isinstance(self.out, str) or not self.out.strip():
+      # '' used to put the checkpoints in the current folder and the outputs into "/"
+      raise OptionError("out", f"must name an output folder, got {self.out!r}")
 
 
 class StopReason(enum.Enum):

@@ -59,6 +59,22 @@ def results_markdown(results: List[Dict], *, full: bool, seconds: Dict[str, floa
 
 
 
+def _read_saved(path: str) -> dict:
+  """A figure's saved NAME.json, or a one-line error naming the file (exit 2) when it is
+  truncated, empty or not a figure's result."""
+  from experiments import cli
+  try:
+    with open(path, encoding="utf-8") as f:
+      saved = json.load(f)
+  except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    cli.fail(f"{path}: not a figure's JSON ({type(e).__name__}: {e}); run the figure again "
+             "(--only NAME) or delete the file")
+  if not isinstance(saved, dict) or "checks" not in saved:
+    cli.fail(f"{path}: not a figure's JSON (no checks); run the figure again (--only NAME) or "
+             "delete the file")
+  return saved
+
+
 def main(argv: Optional[List[str]] = None) -> int:
   from experiments.cli import OneLineParser  # errors as one line naming the flag
   p = OneLineParser(prog="python -m experiments.reproduce", description=__doc__,
@@ -115,15 +131,14 @@ def main(argv: Optional[List[str]] = None) -> int:
   ran = {r["name"] for r in results}
   for r in results:
     path = os.path.join(args.out, f"{r['name']}.json")
-    saved = json.load(open(path)) if os.path.exists(path) else dict(r)
+    saved = _read_saved(path) if os.path.exists(path) else dict(r)
     saved.update(seconds=seconds[r["name"]], cpu_seconds=cpu[r["name"]], scale=scale,
                  **{k: r[k] for k in ("markdown", "note", "published") if r.get(k)})
     common.write_json(path, saved)
   for name in FIGURES:
     path = os.path.join(args.out, f"{name}.json")
     if name not in ran and os.path.exists(path):
-      with open(path) as f:
-        saved = json.load(f)
+      saved = _read_saved(path)
       if saved.get("scale", scale) == scale and "seconds" in saved:
         # the quote, note and published numbers are the code's, not the run's: read afresh
         module = importlib.import_module(f"experiments.figures.{name}")

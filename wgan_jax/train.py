@@ -137,12 +137,13 @@ def trace_once(fn: Callable, name: str) -> Callable:
 
   @functools.wraps(fn)
   def wrapped(*args, **kwargs):
-    count[0] += 1
-    if count[0] > 1:
+    if count[0] >= 1:
       raise RetraceError(
           f"{name} is being compiled a second time: its arguments changed shape, dtype or "
           "pytree structure between calls (keep the state, key and data of one run alike)")
-    return fn(*args, **kwargs)
+    out = fn(*args, **kwargs)  # a trace refused with an error compiled nothing: not counted
+    count[0] += 1
+    return out
 
   return wrapped
 

@@ -142,6 +142,9 @@ def load_fashion_mnist(directory: Optional[str] = None,
                      f"{list(images.shape)}")
   if labels.ndim != 1:
     raise ValueError(f"path: {paths[1]}: expected labels [N], got shape {list(labels.shape)}")
+  if len(images) == 0:
+    raise ValueError(f"path: {paths[0]}: holds no images (an IDX file of shape "
+                     f"{list(images.shape)})")
   if len(images) != len(labels):
     raise ValueError(f"path: {paths[1]}: {len(labels)} labels for the {len(images)} images of "
                      f"{paths[0]}")
