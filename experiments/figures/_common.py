@@ -15,7 +15,8 @@ import numpy as np
 import optax
 
 import wgan_jax as wj
-from experiments import common
+from experiments import cli, common
+from experiments.loop import hold_workdir
 
 
 def figure_main(name: str, doc: str, run: Callable, argv=None) -> int:
@@ -27,6 +28,13 @@ def figure_main(name: str, doc: str, run: Callable, argv=None) -> int:
                  help="the paper's sizes (for an accelerator) instead of the CPU default")
   p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
   args = p.parse_args(argv)
+  # Checked before any computing (was: a figure computed, then died on an unwritable --out).
+  if not 0 <= args.seed < 2**63:
+    cli.fail(f"--seed: must be an integer in [0, 2^63), got {args.seed}")
+  try:
+    hold_workdir(args.out)   # made, writable, and locked against a second run into it
+  except cli.OptionError as e:
+    cli.fail(cli.flag_message(e))
   t0 = time.time()
   result = run(args.out, full=args.full, seed=args.seed)
   print(f"{name}: {result['summary']} ({time.time() - t0:.0f} s)")
