@@ -296,7 +296,9 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
       start = int(np.asarray(state.step).reshape(-1)[0])
       elapsed_before = float(meta.get("train_seconds", 0.0))
       resume_changes = meta.get("changed") or []
-      if start >= loop.iters:
+      # A run is finished when its final outputs exist, not when its last checkpoint does: a
+      # stop between the two resumes into writing them (the jobs write metrics.json last).
+      if start >= loop.iters and _outputs_written(workdir, start):
         ckpt.close()
         return RunResult(
             state=_host(state), generator_iterations=start, start_iteration=start,
@@ -401,6 +403,12 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
 
   if evaluate is not None and loop.eval_at_start and start == 0 and main_process:
     run_evaluation(0)
+  elif (evaluate is not None and main_process and loop.resume and loop.eval_every
+        and 0 < start < stop_at and start % loop.eval_every == 0
+        and not any(e.get("iteration") == start for e in evals)):
+    # scheduled at the checkpoint's iteration but lost to a stop between the two (or never
+    # run: --stop-at there): the same state and key as an uninterrupted run's
+    run_evaluation(start)
   with _StopSignal() as sig:
     try:
       for n_critic, k in blocks():
@@ -507,6 +515,17 @@ def jax_leaves_of_type(tree):
   return [x for x in jax.tree_util.tree_leaves(
       tree, is_leaf=lambda x: isinstance(x, optax.ApplyIfFiniteState))
       if isinstance(x, optax.ApplyIfFiniteState)]
+
+
+def _outputs_written(workdir: str, start: int) -> bool:
+  """Whether the job's final outputs of generator iteration `start` exist: its metrics.json
+  (written last by every job) records that many generator iterations."""
+  import json
+  try:
+    with open(os.path.join(workdir, "metrics.json"), encoding="utf-8") as f:
+      return int(json.load(f).get("generator_iterations", -1)) >= start
+  except (OSError, ValueError, TypeError, AttributeError):
+    return False
 
 
 def _logged_before(workdir: str, start: int):

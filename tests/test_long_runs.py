@@ -42,6 +42,33 @@ def test_stop_and_resume_is_bitwise_equal_to_uninterrupted(tmp_path):
     np.testing.assert_array_equal(a, b)
   lines = [json.loads(l) for l in (part / "metrics.jsonl").read_text().splitlines()]
   assert [l["iteration"] for l in lines] == list(range(10, 121, 10))  # no duplicates
+  # Every scheduled evaluation is there, the one at the stop included (was: [] after a stop
+  # at 60, against [60] uninterrupted), with the same numbers.
+  evals = [[{k: v for k, v in json.loads(l).items() if k != "seconds"}
+            for l in (d / "evaluations.jsonl").read_text().splitlines()] for d in (full, part)]
+  assert [e["iteration"] for e in evals[0]] == [60] and evals[1] == evals[0]
+  final = [json.loads((d / "metrics.json").read_text())["evaluations"] for d in (full, part)]
+  assert [e["iteration"] for e in final[1]] == [e["iteration"] for e in final[0]] == [60, 120]
+
+
+def test_a_stop_after_the_last_checkpoint_loses_no_output(tmp_path, capsys):
+  """Was: a stop between the final checkpoint and the final outputs lost them for good
+  (--resume said 'nothing to do'). Here the outputs are removed as that stop leaves them."""
+  full, part = tmp_path / "full", tmp_path / "part"
+  assert toy.main(BASE + ["--out", str(full)]) == 0
+  assert toy.main(BASE + ["--out", str(part)]) == 0
+  for name in ("metrics.json", "samples.npy", "samples.png", "losses.png"):
+    (part / name).unlink()
+  capsys.readouterr()
+  assert toy.main(BASE + ["--out", str(part), "--resume"]) == 0
+  assert "nothing to do" not in capsys.readouterr().err
+  np.testing.assert_array_equal(np.load(full / "samples.npy"), np.load(part / "samples.npy"))
+  a, b = (json.loads((d / "metrics.json").read_text()) for d in (full, part))
+  assert [e["iteration"] for e in b["evaluations"]] == [e["iteration"] for e in a["evaluations"]]
+  assert b["final"] == a["final"] and (part / "losses.png").exists()
+  # now finished: a second resume has nothing to do
+  assert toy.main(BASE + ["--out", str(part), "--resume"]) == 0
+  assert "nothing to do" in capsys.readouterr().err
 
 
 def jax_leaves(tree):
