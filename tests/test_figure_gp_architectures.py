@@ -67,12 +67,16 @@ def test_the_cells_are_the_papers_methods_and_variants():
 
 
 @pytest.mark.slow
-def test_tiny_run_writes_png_and_json(tmp_path):
+def test_tiny_run_writes_png_and_json(tmp_path, monkeypatch):
+  """End to end on 2 methods × 2 variants (each cell compiles its own convolutional programs:
+  the 16 of the figure take minutes even at the tiny size)."""
   pytest.importorskip("scipy")
   from wgan_jax.data.idx import FASHION_MNIST_DIR
   import os
   if not os.path.exists(FASHION_MNIST_DIR):
     pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+  monkeypatch.setattr(ga, "METHODS", {m: ga.METHODS[m] for m in ("nsgan", "wgan-gp")})
+  monkeypatch.setattr(ga, "VARIANTS", {v: ga.VARIANTS[v] for v in ("baseline", "mlp")})
   r = ga.run(str(tmp_path), scale="tiny")
   assert (tmp_path / "gp_architectures.png").read_bytes()[:4] == b"\x89PNG"
   n = json.loads((tmp_path / "gp_architectures.json").read_text())["numbers"]
@@ -80,4 +84,4 @@ def test_tiny_run_writes_png_and_json(tmp_path):
   for run in n["runs"].values():
     assert run["iterations"] == [0, 3, 6] and run["fd_start"] == run["fd_curve"][0]
     assert np.isfinite(run["fd"]) and 1 - 1e-6 <= run["classifier_score"] <= 10 + 1e-6
-  assert len(r["checks"]) == 5
+  assert len(r["checks"]) == 3

@@ -42,11 +42,19 @@ PAPER = ("WGAN-GP (arXiv:1704.00028) §5.2 'Training varied architectures on LSU
          "ReLU MLP, D: DCGAN' and 'tanh nonlinearities everywhere in G and D'. Here on "
          "Fashion-MNIST 28×28 with those four rows.")
 PUBLISHED = "sample sheets only (LSUN bedrooms 64×64), no number"
-NOTE = ("One run per cell (16 runs), as the paper shows; a check on one run per cell cannot "
-        "separate a method's failure from an unlucky seed, and 'fails' here means 'did not "
-        "train by the rule in this short run', not instability or collapse observed over the "
-        "paper's 200K iterations. The paper searched LSGAN's learning rate; here it is App. E's "
-        "RMSProp 1e-4.")
+NOTE = ("Reproduced in part at the CPU default (800 generator iterations per cell, dim 16, "
+        "2659 CPU s, about 22 min on 2 idle cores). The ordering is the paper's: the two "
+        "Wasserstein methods train 3 of 4 variants, DCGAN 2 and LSGAN 1. DCGAN fails without "
+        "BatchNorm and collapses to one repeated image with the MLP generator (score 1.03, FD "
+        "rising 561 → 678); LSGAN trains only the baseline. But WGAN-GP does not train every "
+        "variant: with the MLP generator its FD falls only to 0.69 of the start (563 → 386; the rule asks 0.6), and WGAN "
+        "(clipping) does as well there (0.69) and trains the same three variants, so 'only "
+        "WGAN-GP' is not reproduced at this length. Every method trains the DCGAN baseline. "
+        "One run per cell (16 runs), as the paper shows: a check on one run per cell cannot "
+        "separate a method's failure from an unlucky seed, and 'fails' means 'did not train by "
+        "the rule in this short run', not instability observed over the paper's 200K "
+        "iterations. The paper searched LSGAN's learning rate; here it is App. E's RMSProp "
+        "1e-4; WGAN's rate is 10× the paper's (5e-4) without the warm-up.")
 
 SHAPE = (28, 28, 1)
 BATCH = 64
@@ -88,7 +96,7 @@ def judge(runs: Mapping[str, Mapping], real_score: float) -> Dict[str, bool]:
       f"hyperparameters using WGAN-GP': WGAN-GP trains every variant {rule}":
           all(t("wgan-gp", v) for v in VARIANTS),
   }
-  for m in ("nsgan", "lsgan", "wgan"):
+  for m in (m for m in METHODS if m != "wgan-gp"):
     checks[f"§5.2: 'For every other training method, some of these architectures were "
            f"unstable or suffered from mode collapse': {METHODS[m]} fails on at least one "
            "variant"] = not all(t(m, v) for v in VARIANTS)
