@@ -40,7 +40,7 @@ def label_control(gan, state, n=800):
 
 def test_the_label_controls_the_sample_after_training():
   """Projection critic, WGAN-GP, 600 iterations: samples land on the mode of their class
-  (measured 1.00; chance 0.125, and the untrained generator's share is near it)."""
+  (measured: 1.00 after, 0.17 untrained; chance 0.125)."""
   gan = ring_gan(width=64, gp_weight=0.1, lr_d=1e-3, lr_g=1e-3)
   state = gan.init(jax.random.key(0))
   before = label_control(gan, state)
