@@ -139,6 +139,7 @@ def test_four_devices_equal_one_and_k_calls_equal_one(head):
   chex.assert_trees_all_equal(a, single)
 
 
+@pytest.mark.slow
 def test_conditional_dcgan_with_batchnorm_on_images_trains_a_step():
   x = jax.random.uniform(jax.random.key(0), (32, 8, 8, 1), minval=-1, maxval=1)
   y = jnp.arange(32) % 10

@@ -183,6 +183,7 @@ def test_augment_policy_errors():
 ALL_ON = dict(spectral_norm=True, ema_decay=0.9, r1_weight=1.0, lazy_every=2)
 
 
+@pytest.mark.slow
 def test_k_seeds_in_one_program_equal_single_runs():
   gan = toy_gan(**ALL_ON)
   runs = wj.IndependentRuns(gan)
@@ -194,6 +195,7 @@ def test_k_seeds_in_one_program_equal_single_runs():
                                 rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_mixture_of_one_is_the_plain_gan_and_three_train():
   from wgan_jax.mixture import MixtureGAN
   gan = toy_gan(**ALL_ON)
