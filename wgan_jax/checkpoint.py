@@ -57,8 +57,9 @@ class Checkpointer:
     arrays, so the checkpoint records no device layout and resumes on any device count (a
     2-device pmap run's checkpoint used to be unreadable on 1 device, reported as damage)."""
     leaves = jax.tree_util.tree_leaves(state)
-    if all(getattr(x, "is_fully_addressable", True) for x in leaves):
-      state = jax.device_get(state)
+    if jax.process_count() == 1 and all(getattr(x, "is_fully_addressable", True)
+                                        for x in leaves):
+      state = jax.device_get(state)  # several processes: orbax coordinates jax.Arrays
     meta = dict(fingerprint=self.fingerprint, **jsonable(extra or {}))
     self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
                                                     meta=ocp.args.JsonSave(meta)), force=True)
