@@ -35,6 +35,7 @@ import numpy as np
 
 from experiments import common
 from experiments.figures import _common
+from wgan_jax.train import CriticDraws
 
 NAME = "critic_overfitting"
 PAPER = ("WGAN-GP (arXiv:1704.00028) §5.6, Fig. 5b: 'we train large unregularized WGANs on a "
@@ -147,8 +148,9 @@ def cost_program(gan, n_batches: int):
     fake, _ = gan.players.generate(gan, g, g.params, z, train=True)
 
     def on(real):
+      draws = CriticDraws(eps=eps, partner=fake, lazy_on=jnp.asarray(True))
       total, aux, _ = gan.players.critic_payoff(gan, state.critic.params, state, real, fake,
-                                                eps)
+                                                draws)
       return dict(total=total, adv=aux["d_adv_loss"], gp=aux["gp"])
 
     return jax.vmap(on)(reals)  # each set's batch b: [S]
