@@ -127,13 +127,20 @@ def make_models(arch: str, shape, *, dim: int, gen_norm: str, critic_norm: str,
                 num_classes: int = 0, head: str = "projection"):
   """(generator, critic) of an image architecture for images of `shape` (H, W, C); with
   `num_classes` the class-conditional DCGAN pair (`head`: projection or ac)."""
-  from wgan_jax.models import (DCGANCritic, DCGANGenerator, ImageMLPGenerator, MLPCritic,
-                               MNISTCritic, MNISTGenerator, ResNetCritic, ResNetGenerator)
+  from wgan_jax.models import (DCGANCritic, DCGANGenerator, ImageMLPGenerator, InfoGANCritic,
+                               InfoGANGenerator, MLPCritic, MNISTCritic, MNISTGenerator,
+                               ResNetCritic, ResNetGenerator)
   if arch == "mnist":
     if tuple(shape) != (28, 28, 1):
       raise OptionError("arch", "mnist: the official WGAN-GP MNIST models take 28×28×1 images, "
                         f"got {'×'.join(str(s) for s in shape)}; use --arch dcgan")
     return (MNISTGenerator(dim=dim, norm=gen_norm), MNISTCritic(dim=dim, norm=critic_norm))
+  if arch == "infogan":
+    if tuple(shape[:2]) != (28, 28):
+      raise OptionError("arch", "infogan: the InfoGAN models make 28×28 images, got "
+                        f"{'×'.join(str(s) for s in shape)}; use --arch dcgan")
+    return (InfoGANGenerator(image_shape=shape, dim=dim, hidden=16 * dim, norm=gen_norm),
+            InfoGANCritic(dim=dim, hidden=16 * dim, norm=critic_norm))
   if arch == "dcgan":
     return (DCGANGenerator(image_shape=shape, dim=dim, norm=gen_norm, num_classes=num_classes),
             DCGANCritic(dim=dim, norm=critic_norm, num_classes=num_classes, head=head))

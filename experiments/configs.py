@@ -200,7 +200,7 @@ TOY_PRESETS = {
 
 
 # ------------------------------------------------------------------------------ images
-ARCHS = ("dcgan", "resnet", "mlp", "mnist")
+ARCHS = ("dcgan", "resnet", "mlp", "mnist", "infogan")
 EMBEDDED_IMAGES = ("digits", "stacked-digits")
 CONDITIONAL = ("none", "projection", "ac")
 NUM_CLASSES = 10  # digits, Fashion-MNIST and MNIST-format IDX files
@@ -212,7 +212,8 @@ class ImageModel:
   arch: str = opt("dcgan", "dcgan (the WGAN-GP DCGAN models, sized to the data), resnet (the "
                   "WGAN-GP CIFAR ResNet), mlp (the WGAN paper's 4-layer ReLU MLP, 512 wide), "
                   "mnist (gan_mnist.py's exact models, 28×28×1 only: G ends in 2·sigmoid − 1; "
-                  "--gen-norm none is its WGAN-GP mode, batch its WGAN mode)",
+                  "--gen-norm none is its WGAN-GP mode, batch its WGAN mode), infogan (the InfoGAN pair of Lucic "
+                  "et al.'s study, 28×28 only; dim 64 and a 16·dim Dense as theirs)",
                   choices=ARCHS)
   dim: int = opt(64, "base width: conv channels or MLP units (the papers use 64 (DCGAN), 128 "
                  "(ResNet) and 512 (MLP))")

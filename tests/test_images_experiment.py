@@ -94,6 +94,7 @@ def test_tfds_mock_mnist_and_folder_runs(tmp_path):
     (["--data-dir", "{tmp}"], "no image files"),
     (["--critic-norm", "batch"], "--critic-norm"),
     (["--iters", "0"], "--iters"),
+    (["--arch", "infogan"], "--arch"),          # the 8×8 digits: InfoGAN makes 28×28 only
     (["--objective", "wgan", "--clip-value", "-1"], "--clip-value"),
 ])
 def test_bad_input_is_one_line_naming_the_option(argv, needle, capsys, tmp_path):

@@ -12,4 +12,4 @@ FIGURES = ("parallel_lines", "optimal_critic", "vanishing_gradients", "value_sur
            "quality_over_time", "critic_overfitting", "stacked_digits", "text_jsd",
            "ab_theorems", "gp_optimal_transport", "momentum_critic", "original_gan_1d",
            "original_gan_parzen", "text_english", "arch_robustness", "mixgan_scores",
-           "random_archs", "gp_architectures")
+           "random_archs", "gp_architectures", "gans_equal")

@@ -15,6 +15,7 @@ import numpy as np
 import optax
 
 import wgan_jax as wj
+from wgan_jax import image_metrics
 from experiments import cli, common
 from experiments.loop import hold_workdir
 
@@ -148,6 +149,13 @@ def fashion_mnist(key, reference: int, samples: int):
   metrics = FashionMetrics(ImageData("fashion-mnist", train_x[subset], test_x, train_y[subset]),
                            samples)
   return train_x, test_x, metrics
+
+
+def quality(metrics, x) -> Dict[str, float]:
+  """FD and classifier score of samples x under the Fashion-MNIST classifier of `metrics`."""
+  logits, feats = metrics.features(np.clip(np.asarray(x, np.float32), -1, 1))
+  return dict(fd=image_metrics.frechet_distance(feats, metrics.train_features),
+              classifier_score=image_metrics.classifier_score(logits))
 
 
 # ------------------------------------------------------------ seeded toy tables

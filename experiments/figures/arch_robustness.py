@@ -164,13 +164,12 @@ def train_one(loss: str, generator: str, sz: Mapping, data, metrics, key) -> Dic
   """Train one (loss, generator); its FD and score every `eval_every` and its final metrics."""
   import jax
   from experiments.evaluators import sample_in_chunks
-  from experiments.figures.loss_tracks_quality import quality
   gan = build(loss, generator, sz)
   k_init, k_train, k_eval = jax.random.split(key, 3)
   k_z = jax.random.fold_in(k_eval, 0)
 
   def evaluate(state, _, it):
-    return quality(metrics, sample_in_chunks(gan.sample, state, k_z, sz["samples"]))
+    return _common.quality(metrics, sample_in_chunks(gan.sample, state, k_z, sz["samples"]))
 
   c0, t0 = common.cpu_seconds(), time.time()
   evals, r = _common.train(gan, (k_init, k_train, k_eval), evaluate, data=data,

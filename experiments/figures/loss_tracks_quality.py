@@ -337,14 +337,6 @@ def build(name: str, sz: Mapping):
   return make_gan(gen, critic, wj.make_config(objective, **over), array_sampler)
 
 
-def quality(metrics, x) -> Dict[str, float]:
-  """FD and classifier score of samples x under the Fashion-MNIST classifier of `metrics`."""
-  from wgan_jax import image_metrics as im
-  logits, feats = metrics.features(np.clip(np.asarray(x, np.float32), -1, 1))
-  return dict(fd=im.frechet_distance(feats, metrics.train_features),
-              classifier_score=im.classifier_score(logits))
-
-
 def critic_grad_norm(gan, state, real, fake, key) -> float:
   """The critic's Lipschitz scale: mean ‖∇ₓ f(x̂)‖ (inference mode) at x̂ = εx + (1 − ε)x̃,
   ε ~ U[0, 1] per pair."""
@@ -368,7 +360,7 @@ def trace(name: str, sz: Mapping, data, metrics, key, grid_at: Sequence[int]) ->
 
   def evaluate(state, _, it):
     x = sample_in_chunks(gan.sample, state, k_z, sz["samples"])
-    out = quality(metrics, x)
+    out = _common.quality(metrics, x)
     if gan.config.is_wasserstein:
       out["critic_grad_norm"] = critic_grad_norm(gan, state, real, jnp.asarray(x[:256]), k_eps)
     if it in grid_at:
@@ -433,7 +425,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
             for i, n in enumerate(SETUPS) if sz["extra"] or n != "wgan_mlp_g_fast"}
   stats = {n: summarise(t, its, every) for n, t in traces.items()}
   checks = judge(stats)
-  reference_fd = float(quality(metrics, test_x[2000:2000 + sz["samples"]])["fd"])
+  reference_fd = float(_common.quality(metrics, test_x[2000:2000 + sz["samples"]])["fd"])
   fig = _figure(stats, traces, grid_at, reference_fd)
   numbers = dict(
       setup=dict(scale=scale, data="Fashion-MNIST train split (60,000 images, [-1, 1])",

@@ -139,7 +139,6 @@ def train_method(label: str, data, metrics, key, eval_key, s: Mapping) -> Dict:
   """`s["seeds"]` runs of one method trained together: score curves, final mixture weights."""
   import jax
   from experiments.builders import image_gan
-  from experiments.figures.loss_tracks_quality import quality
   objective, factor = METHODS[label]
   dim = control_dim(s["dim"], tuple(data.shape[1:]), factor)
   gan = image_gan(objective, tuple(data.shape[1:]), dim=dim, batch_size=s["batch"],
@@ -149,7 +148,7 @@ def train_method(label: str, data, metrics, key, eval_key, s: Mapping) -> Dict:
 
   def evaluate(states, k, it):
     x = np.asarray(sample(states, jax.random.split(k, runs), s["samples"]))
-    per_run = [quality(metrics, xi) for xi in x]
+    per_run = [_common.quality(metrics, xi) for xi in x]
     return {q: [p[q] for p in per_run] for q in ("classifier_score", "fd")}
 
   k_init, k_train = jax.random.split(key)

@@ -145,7 +145,6 @@ def judge(table: Mapping[float, Mapping[str, int]], app_c: Mapping) -> Dict[str,
 def train_one(arch, loss, s, data, metrics, key) -> Dict:
   import jax
   from experiments.evaluators import sample_in_chunks
-  from experiments.figures.loss_tracks_quality import quality
   gan = build(arch, loss, s)
   k_init, k_train, k_eval = jax.random.split(key, 3)
   c0 = common.cpu_seconds()
@@ -153,7 +152,7 @@ def train_one(arch, loss, s, data, metrics, key) -> Dict:
                        iters_per_call=min(s["iters"], 100), log_every=s["iters"])
   x = sample_in_chunks(gan.sample, r.state, k_eval, s["samples"])
   finite = bool(np.isfinite(x).all())
-  q = quality(metrics, x) if finite else dict(classifier_score=math.nan, fd=math.nan)
+  q = _common.quality(metrics, x) if finite else dict(classifier_score=math.nan, fd=math.nan)
   return dict(score=q["classifier_score"], fd=q["fd"], finite=finite,
               samples=np.asarray(x[:16]), cpu_seconds=common.cpu_seconds() - c0)
 

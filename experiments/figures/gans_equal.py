@@ -1,0 +1,262 @@
+"""Are GANs Created Equal? (Lucic et al. 2018), reduced, on Fashion-MNIST: seven games on one
+architecture, several seeds each, against the study's published Fashion-MNIST FIDs.
+
+  python -m experiments.figures.gans_equal --out runs/figures
+
+The games, each with its recipe's published optimiser (the study searched every
+hyper-parameter; here each game runs its authors' setting once):
+  gan       MM GAN, the original minimax loss           Adam 2e-4, β1 0.5
+  nsgan     NS GAN, the non-saturating "-log D" loss    Adam 2e-4, β1 0.5
+  lsgan     LSGAN (Mao et al. 2017, 0-1 coding)         Adam 2e-4, β1 0.5
+  wgan      WGAN, weight clipping 0.01, 5 critic steps  RMSProp (10× the paper's 5e-5, no
+                                                        warm-up, as gp_architectures: runs
+                                                        ~25× shorter)
+  wgan-gp   WGAN-GP, λ 10, 5 critic steps               Adam 1e-4, β (0.5, 0.9)
+  dragan    DRAGAN (Kodali et al. 2017), λ 10           Adam 2e-4, β1 0.5
+  hinge+sn  hinge loss + spectral norm in the critic    Adam 1e-4, β (0.5, 0.9), 5 D steps
+            (Miyato et al. 2018; not in the study)
+
+One architecture for all, the study's: InfoGAN's (`wgan_jax.models.infogan`), narrowed at the
+CPU default (dim 16, Dense 256 against 64 and 1024); BatchNorm in the critic except under a
+gradient penalty or spectral norm. Batch 64, z ∈ R⁶⁴ (the study's), the Fashion-MNIST train
+split in [-1, 1].
+
+Scored with this project's Fashion-MNIST classifier (its Fréchet distance, FD, in its 128
+penultimate features), not with an Inception network: the published FIDs are in other units
+and are shown beside ours only to compare orderings.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from typing import Dict, Mapping
+
+import numpy as np
+
+from experiments import common
+from experiments.figures import _common
+
+NAME = "gans_equal"
+PAPER = ("Lucic et al., 'Are GANs Created Equal? A Large-Scale Study' (NeurIPS 2018), abstract: "
+         "'We find that most models can reach similar scores with enough hyperparameter "
+         "optimization and random restarts. [...] we did not find evidence that any of the "
+         "tested algorithms consistently outperforms the non-saturating GAN introduced in "
+         "[Goodfellow et al. 2014].' Table 2 gives each model's best Fashion-MNIST FID over a "
+         "large hyper-parameter search, on the InfoGAN architecture.")
+# Lucic et al. Table 2, Fashion-MNIST column: best FID (10,000 test images against 10,000
+# samples, Inception features) and its spread, as quoted identically by Dai & Wipf (ICLR 2019,
+# Table 1) and Zhang & Khoreva (ICLR 2019, Table 1). No hinge + SN row in the study.
+PUBLISHED_FID = {"gan": (29.6, 1.6), "nsgan": (26.5, 1.6), "lsgan": (30.7, 2.2),
+                 "wgan": (21.5, 1.6), "wgan-gp": (24.5, 2.1), "dragan": (27.7, 1.2)}
+PUBLISHED = ("Fashion-MNIST best FIDs (Inception units): MM GAN 29.6, NS GAN 26.5, LSGAN 30.7, "
+             "WGAN 21.5, WGAN-GP 24.5, DRAGAN 27.7")
+NOTE = "not yet run at the CPU default"
+
+METHODS = {"gan": "MM GAN", "nsgan": "NS GAN", "lsgan": "LSGAN", "wgan": "WGAN",
+           "wgan-gp": "WGAN-GP", "dragan": "DRAGAN", "hinge+sn": "hinge + SN"}
+SHAPE = (28, 28, 1)
+BATCH = 64
+LATENT = 64
+SCALES = {
+    "tiny": dict(dim=4, hidden=16, iters=4, seeds=2, eval_every=2, samples=128, final=256,
+                 train_images=2000, wgan_lr=5e-4),
+    "default": dict(dim=16, hidden=256, iters=600, seeds=3, eval_every=200, samples=500,
+                    final=1000, train_images=10000, wgan_lr=5e-4),
+    # The study: 20 epochs of the 60,000 training images at batch 64; FID on 10,000 samples.
+    "full": dict(dim=64, hidden=1024, iters=18750, seeds=5, eval_every=1875, samples=2000,
+                 final=10000, train_images=60000, wgan_lr=5e-5),
+}
+# Fixed before the default run.
+TRAINS_FD = 0.6           # a game "trains": final FD ≤ 0.6 × FD at iteration 0 (gp_architectures')
+SIMILAR = 1.5             # "similar scores": mean FD ≤ 1.5 × the best game's (Table 2: 1.43×)
+MOST = 5                  # "most models": at least 5 of the 7
+ORDER_ALPHA = 0.05        # the one-sided exact permutation test of Spearman's ρ
+
+
+def sizes(scale: str) -> Dict:
+  if scale not in SCALES:
+    raise ValueError(f"scale: must be one of {list(SCALES)}, got {scale!r}")
+  return dict(SCALES[scale])
+
+
+def spearman_permutation(a, b):
+  """(Spearman's ρ of a and b, its one-sided exact permutation p-value P(ρ_perm ≥ ρ))."""
+  ra = np.argsort(np.argsort(a)).astype(float)
+  rb = np.argsort(np.argsort(b)).astype(float)
+  rho = lambda x, y: float(np.corrcoef(x, y)[0, 1])
+  r = rho(ra, rb)
+  perms = [rho(ra, rb[list(p)]) for p in itertools.permutations(range(len(rb)))]
+  return r, float(np.mean([q >= r - 1e-12 for q in perms]))
+
+
+def judge(final: Mapping[str, tuple], start: Mapping[str, float]) -> Dict[str, object]:
+  """The study's claims on `final` = {method: (mean FD, s.e. over seeds)} and `start` =
+  {method: mean FD at iteration 0}.
+
+  Returns {"checks": {claim: bool}, "numbers": what each check measured}. A non-finite mean (a
+  diverged seed) neither trains nor sorts ahead: it ranks last."""
+  finite = {m: v if math.isfinite(v) else math.inf for m, (v, _) in final.items()}
+  trains = {m: finite[m] <= TRAINS_FD * start[m] for m in final}
+  best = min(finite.values())
+  similar = [m for m in final if trains[m] and finite[m] <= SIMILAR * best]
+  shared = list(PUBLISHED_FID)
+  ours = [finite[m] if math.isfinite(finite[m]) else 1e30 for m in shared]
+  rho, p = spearman_permutation(ours, [PUBLISHED_FID[m][0] for m in shared])
+  checks = {
+      f"Abstract: 'most models can reach similar scores' (Table 2, Fashion-MNIST: best FIDs "
+      f"21.5 to 30.7, within 1.43×): at least {MOST} of the {len(final)} games train (final FD "
+      f"≤ {TRAINS_FD:g} × at iteration 0) to a mean FD ≤ {SIMILAR:g} × the best game's":
+          len(similar) >= MOST,
+      f"Table 2, Fashion-MNIST (orderings only, the units differ): our mean FDs order the six "
+      f"shared games as the published FIDs (Spearman ρ, one-sided exact permutation p < "
+      f"{ORDER_ALPHA:g})": p < ORDER_ALPHA,
+  }
+  return dict(checks=checks, numbers=dict(
+      trains=trains, similar=similar, best_fd=best, spearman_rho=rho, spearman_p=p,
+      shared_order=shared))
+
+
+def build(method: str, s: Mapping):
+  import wgan_jax as wj
+  from experiments.builders import make_gan, make_models
+  from wgan_jax.data.images import array_sampler
+  over = dict(batch_size=BATCH, latent_dim=LATENT)
+  objective = "hinge" if method == "hinge+sn" else method
+  if method == "hinge+sn":
+    over["spectral_norm"] = True
+  if method == "wgan":
+    over.update(lr_d=s["wgan_lr"], lr_g=s["wgan_lr"], warmup=False)
+  config = wj.make_config(objective, **over)
+  plain_critic = not (config.uses_gradient_penalty or config.spectral_norm)
+  g, d = make_models("infogan", SHAPE, dim=s["dim"], gen_norm="batch",
+                     critic_norm="batch" if plain_critic else "none")
+  g, d = g.clone(hidden=s["hidden"]), d.clone(hidden=s["hidden"])
+  return make_gan(g, d, config, array_sampler)
+
+
+def train_method(method: str, data, metrics, key, s: Mapping) -> Dict:
+  """`s["seeds"]` runs of one game trained together: FD and classifier score curves."""
+  import jax
+  gan = build(method, s)
+  sample = jax.jit(jax.vmap(gan.sample, in_axes=(0, 0, None)), static_argnums=2)
+  runs = s["seeds"]
+  k_init, k_train, k_eval = jax.random.split(key, 3)
+
+  def scores(states, k, n):
+    x = np.asarray(sample(states, jax.random.split(k, runs), n))
+    per_run = [_common.quality(metrics, xi) if np.isfinite(xi).all()
+               else dict(fd=math.inf, classifier_score=1.0) for xi in x]
+    return {q: [p[q] for p in per_run] for q in ("classifier_score", "fd")}, x
+
+  c0 = common.cpu_seconds()
+  evals, r = _common.train(
+      gan, (jax.random.split(k_init, runs), jax.random.split(k_train, runs), k_eval),
+      lambda st, k, it: scores(st, k, s["samples"])[0], data=data, iters=s["iters"],
+      eval_every=s["eval_every"], seeds=runs, eval_at_start=True)
+  final, x = scores(r.state, jax.random.fold_in(k_eval, 1), s["final"])
+  return dict(iterations=[e["iteration"] for e in evals],
+              fd_curve=np.asarray([e["fd"] for e in evals]).T.tolist(),
+              fd=final["fd"], classifier_score=final["classifier_score"],
+              samples=x[:, :36], cpu_seconds=common.cpu_seconds() - c0)
+
+
+def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+  import jax
+  import jax.numpy as jnp
+  scale = scale or ("full" if full else "default")
+  s = sizes(scale)
+  key = jax.random.key(seed)
+  c0, t0 = common.cpu_seconds(), time.time()
+  train_x, _, metrics = _common.fashion_mnist(key, s["train_images"], s["final"])
+  data = jnp.asarray(train_x)
+  runs = {}
+  for i, m in enumerate(METHODS):
+    r = train_method(m, data, metrics, jax.random.fold_in(key, i), s)
+    runs[m] = r
+    print(f"  {m}: FD {' '.join(f'{v:.0f}' for v in r['fd'])} "
+          f"({r['cpu_seconds']:.0f} CPU s)", flush=True)
+  final = {m: _common.mean_se(r["fd"]) for m, r in runs.items()}
+  verdict = judge(final, {m: float(np.mean([c[0] for c in r["fd_curve"]]))
+                          for m, r in runs.items()})
+  real = dict(metrics.reference)
+  numbers = dict(
+      setup=dict(scale=scale, data="Fashion-MNIST train split, [-1, 1]", batch=BATCH,
+                 latent_dim=LATENT, generator_iterations=s["iters"], seeds=s["seeds"],
+                 architecture=f"InfoGAN (dim {s['dim']}, Dense {s['hidden']})",
+                 final_samples=s["final"], fd_reference_images=s["train_images"],
+                 wgan_lr=s["wgan_lr"],
+                 study="InfoGAN dim 64 / Dense 1024, 20 epochs, 10,000 samples, Inception "
+                       "FID, best of a wide hyper-parameter search"),
+      thresholds=dict(trains_fd=TRAINS_FD, similar=SIMILAR, most=MOST,
+                      order_alpha=ORDER_ALPHA),
+      real_test_images=real,
+      final_fd={m: dict(mean=v, se=e, per_seed=runs[m]["fd"]) for m, (v, e) in final.items()},
+      classifier_score={m: _common.mean_se(r["classifier_score"]) for m, r in runs.items()},
+      published_fid={m: dict(fid=v, spread=e) for m, (v, e) in PUBLISHED_FID.items()},
+      judged=verdict["numbers"],
+      runs={m: {k: v for k, v in r.items() if k != "samples"} for m, r in runs.items()},
+      seconds=dict(process_cpu=common.cpu_seconds() - c0, wall=time.time() - t0))
+  summary = (f"{scale}: {s['iters']} generator iterations × {s['seeds']} seeds. Mean FD "
+             "(this classifier): " + ", ".join(f"{METHODS[m]} {v:.0f}" for m, (v, _) in
+                                              final.items()) +
+             f"; Spearman ρ with the published order {verdict['numbers']['spearman_rho']:.2f}")
+  md = ["| game | FD here (mean ± s.e., this classifier) | classifier score | published "
+        "best FID (Inception, not comparable) |", "|---|---|---|---|"]
+  for m, (v, e) in final.items():
+    cs = numbers["classifier_score"][m]
+    pub = PUBLISHED_FID.get(m)
+    md.append(f"| {METHODS[m]} | {v:.1f} ± {e:.1f} | {cs[0]:.2f} ± {cs[1]:.2f} | "
+              f"{f'{pub[0]:.1f} ± {pub[1]:.1f}' if pub else '— (not in the study)'} |")
+  md.append(f"| real test images | {real['fashion_frechet_distance']:.1f} | "
+            f"{real['fashion_classifier_score']:.2f} | |")
+  return _common.save(out, NAME, _figure(runs, final, s), numbers, verdict["checks"], summary,
+                      PAPER, "\n".join(md))
+
+
+def _figure(runs, final, s):
+  from experiments.plots import image_grid
+  plt = common.matplotlib_pyplot()
+  fig = plt.figure(figsize=(14, 8.5))
+  grid = fig.add_gridspec(2, len(METHODS))
+  ax = fig.add_subplot(grid[0, :4])
+  for m, r in runs.items():
+    curves = np.asarray(r["fd_curve"], float)
+    line, = ax.plot(r["iterations"], curves.mean(0), label=METHODS[m])
+    for c in curves:
+      ax.plot(r["iterations"], c, color=line.get_color(), alpha=0.25, lw=0.8)
+  ax.set_yscale("log")
+  ax.set_xlabel("generator iterations")
+  ax.set_ylabel("FD (this project's Fashion-MNIST classifier)")
+  ax.legend(fontsize=7)
+  ax.set_title("FD during training: seed mean (thick), each seed (thin)", fontsize=9)
+  ax = fig.add_subplot(grid[0, 4:])
+  ms = list(METHODS)
+  means = [final[m][0] for m in ms]
+  ax.bar(np.arange(len(ms)) - 0.2, means, 0.4, yerr=[final[m][1] for m in ms],
+         label="here: FD, mean ± s.e.")
+  ax.set_ylabel("FD here")
+  ax2 = ax.twinx()
+  pub = [PUBLISHED_FID.get(m, (np.nan, np.nan)) for m in ms]
+  ax2.bar(np.arange(len(ms)) + 0.2, [p[0] for p in pub], 0.4, yerr=[p[1] for p in pub],
+          color="tab:orange", label="Lucic et al. Table 2: Inception FID")
+  ax2.set_ylabel("published FID (other units)")
+  ax.set_xticks(np.arange(len(ms)), [METHODS[m] for m in ms], rotation=30, fontsize=8)
+  ax.set_title("Final FD here (blue, left axis) beside the study's best FIDs (orange, right "
+               "axis): compare orders, not values", fontsize=9)
+  fig.legend(loc="upper right", fontsize=7)
+  for j, m in enumerate(ms):
+    ax = fig.add_subplot(grid[1, j])
+    ax.imshow(image_grid(np.asarray(runs[m]["samples"][0]))[..., 0], cmap="gray", vmin=0,
+              vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(f"{METHODS[m]}, seed 0\nFD {runs[m]['fd'][0]:.0f}", fontsize=8)
+  fig.suptitle(f"Are GANs Created Equal? reduced: Fashion-MNIST, InfoGAN architecture (dim "
+               f"{s['dim']}), {s['iters']} generator iterations × {s['seeds']} seeds",
+               fontsize=10)
+  return fig
+
+
+if __name__ == "__main__":
+  raise SystemExit(_common.figure_main(NAME, __doc__, run))

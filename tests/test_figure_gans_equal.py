@@ -1,0 +1,134 @@
+"""gans_equal (Lucic et al., "Are GANs Created Equal?", reduced, on Fashion-MNIST): the InfoGAN
+pair is the study's, each game is its recipe, the checks can fail, and a tiny run writes its PNG
+and JSON."""
+
+import json
+import math
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.figures import gans_equal as ge
+from wgan_jax.models import InfoGANCritic, InfoGANGenerator
+
+
+def test_infogan_pair_has_the_studys_layers():
+  """InfoGAN App. C.1 at dim 64 / Dense 1024: the parameter shapes, layer by layer."""
+  z, x = jnp.ones((2, 62)), jnp.zeros((2, 28, 28, 1))
+  g = InfoGANGenerator().init(jax.random.key(0), z)
+  shapes = jax.tree_util.tree_map(lambda a: a.shape, g["params"])
+  assert shapes["Dense_0"]["kernel"] == (62, 1024)
+  assert shapes["Dense_1"]["kernel"] == (1024, 7 * 7 * 128)
+  assert shapes["ConvTranspose_0"]["kernel"] == (4, 4, 128, 64)
+  assert shapes["ConvTranspose_1"]["kernel"] == (4, 4, 64, 1)
+  assert len(g["batch_stats"]) == 3                     # BN after both Dense and the first deconv
+  y = InfoGANGenerator().apply(g, z, train=False)
+  assert y.shape == (2, 28, 28, 1) and float(jnp.abs(y).max()) <= 1.0
+  d = InfoGANCritic().init(jax.random.key(0), x)
+  shapes = jax.tree_util.tree_map(lambda a: a.shape, d["params"])
+  assert shapes["Conv_0"]["kernel"] == (4, 4, 1, 64)
+  assert shapes["Conv_1"]["kernel"] == (4, 4, 64, 128)
+  assert shapes["Dense_0"]["kernel"] == (7 * 7 * 128, 1024)
+  assert shapes["Dense_1"]["kernel"] == (1024, 1)
+  assert len(d["batch_stats"]) == 2
+  assert InfoGANCritic(norm="none").init(jax.random.key(0), x).keys() == {"params"}
+  out, _ = InfoGANCritic().apply(d, x, mutable=["batch_stats"])
+  assert out.shape == (2,)
+
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda: InfoGANGenerator(image_shape=(32, 32, 3)), "image_shape"),
+    (lambda: InfoGANGenerator(dim=0), "dim"),
+    (lambda: InfoGANCritic(hidden=True), "hidden"),
+    (lambda: InfoGANCritic(norm="group"), "norm"),
+])
+def test_infogan_bad_fields_name_the_field(make, needle):
+  with pytest.raises(ValueError, match=needle):
+    make()
+
+
+def test_each_game_is_its_recipe():
+  s = ge.sizes("tiny")
+  cfg = {m: ge.build(m, s).config for m in ge.METHODS}
+  assert [cfg[m].objective_name for m in ge.METHODS] == [
+      "gan", "nsgan", "lsgan", "wgan", "wgan-gp", "dragan", "hinge"]
+  assert cfg["hinge+sn"].spectral_norm and not any(
+      cfg[m].spectral_norm for m in ge.METHODS if m != "hinge+sn")
+  assert cfg["wgan"].clip_value == 0.01 and not cfg["wgan"].warmup
+  assert cfg["wgan-gp"].gp_weight == 10 and cfg["dragan"].gp_weight == 10
+  x = jnp.zeros((2,) + ge.SHAPE)
+  for m in ge.METHODS:
+    gan = ge.build(m, s)
+    assert gan.config.batch_size == ge.BATCH and gan.config.latent_dim == ge.LATENT
+    has_bn = "batch_stats" in gan.critic.init(jax.random.key(0), x, train=False)
+    assert has_bn == (m in ("gan", "nsgan", "lsgan", "wgan")), m
+
+
+def test_spearman_permutation_is_exact():
+  scipy_stats = pytest.importorskip("scipy.stats")
+  a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+  assert ge.spearman_permutation(a, a) == pytest.approx((1.0, 1 / 720))
+  assert ge.spearman_permutation(a, a[::-1]) == pytest.approx((-1.0, 1.0))
+  b = [3.0, 1.0, 2.0, 6.0, 4.0, 5.0]
+  rho, p = ge.spearman_permutation(a, b)
+  assert rho == pytest.approx(scipy_stats.spearmanr(a, b).statistic)
+  assert 0 < p < 1
+
+
+def _published_like(scale=0.5, se=1.0):
+  """Final FDs in the published order (the published FID × `scale`), hinge in the middle."""
+  out = {m: (scale * 10 * v, se) for m, (v, _) in ge.PUBLISHED_FID.items()}
+  out["hinge+sn"] = (scale * 10 * 26.0, se)
+  return out
+
+
+START = {m: 700.0 for m in ge.METHODS}
+
+
+def test_the_studys_outcome_passes_both_checks():
+  v = ge.judge(_published_like(), START)
+  assert list(v["checks"].values()) == [True, True], v
+
+
+def _worse(*methods, by=3.0):
+  final = _published_like()
+  return dict(final, **{m: (by * final[m][0], 1.0) for m in methods})
+
+
+@pytest.mark.parametrize("final, failing", [
+    (_worse("gan", "lsgan", "dragan"), [0]),              # three games far behind: not "most"
+    (_published_like(scale=2.5), [0]),                    # similar, but none trained (FD ≥ 0.6×)
+    ("reversed", [1]),                                    # the published order reversed
+    (dict(_published_like(), wgan=(math.inf, math.nan)), [1]),  # diverged WGAN sorts last
+    (_worse("gan", "lsgan", by=1.2), []),                 # two games 1.2× behind: still similar
+])
+def test_each_check_fails_without_its_phenomenon(final, failing):
+  if final == "reversed":
+    final = _published_like()
+    vals = sorted(final[m][0] for m in ge.PUBLISHED_FID)
+    order = sorted(ge.PUBLISHED_FID, key=lambda m: ge.PUBLISHED_FID[m][0])
+    final.update({m: (vals[-1 - i], 1.0) for i, m in enumerate(order)})
+  v = ge.judge(final, START)
+  assert [i for i, ok in enumerate(v["checks"].values()) if not ok] == failing, v
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_png_and_json(tmp_path, monkeypatch):
+  """End to end on two games (each compiles its own programs)."""
+  pytest.importorskip("scipy")
+  from wgan_jax.data.idx import FASHION_MNIST_DIR
+  if not os.path.exists(FASHION_MNIST_DIR):
+    pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+  monkeypatch.setattr(ge, "METHODS", {m: ge.METHODS[m] for m in ("nsgan", "hinge+sn")})
+  monkeypatch.setattr(ge, "PUBLISHED_FID", {m: ge.PUBLISHED_FID[m] for m in ("nsgan",)})
+  r = ge.run(str(tmp_path), scale="tiny")
+  assert (tmp_path / "gans_equal.png").read_bytes()[:4] == b"\x89PNG"
+  n = json.loads((tmp_path / "gans_equal.json").read_text())["numbers"]
+  assert set(n["runs"]) == {"nsgan", "hinge+sn"}
+  for run in n["runs"].values():
+    assert run["iterations"] == [0, 2, 4] and len(run["fd"]) == 2
+    assert all(np.isfinite(run["fd"])) and len(run["fd_curve"]) == 2
+  assert len(r["checks"]) == 2
