@@ -17,19 +17,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import shutil
 import sys
 import typing
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from wgan_jax.errors import ConfigError
 
-class OptionError(ValueError):
-  """A bad value for the config field `field` (the message names it)."""
 
-  def __init__(self, field: str, message: str):
-    super().__init__(f"{field}: {message}")
-    self.field = field
-    self.message = message
+class OptionError(ConfigError):
+  """A bad value for the config field `field` of a job's config (the message names it); the
+  library's `ConfigError`, so one `except ConfigError` and one `.field` serve both."""
 
 
 def opt(default: Any = None, help: str = "", *, choices: Optional[Sequence[Any]] = None,
@@ -53,13 +50,18 @@ def flag_message(e: BaseException) -> str:
 
 
 def renamed(e: BaseException, default: str, **fields: str) -> OptionError:
-  """A library error ("argument: message") as an `OptionError` on the config field that fed
-  that argument (`fields`: argument -> config field), or on `default`."""
-  text = str(e)
-  head, sep, rest = text.partition(": ")
-  if sep and head in fields:
+  """A library error as an `OptionError` on the config field that fed the argument it names
+  (`fields`: argument -> config field), or on `default`. A `ConfigError` is read by its
+  `.field`; any other error by its message's "argument: " head."""
+  if isinstance(e, ConfigError):
+    head, rest = e.field, e.message
+  else:
+    head, sep, rest = str(e).partition(": ")
+    if not sep:
+      head = None
+  if head in fields:
     return OptionError(fields[head], rest)
-  return OptionError(default, text)
+  return OptionError(default, str(e))
 
 
 def fail(message: str, code: int = 2) -> "typing.NoReturn":
@@ -80,16 +82,6 @@ class OneLineParser(argparse.ArgumentParser):
         # argparse reads "-1e-4" as a flag: only "--flag=-1e-4" passes a negative number
         message += f" (a negative value: write it as {flag}=VALUE)"
     fail(f"{message} (see {self.prog} --help)")
-
-
-def _leaves_no_trace(out: str) -> bool:
-  """Remove `out`, made by a run refused or interrupted before it wrote anything (only the lock
-  and empty folders such as checkpoints/ in it); True if it was removed."""
-  for root, dirs, files in os.walk(out):
-    if [f for f in files if not (root == out and f == ".lock")]:
-      return False
-  shutil.rmtree(out, ignore_errors=True)
-  return True
 
 
 def check_positive(obj, *names: str, minimum: int = 1) -> None:
@@ -209,57 +201,3 @@ def flat(config) -> Dict[str, Any]:
     else:
       out[f.name] = v
   return out
-
-
-def run_job(argv, *, cls, prog: str, description: str, defaults: Mapping[str, Any],
-            presets: Mapping[str, Mapping[str, Any]], run, report,
-            choices: Optional[Mapping[str, Sequence[str]]] = None) -> int:
-  """The command-line tail shared by the jobs: parse, resolve, check, `run(config)`, report.
-
-  `run(config)` returns (summary dict, `RunResult`); `report(config, summary)` prints the
-  summary lines. The exit code is the run's `StopReason.exit_code`; bad input exits 2 with one
-  line naming the flag.
-  """
-  from experiments.loop import init_distributed
-  from wgan_jax.checkpoint import CheckpointError
-  parser = build_parser(cls, prog=prog, description=description,
-                        defaults={**defaults, **presets.get("default", {})}, choices=choices)
-  if len(presets) > 1:
-    parser.add_argument("--preset", choices=sorted(presets), default="default",
-                        help="named configs: " + "; ".join(
-                            f"{k}: " + (", ".join(f"{f}={v}" for f, v in p.items()) or
-                                        "the CPU-sized defaults") for k, p in presets.items())
-                        + ". Explicit flags override the preset")
-  args = parser.parse_args(argv)
-  config = resolve(cls, args, defaults=defaults, presets=presets,
-                   preset=getattr(args, "preset", "default"))
-  from experiments import loop as loop_lib
-  out = config.loop.out
-  created = not os.path.exists(out)
-  try:
-    # before any work: a bad or busy folder fails first (one lock, held by process 0)
-    loop_lib.hold_workdir(out, lock=loop_lib.process_id(config.loop) == 0)
-    init_distributed(config.loop)  # before anything touches the XLA backend
-    summary, result = run(config)
-  except (ValueError, CheckpointError, ImportError) as e:
-    loop_lib.release_workdir(out)
-    if created and os.path.isdir(out):
-      _leaves_no_trace(out)  # nothing was written: leave no trace of a refused run
-    fail(flag_message(e))
-  except KeyboardInterrupt:  # Ctrl-C outside the loop's own handler (set-up, final outputs)
-    loop_lib.release_workdir(out)
-    if created and os.path.isdir(out) and _leaves_no_trace(out):
-      fail("interrupted before training started: nothing was computed or saved", code=130)
-    fail(f"interrupted; what {out} holds is kept (--resume continues from its last "
-         "checkpoint)", code=130)
-  loop_lib.release_workdir(out)
-  for line in result.resume_changes or []:
-    print(f"resumed with a changed option: {line}", file=sys.stderr)
-  if result.skipped_updates:
-    print(f"skipped non-finite updates: {result.skipped_updates['critic']} critic, "
-          f"{result.skipped_updates['generator']} generator", file=sys.stderr)
-  if result.main_process and summary:
-    report(config, summary)
-  if result.stopped:
-    print(f"stopped: {result.stopped}", file=sys.stderr)
-  return result.stop_reason.exit_code

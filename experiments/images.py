@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from experiments import cli, common, plots
+from experiments import cli, common, job, plots
 from experiments.builders import image_run, objective_name
 from experiments.configs import (EMBEDDED_IMAGES, IMAGE_DEFAULTS, IMAGE_PRESETS, ImageConfig,
                                  _objectives)
@@ -141,7 +141,7 @@ def report(config: ImageConfig, summary: Dict) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-  return cli.run_job(argv, cls=ImageConfig, prog=PROG, description=__doc__,
+  return job.run_job(argv, cls=ImageConfig, prog=PROG, description=__doc__,
                      defaults=IMAGE_DEFAULTS, presets=IMAGE_PRESETS, run=run, report=report,
                      choices=dict(objective=_objectives()))
 

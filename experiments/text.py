@@ -25,7 +25,7 @@ import dataclasses
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from experiments import cli, common, plots
+from experiments import cli, common, job, plots
 from experiments.builders import text_run
 from experiments.configs import TEXT_DEFAULTS, TEXT_OBJECTIVES, TEXT_PRESETS, TextConfig
 from experiments.evaluators import TextEvaluator
@@ -104,7 +104,7 @@ def report(config: TextConfig, summary: Dict) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-  return cli.run_job(argv, cls=TextConfig, prog=PROG, description=__doc__,
+  return job.run_job(argv, cls=TextConfig, prog=PROG, description=__doc__,
                      defaults=TEXT_DEFAULTS, presets=TEXT_PRESETS, run=run, report=report,
                      choices=CHOICES)
 

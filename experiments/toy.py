@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from experiments import cli, common, plots
+from experiments import cli, common, job, plots
 from experiments.builders import objective_name, toy_run
 from experiments.configs import TOY_DEFAULTS, TOY_PRESETS, ToyConfig
 from experiments.evaluators import toy_metrics
@@ -125,7 +125,7 @@ def report(config: ToyConfig, summary: Dict) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-  return cli.run_job(argv, cls=ToyConfig, prog=PROG, description=__doc__,
+  return job.run_job(argv, cls=ToyConfig, prog=PROG, description=__doc__,
                      defaults=TOY_DEFAULTS, presets=TOY_PRESETS, run=run, report=report,
                      choices=choices())
 

@@ -18,9 +18,7 @@ from typing import Any, Dict, Iterable, Optional, Tuple
 import jax
 import orbax.checkpoint as ocp
 
-
-class CheckpointError(RuntimeError):
-  """A checkpoint that cannot be used: another configuration, or damaged."""
+from wgan_jax.errors import CheckpointError
 
 
 class _Damaged(CheckpointError):

@@ -1,7 +1,9 @@
-"""The library's one error type: a bad value for a named config field or argument.
+"""The library's error types: `ConfigError`, a bad value for a named config field or argument
+(its `.field` names it), and `CheckpointError`, a checkpoint that cannot be used.
 
-It lives in its own module, imported by every other one, so that no import circle is needed to
-raise it (`wgan_jax.config` re-exports it).
+They live in their own light module, imported by every other one, so that no import circle is
+needed to raise them (`wgan_jax.config` re-exports `ConfigError`, `wgan_jax.checkpoint`
+`CheckpointError`).
 """
 
 from __future__ import annotations
@@ -22,3 +24,7 @@ class ConfigError(ValueError):
 
   def __reduce__(self):  # pickles (e.g. across processes) with both arguments
     return type(self), (self.field, self.message)
+
+
+class CheckpointError(RuntimeError):
+  """A checkpoint that cannot be used: another configuration, or damaged."""
