@@ -177,6 +177,15 @@ def build(cls, values: Mapping[str, Any]):
   return cls(**kwargs)
 
 
+def leaf_names(cls) -> set:
+  """The leaf field names of the dataclass tree `cls` (its flags, without the dashes)."""
+  hints = typing.get_type_hints(cls)
+  out = set()
+  for f in dataclasses.fields(cls):
+    out |= leaf_names(hints[f.name]) if dataclasses.is_dataclass(hints[f.name]) else {f.name}
+  return out
+
+
 def resolve(cls, args: argparse.Namespace, *, defaults: Mapping[str, Any],
             presets: Mapping[str, Mapping[str, Any]], preset: str = "default"):
   """Defaults < the named preset < explicit flags, built into the typed tree (one-line error

@@ -20,7 +20,7 @@ import dataclasses
 import math
 from typing import Optional
 
-from experiments.cli import OptionError, check_choice, check_positive, opt
+from experiments.cli import OptionError, build, check_choice, check_positive, leaf_names, opt
 from experiments.loop import LoopConfig
 
 OPTIMIZERS = ("adam", "rmsprop")
@@ -394,3 +394,34 @@ TEXT_PRESETS = {
     "paper": dict(width=512, iters=200_000, max_vocab=2048, iters_per_call=100,
                   eval_every=100, checkpoint_every=5000, lr_d=1e-4, lr_g=1e-4),
 }
+
+
+# ------------------------------------------------------------------------------ presets
+JOBS = {"toy": (ToyConfig, TOY_DEFAULTS, TOY_PRESETS),
+        "images": (ImageConfig, IMAGE_DEFAULTS, IMAGE_PRESETS),
+        "text": (TextConfig, TEXT_DEFAULTS, TEXT_PRESETS)}
+
+
+def get_config(job: str, preset: str = "default", **fields):
+  """The typed config that `python -m experiments.JOB [--preset PRESET]` runs, with `fields`
+  (leaf names, as the flags without dashes: iters=100, width=64, ...) set on top, exactly as
+  the flags would set them.
+
+    >>> from experiments.configs import get_config
+    >>> get_config("toy").loop.iters, get_config("toy", "official").model.width
+    (8000, 512)
+
+  Raises:
+    ConfigError (`OptionError`): an unknown job, preset or field, or a bad value; `.field`
+      names it.
+  """
+  if job not in JOBS:
+    raise OptionError("job", f"must be one of {sorted(JOBS)}, got {job!r}")
+  cls, defaults, presets = JOBS[job]
+  if preset not in presets:
+    raise OptionError("preset", f"{job} has {sorted(presets)}, got {preset!r}")
+  unknown = sorted(set(fields) - leaf_names(cls))
+  if unknown:
+    raise OptionError(unknown[0], f"not a field of {cls.__name__} (its fields: "
+                      f"{', '.join(sorted(leaf_names(cls)))})")
+  return build(cls, {**defaults, **presets[preset], **fields, "preset": preset})

@@ -1,0 +1,65 @@
+"""`experiments.configs.get_config`: in Python, the exact config the documented command runs."""
+
+import dataclasses
+import json
+
+import pytest
+
+from experiments import cli, toy
+from experiments.configs import JOBS, get_config
+from wgan_jax import ConfigError
+
+
+def test_the_documented_defaults_are_values():
+  c = get_config("toy")
+  # the documented default run (README): batch 256, 8,000 iterations into runs/toy
+  assert (c.loop.iters, c.game.batch_size, c.loop.out) == (8000, 256, "runs/toy")
+  assert get_config("toy", "official").model.width == 512
+  assert get_config("toy", "official").loop.iters == 100_000
+  text, paper = get_config("text"), get_config("text", "paper")
+  assert (text.gan_config().n_critic, paper.gan_config().n_critic) == (5, 10)
+  assert paper.gan_config().lr_d == 1e-4 and paper.model.width == 512
+  assert get_config("images").loop.iters == 3000
+
+
+@pytest.mark.parametrize("job", sorted(JOBS))
+def test_every_preset_equals_what_its_flags_resolve_to(job):
+  """get_config(job, p) is the config the job's own parser builds from `--preset p`."""
+  cls, defaults, presets = JOBS[job]
+  module = __import__(f"experiments.{job}", fromlist=["build_parser"])
+  for p in presets:
+    args = module.build_parser().parse_known_args(["--preset", p] if len(presets) > 1 else [])[0]
+    assert get_config(job, p) == cli.resolve(cls, args, defaults=defaults, presets=presets,
+                                             preset=p), (job, p)
+
+
+def test_the_run_records_the_config_get_config_returns(tmp_path):
+  """A real run's metrics.json holds, as its `args`, exactly get_config's leaves."""
+  out = str(tmp_path / "run")
+  over = dict(iters=20, iters_per_call=10, eval_every=20, width=8, num_samples=100,
+              progress=False, out=out)
+  argv = ["--iters", "20", "--iters-per-call", "10", "--eval-every", "20", "--width", "8",
+          "--num-samples", "100", "--no-progress", "--out", out]
+  assert toy.main(argv) == 0
+  recorded = json.loads((tmp_path / "run" / "metrics.json").read_text())["args"]
+  expected = json.loads(json.dumps(cli.flat(get_config("toy", **over))))
+  assert recorded == expected
+
+
+@pytest.mark.parametrize("call, field", [
+    (lambda: get_config("video"), "job"),
+    (lambda: get_config("toy", "paper"), "preset"),
+    (lambda: get_config("toy", widht=64), "widht"),
+    (lambda: get_config("toy", iters=0), "iters"),
+])
+def test_bad_calls_name_the_field(call, field):
+  with pytest.raises(ConfigError) as e:
+    call()
+  assert e.value.field == field
+
+
+def test_configs_are_frozen_values():
+  c = get_config("toy")
+  with pytest.raises(dataclasses.FrozenInstanceError):
+    c.loop.iters = 3
+  assert dataclasses.replace(c.loop, iters=3).iters == 3 and c.loop.iters == 8000
