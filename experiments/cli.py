@@ -36,8 +36,12 @@ def opt(default: Any = None, help: str = "", *, choices: Optional[Sequence[Any]]
       help=help, choices=choices, metavar=metavar, flag=flag, cli=cli))
 
 
+# Fields whose flag is not the derived --name (opt(flag=...)), filled as parsers are built.
+_FLAGS: Dict[str, str] = {}
+
+
 def flag_of(field: str) -> str:
-  return "--" + field.replace("_", "-")
+  return _FLAGS.get(field) or "--" + field.replace("_", "-")
 
 
 def flag_message(e: BaseException) -> str:
@@ -147,6 +151,8 @@ def _add_flag(group, f: dataclasses.Field, annotation, defaults: Mapping[str, An
   if not meta.get("cli", True):
     return
   flag = meta.get("flag") or flag_of(f.name)
+  if meta.get("flag"):
+    _FLAGS[f.name] = meta["flag"]
   default = defaults.get(f.name, f.default)
   help_text = meta.get("help", "")
   t = _scalar_type(annotation)

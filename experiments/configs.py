@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Optional
 
 from experiments.cli import OptionError, build, check_choice, check_positive, leaf_names, opt
@@ -142,8 +143,46 @@ def get_objective(name: str):
 
 
 def _validate_game(job) -> None:
-  """Build the job's GANConfig once, so a bad game value is refused before any work."""
-  job.gan_config()
+  """Build the job's GANConfig once, so a bad game value is refused before any work; refuse a
+  set option that the game would silently ignore (the library cannot tell a set value from its
+  default, the job can)."""
+  from wgan_jax import make_config
+  g, c = job.game, job.gan_config()
+  if not g.warmup and not make_config(g.base_objective).warmup:
+    raise OptionError("warmup", f"only wgan has the warm-up schedule; {g.base_objective} has "
+                      "none to drop")
+  for beta in ("beta1", "beta2"):
+    if getattr(g, beta) is not None and c.optimizer != "adam":
+      raise OptionError(beta, f"is Adam's; the optimizer is {c.optimizer} (set --optimizer "
+                        f"adam, or leave --{beta} out)")
+  if g.gp_target is not None and not c.uses_gradient_penalty:
+    raise OptionError("gp_target", f"sets the gradient penalty's target, and {g.objective} "
+                      "has no penalty (set --gp-weight > 0 too)")
+  if g.mixture_entropy is not None and g.components == 1:
+    raise OptionError("mixture_entropy", "regularises MIX+GAN's mixture weights, and this is "
+                      "one generator and one critic (set --mixture T > 1 or a mix+ objective)")
+  steps = c.critic_steps_before(job.loop.iters)
+  if steps > STEP_COUNT_MAX:
+    raise OptionError("iters", f"{job.loop.iters} generator iterations are {steps:,} critic "
+                      f"steps, past the optimisers' int32 step count ({STEP_COUNT_MAX:,}); "
+                      "use fewer")
+
+
+STEP_COUNT_MAX = 2 ** 31 - 1   # optax's schedules count steps in int32
+
+
+def machine_memory() -> int:
+  """Bytes of physical memory on this host."""
+  return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_fits(field: str, nbytes: float, what: str) -> None:
+  """Refuse up front a value certain to fail: `nbytes`, a lower bound of what `what` needs,
+  above this machine's memory."""
+  have = machine_memory()
+  if nbytes > have:
+    raise OptionError(field, f"{what} alone needs {nbytes / 2 ** 30:,.0f} GiB, more than this "
+                      f"machine's {have / 2 ** 30:,.0f} GiB")
 
 
 # ------------------------------------------------------------------------------ toy
@@ -183,6 +222,16 @@ class ToyConfig:
   def __post_init__(self):
     _validate_game(self)
     check_critic_norm(self.gan_config(), batch_norm=self.model.norm == "batch", field="norm")
+    m, b = self.model, self.game.batch_size
+    check_fits("width", 2 * m.depth * 4.0 * m.width ** 2, f"the two {m.depth}-layer MLPs' "
+               f"weights at width {m.width}")
+    check_fits("batch_size", 4.0 * b * m.width, f"one hidden layer's activations of a batch "
+               f"of {b}")
+    from wgan_jax.metrics import EXACT_W1_MAX
+    if self.loop.num_samples > EXACT_W1_MAX:
+      raise OptionError("num_samples", f"the exact W1 of each evaluation pairs n samples with n "
+                        f"data points (an n×n matrix, O(n³) time): at most {EXACT_W1_MAX:,}, "
+                        f"got {self.loop.num_samples:,}")
 
   def gan_config(self):
     # Toy runs use the official toy code's λ = 0.1 for the gradient penalty.
@@ -285,6 +334,11 @@ class ImageConfig:
       raise OptionError("parallel", "mixtures run on one device in experiments.images")
     if self.loop.num_samples < 2:   # the image metrics' feature covariance needs two
       raise OptionError("num_samples", f"must be at least 2, got {self.loop.num_samples}")
+    size, b = self.data.image_size, self.game.batch_size
+    if size:
+      check_fits("image_size", 4.0 * b * size ** 2, f"a batch of {b} {size}×{size} images")
+    check_fits("batch_size", 4.0 * b * self.model.dim * 16, f"the first layer's activations of "
+               f"a batch of {b} (at least 4×4 pixels × dim {self.model.dim})")
 
   def gan_config(self):
     conditional = {}
@@ -307,7 +361,16 @@ class ImageConfig:
 
 IMAGE_DEFAULTS = dict(objective="wgan-gp", iters=3000, batch_size=64, out="runs/images",
                       iters_per_call=50, eval_every=500, num_samples=1000)
-IMAGE_PRESETS = {"default": {}}
+IMAGE_PRESETS = {
+    "default": {},
+    # WGAN-GP's CIFAR-10 ResNet (gan_cifar_resnet.py): DIM 128, batch 64, 100,000 generator
+    # iterations, 5 critic iterations, Adam 2e-4 β (0, 0.9) decayed linearly to 0, λ 10;
+    # CIFAR-10 through TFDS (its one difference: the generator's batch is the critic's 64,
+    # not 128).
+    "paper": dict(dataset="cifar10", arch="resnet", dim=128, batch_size=64, iters=100_000,
+                  n_critic=5, lr_d=2e-4, lr_g=2e-4, beta1=0.0, beta2=0.9, lr_decay="linear",
+                  iters_per_call=100, eval_every=1000, checkpoint_every=5000),
+}
 
 
 # ------------------------------------------------------------------------------ text
@@ -369,6 +432,11 @@ class TextConfig:
   preset: str = opt("default", "", cli=False)
 
   def __post_init__(self):
+    b, d = self.game.batch_size, self.data
+    check_fits("batch_size", 4.0 * b * d.seq_len * max(self.model.width, 2), f"one layer's "
+               f"activations of a batch of {b} sequences of {d.seq_len}")
+    check_fits("max_vocab", 4.0 * b * d.seq_len * d.max_vocab, f"the one-hot batch of {b} "
+               f"sequences over {d.max_vocab:,} characters")
     check_choice(self.game, "objective", TEXT_OBJECTIVES)
     if self.game.gp_weight is not None and self.game.objective != "wgan-gp":
       raise OptionError("gp_weight", "only wgan-gp uses a gradient penalty")

@@ -195,9 +195,13 @@ class GANConfig:
     With the WGAN warm-up this is more than g·n_critic (100 critic steps at each of the first
     25 generator iterations and every 500th); the critic's learning-rate schedule spans it.
     """
-    if not self.warmup:
-      return generator_iteration * self.n_critic
-    return sum(self.critic_iters(g) for g in range(generator_iteration))
+    g = int(generator_iteration)
+    if not self.warmup or g <= 0:
+      return max(g, 0) * self.n_critic
+    # warm iterations: every g' < warmup_generator_iters, then the multiples of warmup_every
+    first, every = self.warmup_generator_iters, self.warmup_every
+    warm = min(g, first) + max(0, -(-g // every) - -(-first // every))
+    return warm * self.warmup_critic_iters + (g - warm) * self.n_critic
 
 
 def make_config(objective: Union[str, Objective] = "wgan-gp", **overrides) -> GANConfig:

@@ -55,6 +55,9 @@ def mode_coverage(samples: np.ndarray, centres: np.ndarray, std: float,
               hq_fraction=float(hq.mean()), reverse_kl=rkl)
 
 
+EXACT_W1_MAX = 10_000   # points per set: an n×n float64 matrix of 0.8 GB and O(n³) time
+
+
 def wasserstein1_exact(x: np.ndarray, y: np.ndarray) -> float:
   """Exact W1 between two empirical measures of equal size, by optimal assignment.
 
@@ -69,6 +72,9 @@ def wasserstein1_exact(x: np.ndarray, y: np.ndarray) -> float:
     raise ValueError(f"x and y must be [n, D] arrays of the same shape, got {x.shape}, {y.shape}")
   if len(x) == 0:
     raise ValueError("x and y must hold at least one point each, got empty sets")
+  if len(x) > EXACT_W1_MAX:
+    raise ValueError(f"x and y: the exact W1 of {len(x):,} points needs a {len(x):,}² matrix "
+                     f"and O(n³) time; at most {EXACT_W1_MAX:,} (subsample them)")
   if not (np.isfinite(x).all() and np.isfinite(y).all()):
     raise ValueError("x and y must be finite (a NaN or infinite coordinate has no distance)")
   cost = scipy.spatial.distance.cdist(x, y)
