@@ -25,6 +25,23 @@ def to_jsonable(obj: Any) -> Any:
   return obj
 
 
+def content_hash(*items) -> str:
+  """SHA-256 (first 16 hex digits) of arrays' dtypes, shapes and bytes, or of files' bytes
+  (a str item is a path): what a resumed run checks its data against."""
+  import hashlib
+  h = hashlib.sha256()
+  for item in items:
+    if isinstance(item, str):
+      with open(item, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+          h.update(block)
+    else:
+      a = np.ascontiguousarray(item)
+      h.update(f"{a.dtype}{a.shape}".encode())
+      h.update(a.tobytes())
+  return h.hexdigest()[:16]
+
+
 def atomic_write_bytes(path: str, data: bytes) -> None:
   """Write to a temporary file in the same folder, then rename: never a half-written file."""
   folder = os.path.dirname(os.path.abspath(path))

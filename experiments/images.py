@@ -51,6 +51,7 @@ def fingerprint(config: ImageConfig, data, gan) -> Dict:
               arch=m.arch, dim=m.dim, gen_norm=m.gen_norm, critic_norm=config.critic_norm,
               conditional=m.conditional,
               seed=config.loop.seed, iters=config.loop.iters, num_train=int(len(data.train)),
+              data_sha256=common.content_hash(data.train),
               mixture=[getattr(gan, "components", 1), getattr(gan, "entropy_weight", 0.0)])
 
 

@@ -530,14 +530,12 @@ def _outputs_written(workdir: str, start: int) -> bool:
 
 def _logged_before(workdir: str, start: int):
   """(history, evaluations) of the iterations ≤ start, read back from the run's logs."""
-  import json
+  from wgan_jax.summary import read_jsonl
   history: Dict[str, List] = {"iteration": []}
   evals: List[Dict] = []
   path = os.path.join(workdir, "metrics.jsonl")
   if os.path.exists(path):
-    with open(path) as f:
-      rows = [json.loads(line) for line in f if line.strip()]
-    for row in rows:
+    for row in read_jsonl(path):
       if row.get("iteration", 0) <= start:
         history["iteration"].append(row["iteration"])
         for k, v in row.items():
@@ -545,9 +543,7 @@ def _logged_before(workdir: str, start: int):
             history.setdefault(k, []).append(float("nan") if v is None else v)
   path = os.path.join(workdir, "evaluations.jsonl")
   if os.path.exists(path):
-    with open(path) as f:
-      evals = [json.loads(line) for line in f if line.strip()]
-    evals = [e for e in evals if e.get("iteration", 0) <= start]
+    evals = [e for e in read_jsonl(path) if e.get("iteration", 0) <= start]
   return history, evals
 
 

@@ -45,7 +45,8 @@ def fingerprint(config: TextConfig, data, gan) -> Dict:
   m = config.model
   return dict(config=dataclasses.asdict(gan.config), data=data.name,
               vocab="".join(data.vocab.chars), width=m.width, num_blocks=m.num_blocks,
-              seq_len=config.data.seq_len, seed=config.loop.seed, iters=config.loop.iters)
+              seq_len=config.data.seq_len, seed=config.loop.seed, iters=config.loop.iters,
+              data_sha256=common.content_hash(data.tokens))
 
 
 def run(config: TextConfig) -> Tuple[Dict, RunResult]:

@@ -51,6 +51,8 @@ def fingerprint(config: ToyConfig, dataset, gan) -> Dict:
   m = config.model
   out = dict(config=dataclasses.asdict(gan.config), dataset=dataset.name, width=m.width,
              depth=m.depth, norm=m.norm, seed=config.loop.seed, iters=config.loop.iters)
+  if config.data.data_file:   # the same path with other contents must not resume silently
+    out["data_sha256"] = common.content_hash(config.data.data_file)
   if hasattr(gan, "components"):
     out["mixture"] = dict(components=gan.components, entropy_weight=gan.entropy_weight)
   return out

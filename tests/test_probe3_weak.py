@@ -75,3 +75,56 @@ def test_exact_w1_refuses_sets_past_its_size():
   x = np.zeros((EXACT_W1_MAX + 1, 2))
   with pytest.raises(ValueError, match="^x and y: .*at most 10,000"):
     wj.wasserstein1_exact(x, x)
+
+
+@pytest.mark.slow  # two training runs
+def test_a_data_file_changed_under_the_same_path_does_not_resume(tmp_path, capsys):
+  """Was: the checkpoint's fingerprint held only the path, so other contents resumed silently."""
+  import numpy as np
+  points = tmp_path / "points.npy"
+  np.save(points, np.random.default_rng(0).normal(size=(500, 2)))
+  out = tmp_path / "run"
+  argv = ["--data-file", str(points), "--iters", "20", "--iters-per-call", "10",
+          "--eval-every", "10", "--checkpoint-every", "10", "--width", "8",
+          "--num-samples", "50", "--no-progress", "--out", str(out)]
+  assert toy.main(argv + ["--stop-at", "10"]) != 1
+  capsys.readouterr()
+  np.save(points, np.random.default_rng(1).normal(size=(500, 2)))      # same path, new data
+  with pytest.raises(SystemExit) as e:
+    toy.main(argv + ["--resume"])
+  assert e.value.code == 2
+  err = capsys.readouterr().err.strip().splitlines()
+  assert len(err) == 1 and "data_sha256" in err[0], err
+
+
+def test_a_half_written_last_log_line_is_dropped_and_damage_is_named(tmp_path):
+  """Was: a half-written last line of metrics.jsonl (a stop mid-write) blocked --resume with a
+  JSONDecodeError naming no file."""
+  from wgan_jax.summary import JsonlWriter, read_jsonl
+  path = tmp_path / "metrics.jsonl"
+  path.write_text('{"iteration": 1, "d_loss": 0.5}\n{"iteration": 2, "d_loss": 0.4}\n'
+                  '{"iteration": 3, "d_lo')
+  assert [r["iteration"] for r in read_jsonl(str(path))] == [1, 2]
+  w = JsonlWriter(str(path), resume_from=1)
+  w.write({"iteration": 2, "d_loss": 0.3})
+  w.close()
+  assert read_jsonl(str(path)) == [{"iteration": 1, "d_loss": 0.5},
+                                   {"iteration": 2, "d_loss": 0.3}]
+  path.write_text('{"iteration": 1}\n{"iterat\n{"iteration": 3}\n')    # damage mid-file
+  with pytest.raises(ValueError, match=r"metrics\.jsonl: line 2 is not JSON"):
+    JsonlWriter(str(path), resume_from=3)
+
+
+@pytest.mark.slow  # two training runs
+def test_resume_after_a_stop_mid_write_of_the_log(tmp_path):
+  out = tmp_path / "run"
+  argv = ["--iters", "20", "--iters-per-call", "10", "--eval-every", "10",
+          "--checkpoint-every", "10", "--width", "8", "--num-samples", "50", "--no-progress",
+          "--out", str(out)]
+  assert toy.main(argv + ["--stop-at", "10"]) != 1
+  with open(out / "metrics.jsonl", "a") as f:
+    f.write('{"iteration": 11, "d_lo')
+  assert toy.main(argv + ["--resume"]) == 0
+  import json
+  its = [json.loads(l)["iteration"] for l in (out / "metrics.jsonl").read_text().splitlines()]
+  assert its == sorted(set(its)) and its[-1] == 20

@@ -39,6 +39,27 @@ class TensorBoardWriter:
     self._writer.close()
 
 
+def read_jsonl(path: str) -> list:
+  """The records of a JSON-lines log. A last line that does not parse is what a stop in the
+  middle of a write leaves, and is dropped; any other line that does not parse is damage.
+
+  Raises:
+    ValueError: "path: line N is not JSON ...", naming the file.
+  """
+  with open(path) as f:
+    lines = [(i + 1, line) for i, line in enumerate(f) if line.strip()]
+  out = []
+  for k, (n, line) in enumerate(lines):
+    try:
+      out.append(json.loads(line))
+    except json.JSONDecodeError:
+      if k == len(lines) - 1 and not line.endswith("\n"):
+        break   # a half-written last record
+      raise ValueError(f"{path}: line {n} is not JSON (the log is damaged; move the file "
+                       "away to resume without it)") from None
+  return out
+
+
 class JsonlWriter:
   """One JSON object per line; on resume, lines past the resumed iteration are dropped."""
 
@@ -46,11 +67,9 @@ class JsonlWriter:
     self.path = path
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     if resume_from is not None and os.path.exists(path):
-      with open(path) as f:
-        kept = [line for line in f
-                if line.strip() and json.loads(line).get("iteration", 0) <= resume_from]
+      kept = [r for r in read_jsonl(path) if r.get("iteration", 0) <= resume_from]
       with open(path, "w") as f:
-        f.writelines(kept)
+        f.writelines(json.dumps(r) + "\n" for r in kept)
     elif resume_from is None and os.path.exists(path):
       os.unlink(path)
     self._f = open(path, "a")
