@@ -128,3 +128,31 @@ def test_resume_after_a_stop_mid_write_of_the_log(tmp_path):
   import json
   its = [json.loads(l)["iteration"] for l in (out / "metrics.jsonl").read_text().splitlines()]
   assert its == sorted(set(its)) and its[-1] == 20
+
+
+def test_point_files_are_read_by_their_content_not_their_suffix(tmp_path):
+  """Was: an .npz read as text, a valid .NPY refused."""
+  import numpy as np
+  from wgan_jax.data.toy import load_points
+  p = np.random.default_rng(0).normal(size=(10, 2)).astype(np.float32)
+  np.save(tmp_path / "a.npy", p)
+  (tmp_path / "a.npy").rename(tmp_path / "A.NPY")
+  np.savez(tmp_path / "b.npz", points=p)
+  np.savez(tmp_path / "c.npz", a=p, b=p)
+  for name in ("A.NPY", "b.npz"):
+    x = load_points(str(tmp_path / name)).sample(__import__("jax").random.key(0), 200)
+    assert set(map(tuple, np.asarray(x).round(5))) <= set(map(tuple, p.round(5)))
+  with pytest.raises(ValueError, match=r"c\.npz: an \.npz of 2 arrays \(a, b\)"):
+    load_points(str(tmp_path / "c.npz"))
+
+
+def test_a_pad_only_corpus_is_refused(tmp_path):
+  """Was: a corpus of only the pad character '`' trained."""
+  from wgan_jax.data.text import make_text_data
+  f = tmp_path / "pad.txt"
+  f.write_text("````\n``\n" * 20)
+  with pytest.raises(ValueError, match="pad.txt is empty: no line with a character"):
+    make_text_data(text_file=str(f), seq_len=8)
+  f.write_text("````\nab\nba\n" * 20)     # pad-only lines are skipped, the rest trains
+  d = make_text_data(text_file=str(f), seq_len=8)
+  assert set(d.vocab.chars) >= {"a", "b"} and all(l.strip("`") for l in d.train)

@@ -98,9 +98,10 @@ def load_text_file(path: str, seq_len: int = 32) -> List[str]:
   """The non-empty lines of a UTF-8 text file (line endings removed), one sequence each.
 
   Raises:
-    ValueError: no such file, not UTF-8, no non-empty line, or a line longer than `seq_len`
-      (naming the line and its length); naming `seq_len`, for one that is not a positive
-      integer. A leading UTF-8 byte-order mark is not part of the text.
+    ValueError: no such file, not UTF-8, no line with a character other than blanks and the
+      pad '`' (such lines are skipped: the model reads the pad as the end), or a line longer
+      than `seq_len` (naming the line and its length); naming `seq_len`, for one that is not a
+      positive integer. A leading UTF-8 byte-order mark is not part of the text.
   """
   if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
     raise ValueError(f"seq_len: must be a positive integer, got {seq_len!r}")
@@ -113,14 +114,15 @@ def load_text_file(path: str, seq_len: int = 32) -> List[str]:
     raise ValueError(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
   lines = []
   for number, line in enumerate(raw.splitlines(), 1):
-    if not line.strip():
+    if not line.replace(PAD, "").strip():   # blank once the pad character is taken out
       continue
     if len(line) > seq_len:
       raise ValueError(f"{path}: line {number} has {len(line)} characters, more than the "
                        f"sequence length {seq_len}; wrap the text or raise seq_len")
     lines.append(line)
   if not lines:
-    raise ValueError(f"{path} is empty: no non-blank line to learn from")
+    raise ValueError(f"{path} is empty: no line with a character to learn besides blanks and "
+                     f"the pad '{PAD}'")
   return lines
 
 
@@ -353,6 +355,9 @@ def make_text_data(source: str = "english", *, text_file: Optional[str] = None,
   n_held = max(1, min(heldout, len(lines) // 10))
   held, train = lines[:n_held], lines[n_held:]
   vocab = build_vocabulary(train, max_vocab)
+  if len(vocab.chars) <= 2:
+    raise ValueError(f"{name}: its training lines hold no character besides the pad '{PAD}'; "
+                     "there is nothing to learn")
   tokens = vocab.encode(train, seq_len)
   # What the n-gram models compare: fixed-length lines as the GAN sees them (pad included,
   # rare characters as 'unk').

@@ -118,7 +118,9 @@ def points_dataset(points: np.ndarray, name: str = "points") -> ToyDataset:
 
 
 def load_points(path: str) -> ToyDataset:
-  """A point cloud from a `.npy` file or a text/CSV file of two numeric columns.
+  """A point cloud from a `.npy` file, an `.npz` holding one array, or a text/CSV file of two
+  numeric columns. The format is read from the file's first bytes (NumPy's or zip's magic),
+  not its suffix, so `.NPY` or a suffix-less array file loads too.
 
   Raises:
     ValueError: naming `path`, for a file that cannot be read, is empty or holds no points,
@@ -129,14 +131,27 @@ def load_points(path: str) -> ToyDataset:
   import warnings
   if os.path.isfile(path) and os.path.getsize(path) == 0:
     raise ValueError(f"{path}: the file is empty (0 bytes)")
+  magic = b""
+  if os.path.isfile(path):
+    with open(path, "rb") as f:
+      magic = f.read(6)
   try:
-    if path.endswith(".npy"):
+    if magic == b"\x93NUMPY":
       points = np.load(path, allow_pickle=False)
+    elif magic[:4] == b"PK\x03\x04":   # .npz (a zip of .npy files)
+      with np.load(path, allow_pickle=False) as z:
+        names = list(z.files)
+        if len(names) != 1:
+          raise ValueError(f"{path}: an .npz of {len(names)} arrays ({', '.join(names) or 'none'})"
+                           "; expected exactly one [N, 2] array")
+        points = z[names[0]]
     else:
       with warnings.catch_warnings():   # an empty text file: reported below, not warned
         warnings.simplefilter("ignore", UserWarning)
         points = np.loadtxt(path, delimiter="," if path.endswith(".csv") else None, ndmin=2)
   except (OSError, ValueError, EOFError) as e:   # EOFError: a truncated .npy
+    if str(e).startswith(f"{path}: "):
+      raise
     raise ValueError(f"cannot read 2-D points from {path}: {e}") from None
   if points.size == 0:
     raise ValueError(f"{path}: holds no points (an array of shape {points.shape})")
