@@ -1,6 +1,7 @@
 """The third probe's weak groups (issue 26): options a game would silently ignore, values certain
 to fail refused up front, each a one-line error naming the flag (CLI) or field (Python)."""
 
+import jax
 import pytest
 
 import wgan_jax as wj
@@ -156,3 +157,22 @@ def test_a_pad_only_corpus_is_refused(tmp_path):
   f.write_text("````\nab\nba\n" * 20)     # pad-only lines are skipped, the rest trains
   d = make_text_data(text_file=str(f), seq_len=8)
   assert set(d.vocab.chars) >= {"a", "b"} and all(l.strip("`") for l in d.train)
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x00garbage", "truncate"])
+def test_a_damaged_classifier_cache_is_retrained_naming_the_file(tmp_path, monkeypatch, damage):
+  """Was: a damaged cache failed every digits run (naming no file) until deleted by hand."""
+  import dataclasses
+  import numpy as np
+  from wgan_jax import classifier
+  monkeypatch.setattr(classifier, "DIGITS", dataclasses.replace(classifier.DIGITS, steps=5))
+  params, acc = classifier.load_or_train_digit_classifier(str(tmp_path))
+  cache = tmp_path / "digit_classifier.msgpack"
+  good = cache.read_bytes()
+  cache.write_bytes(good[: len(good) // 2] if damage == "truncate" else damage)
+  with pytest.warns(RuntimeWarning, match=r"digit_classifier\.msgpack: the cached classifier "
+                    r"is damaged"):
+    params2, acc2 = classifier.load_or_train_digit_classifier(str(tmp_path))
+  assert acc2 == acc and cache.read_bytes() == good          # retrained, same seed, rewritten
+  for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(params2)):
+    np.testing.assert_array_equal(a, b)

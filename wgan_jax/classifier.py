@@ -232,11 +232,14 @@ def load_or_train_classifier(recipe: ClassifierRecipe, train: Tuple[np.ndarray, 
   cached = os.path.exists(path)
   train_seconds = None
   if cached:
-    with open(path, "rb") as f:
-      params = flax.serialization.from_bytes(template, f.read())
-    if os.path.exists(meta_path):
+    params = _read_cache(path, template)
+    cached = params is not None
+  if cached:
+    try:
       with open(meta_path) as f:
         train_seconds = json.load(f).get("train_seconds")
+    except (OSError, ValueError, AttributeError):
+      pass   # the record beside it is optional; a damaged one is rewritten only on training
   else:
     start = time.perf_counter()
     params = jax.block_until_ready(
@@ -250,6 +253,24 @@ def load_or_train_classifier(recipe: ClassifierRecipe, train: Tuple[np.ndarray, 
     _write_atomic(meta_path, json.dumps(
         {k: v for k, v in info.items() if k not in ("cached", "path")}, indent=1).encode())
   return params, info
+
+
+def _read_cache(path: str, template):
+  """The cached parameters, or None (with a warning naming the file) when the file is damaged:
+  a cache is derived data, so the caller trains the classifier again and overwrites it."""
+  import warnings
+  try:
+    with open(path, "rb") as f:
+      params = flax.serialization.from_bytes(template, f.read())
+    same = jax.tree_util.tree_map(lambda a, b: tuple(a.shape) == tuple(b.shape), template,
+                                  params)
+    if not all(jax.tree_util.tree_leaves(same)):
+      raise ValueError("its arrays have other shapes than this classifier's")
+    return params
+  except Exception as e:   # msgpack's, flax's and OS errors alike: the file is unusable
+    warnings.warn(f"{path}: the cached classifier is damaged ({type(e).__name__}: {e}); "
+                  "training it again", RuntimeWarning, stacklevel=3)
+    return None
 
 
 def load_or_train_digit_classifier(cache_dir: str | None = None):
