@@ -176,3 +176,38 @@ def test_a_damaged_classifier_cache_is_retrained_naming_the_file(tmp_path, monke
   assert acc2 == acc and cache.read_bytes() == good          # retrained, same seed, rewritten
   for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(params2)):
     np.testing.assert_array_equal(a, b)
+
+
+def _checkpointer(tmp_path):
+  import jax.numpy as jnp
+  from wgan_jax.checkpoint import Checkpointer
+  return Checkpointer(str(tmp_path / "ckpt"), {"a": 1}), {"w": jnp.ones((256, 256))}
+
+
+def test_a_full_disk_is_one_line_before_orbax_starts(tmp_path, monkeypatch):
+  """Was: a full disk ended in pages of tracebacks from orbax's writer threads (seen on a 600 KiB
+  tmpfs: 370 lines before the one-line error)."""
+  import collections
+  import shutil
+  from wgan_jax.checkpoint import CheckpointError
+  ckpt, state = _checkpointer(tmp_path)
+  ckpt.save(1, state)
+  usage = collections.namedtuple("usage", "total used free")
+  monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10 ** 9, 10 ** 9 - 1000, 1000))
+  with pytest.raises(CheckpointError, match=r"ckpt: the disk has 0\.0 MiB free and a "
+                     r"checkpoint of this state needs about 1\.3 MiB \(the last complete "
+                     r"checkpoint, step 1, is kept"):
+    ckpt.save(2, state)
+  assert ckpt.all_steps() == [1]
+
+
+def test_a_disk_that_fills_during_the_save_is_one_line(tmp_path, monkeypatch):
+  from wgan_jax.checkpoint import CheckpointError
+  ckpt, state = _checkpointer(tmp_path)
+
+  def full(*a, **k):
+    raise ValueError("RESOURCE_EXHAUSTED: Failed to write: No space left on device")
+  monkeypatch.setattr(ckpt.manager, "save", full)
+  with pytest.raises(CheckpointError, match="filled up while saving step 3 .no checkpoint was "
+                     "complete yet: free space and run again"):
+    ckpt.save(3, state)

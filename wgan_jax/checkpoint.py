@@ -10,7 +10,9 @@ so an interrupted save is never taken for a checkpoint; on several hosts every p
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import time
 import warnings
 from typing import Any, Dict, Iterable, Optional, Tuple
@@ -19,6 +21,12 @@ import jax
 import orbax.checkpoint as ocp
 
 from wgan_jax.errors import CheckpointError
+
+
+# A save writes the arrays once, plus orbax's metadata; the old checkpoint stays until the new
+# one is complete, so the free space must hold one state and a margin.
+SPACE_FACTOR = 1.1
+SPACE_MARGIN = 1 << 20
 
 
 class _Damaged(CheckpointError):
@@ -59,9 +67,31 @@ class Checkpointer:
                                         for x in leaves):
       state = jax.device_get(state)  # several processes: orbax coordinates jax.Arrays
     meta = dict(fingerprint=self.fingerprint, **jsonable(extra or {}))
-    self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                                    meta=ocp.args.JsonSave(meta)), force=True)
-    self.manager.wait_until_finished()
+    self._check_space(leaves)
+    try:
+      self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                                      meta=ocp.args.JsonSave(meta)), force=True)
+      self.manager.wait_until_finished()
+    except Exception as e:
+      if "No space left" in str(e) or getattr(e, "errno", None) == errno.ENOSPC:
+        raise CheckpointError(f"{self.directory}: the disk filled up while saving step {step} "
+                              f"({self._kept()})") from None
+      raise
+
+  def _kept(self) -> str:
+    steps = self.all_steps()
+    return (f"the last complete checkpoint, step {steps[-1]}, is kept: free space, then "
+            "--resume" if steps else "no checkpoint was complete yet: free space and run again")
+
+  def _check_space(self, leaves) -> None:
+    """Refuse to start a save that cannot fit: orbax's writer threads would fail with pages of
+    tracebacks (a full disk was a wall of asyncio errors before the one-line message)."""
+    need = sum(int(getattr(x, "nbytes", 0)) for x in leaves) * SPACE_FACTOR + SPACE_MARGIN
+    free = shutil.disk_usage(self.directory).free
+    if free < need:
+      raise CheckpointError(f"{self.directory}: the disk has {free / 2 ** 20:.1f} MiB free and "
+                            f"a checkpoint of this state needs about {need / 2 ** 20:.1f} MiB "
+                            f"({self._kept()})")
 
   def all_steps(self):
     return sorted(self.manager.all_steps())
