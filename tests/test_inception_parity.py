@@ -101,7 +101,7 @@ def _images(n, seed, smooth):
 def _torch_run(model, images):
   """torch-fidelity's outputs and each block's output (NHWC) on uint8 NHWC images."""
   blocks, hooks = {}, []
-  for name in inception.BLOCKS:
+  for name in (*inception.BLOCKS, "AvgPool"):
     hooks.append(getattr(model, name).register_forward_hook(
         lambda mod, i, o, name=name: blocks.__setitem__(name, o.detach().permute(0, 2, 3, 1)
                                                         .numpy().copy())))
@@ -169,14 +169,22 @@ def test_every_block_pool3_and_logits_equal_torch_fidelity(setup, dtype, tol):
   model.to(getattr(torch, dtype))
   model.feature_extractor_internal_dtype = getattr(torch, dtype)
   try:
-    (pool3, unbiased, logits), blocks = _torch_run(model, images)
+    (pool3, _, logits), blocks = _torch_run(model, images)
   finally:
     model.to(torch.float32)
     model.feature_extractor_internal_dtype = torch.float32
   out, ours = inception.apply(variables, images, dtype=dtype, intermediates=True)
   diffs = {name: rel(ours[name], blocks[name]) for name in inception.BLOCKS}
-  diffs.update(pool3=rel(out["pool3"], pool3), logits_unbiased=rel(out["logits_unbiased"],
-               unbiased), logits=rel(out["logits"], logits))
+  # torch-fidelity returns its outputs cast to float32; its AvgPool output and fc applied to it
+  # (in `dtype`, as its forward does) are the full-precision references
+  pool3_full = torch.from_numpy(blocks["AvgPool"][:, 0, 0, :])
+  weight, bias = (p.detach().to(pool3_full.dtype) for p in (model.fc.weight, model.fc.bias))
+  unbiased_full = pool3_full.mm(weight.T)
+  diffs.update(pool3=rel(out["pool3"], pool3_full.numpy()),
+               logits_unbiased=rel(out["logits_unbiased"], unbiased_full.numpy()),
+               logits=rel(out["logits"], (unbiased_full + bias).numpy()),
+               returned_pool3=rel(out["pool3"], pool3),
+               returned_logits=rel(out["logits"], logits))
   print(f"\n{dtype} max relative difference per block: " +
         ", ".join(f"{k} {v:.2e}" for k, v in diffs.items()))
   assert all(np.std(blocks[name]) > 0.1 for name in inception.BLOCKS)  # nothing vanished
