@@ -211,3 +211,46 @@ def test_a_disk_that_fills_during_the_save_is_one_line(tmp_path, monkeypatch):
   with pytest.raises(CheckpointError, match="filled up while saving step 3 .no checkpoint was "
                      "complete yet: free space and run again"):
     ckpt.save(3, state)
+
+
+def _toy_gan(width=8, depth=1, out_dim=2, real=None):
+  import jax.numpy as jnp
+  from wgan_jax.data import make_toy_dataset
+  from wgan_jax.models import MLPCritic, MLPGenerator
+  ds = make_toy_dataset("8gaussians")
+  return wj.GAN(MLPGenerator(width=width, depth=depth, out_dim=out_dim),
+                MLPCritic(width=width, depth=depth), wj.make_config("wgan-gp", batch_size=8),
+                real or (lambda _, k: ds.sample_one(k)))
+
+
+def test_library_calls_name_the_argument_at_fault():
+  """Was: deep errors naming no argument (a batch of keys to the penalty, another GAN's state, a
+  generator whose examples differ from the data's, clip_params with a float or another tree,
+  np.int64 sizes refused, mode_coverage of nothing or with σ ≤ 0)."""
+  import jax.numpy as jnp
+  import numpy as np
+  x = jnp.ones((4, 2))
+  with pytest.raises(wj.ConfigError, match="^key: must be one PRNG key"):
+    wj.gradient_penalty(lambda v: v.sum(-1), x, x, jax.random.split(jax.random.key(0), 4))
+  assert wj.make_config("wgan-gp", batch_size=np.int64(8)).batch_size == 8
+  assert type(wj.make_config("wgan-gp", batch_size=np.int64(8)).batch_size) is int
+  centres = np.eye(2)
+  with pytest.raises(ValueError, match="^samples and centres: need at least one"):
+    wj.mode_coverage(np.zeros((0, 2)), centres, 0.1)
+  for std in (0.0, -1.0, float("nan")):
+    with pytest.raises(ValueError, match="^std: must be a finite number > 0"):
+      wj.mode_coverage(np.zeros((3, 2)), centres, std)
+  small, big = _toy_gan(), _toy_gan(width=16, depth=2)
+  with pytest.raises(wj.ConfigError, match="^state: belongs to another GAN"):
+    small.train_step()(big.init(jax.random.key(0)), jax.random.key(1))
+  state, _ = small.train_step()(small.init(jax.random.key(0)), jax.random.key(1))  # unpoisoned
+  with pytest.raises(wj.ConfigError, match=r"^generator: makes examples of shape \(3,\) and "
+                     r"sample_real gives \(2,\)"):
+    _toy_gan(out_dim=3).init(jax.random.key(0))
+  with pytest.raises(wj.ConfigError, match=r"^generator: .* sample_real gives \(3,\)"):
+    _toy_gan(real=lambda _, k: jnp.ones((3,))).init(jax.random.key(0))
+  clip, p = wj.clip_params(0.01), {"w": jnp.ones(3)}
+  for updates, needle in ((1.0, "the root"), ({"v": jnp.ones(3)}, r"\['v'\]"),
+                          ({"w": jnp.ones(4)}, r"leaf \['w'\] has shape \(4,\)")):
+    with pytest.raises(wj.ConfigError, match=f"^updates: .*{needle}"):
+      clip.update(updates, clip.init(p), p)

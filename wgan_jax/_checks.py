@@ -129,6 +129,26 @@ def check_float_tree(name: str, tree: Any) -> None:
       fail(name, f"every leaf must be a floating-point array, got dtype {dtype} at {where}")
 
 
+def check_same_tree(name: str, tree: Any, other_name: str, other: Any) -> None:
+  """`tree` has the structure and leaf shapes of `other` (an optax update and its params).
+
+  Raises:
+    ConfigError: naming `name`, with the first path where they differ.
+  """
+  a = jax.tree_util.tree_flatten_with_path(tree)
+  b = jax.tree_util.tree_flatten_with_path(other)
+  if a[1] != b[1]:
+    paths = lambda t: {jax.tree_util.keystr(p) for p, _ in t[0]}
+    diff = sorted(paths(a) ^ paths(b))
+    fail(name, f"must have the tree structure of {other_name}, got another one"
+         + (f" (first difference at {diff[0] or 'the root'})" if diff else
+            f" ({_kind(tree) if not a[0] or not a[0][0][0] else 'other node types'})"))
+  for (path, x), (_, y) in zip(a[0], b[0]):
+    if tuple(getattr(x, "shape", ())) != tuple(getattr(y, "shape", ())):
+      fail(name, f"leaf {jax.tree_util.keystr(path)} has shape {tuple(getattr(x, 'shape', ()))}"
+           f"; in {other_name} it has {tuple(getattr(y, 'shape', ()))}")
+
+
 def check_key(name: str, key: Any) -> None:
   """`key` is one PRNG key: a typed key array of shape () (`jax.random.key`), or a raw
   unsigned-integer key (`jax.random.PRNGKey`, shape (2,) for threefry).

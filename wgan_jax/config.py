@@ -91,6 +91,9 @@ class GANConfig:
     for name in ("batch_size", "latent_dim", "n_critic", "warmup_critic_iters",
                  "warmup_generator_iters", "warmup_every"):
       v = getattr(self, name)
+      if isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)):
+        v = int(v)                        # a NumPy integer (np.int64 from a computation)
+        object.__setattr__(self, name, v)
       if isinstance(v, bool) or not isinstance(v, int) or v < 1:
         bad(name, f"must be a positive integer, got {v!r}")
     for name in ("lr_d", "lr_g"):

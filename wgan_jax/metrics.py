@@ -40,6 +40,12 @@ def mode_coverage(samples: np.ndarray, centres: np.ndarray, std: float,
     raise ValueError(f"samples {samples.shape} and centres {centres.shape} must be [N, D], [M, D]")
   if not np.isfinite(samples).all():
     raise ValueError("samples hold NaN or infinity")
+  if len(samples) == 0 or len(centres) == 0:
+    raise ValueError(f"samples and centres: need at least one of each, got {len(samples)} "
+                     f"samples and {len(centres)} centres")
+  if isinstance(std, bool) or not (isinstance(std, (int, float, np.floating, np.integer))
+                                   and math.isfinite(std) and std > 0):
+    raise ValueError(f"std: must be a finite number > 0 (the modes' σ), got {std!r}")
   d = scipy.spatial.distance.cdist(samples, centres) / std
   nearest = d.argmin(axis=1)
   hq = d[np.arange(len(samples)), nearest] <= threshold

@@ -177,6 +177,7 @@ def gradient_penalty(
   _check_critic_fn(critic_fn)
   _check_pair(real, fake)
   _checks.check_number("target", target, minimum=0.0)
+  _checks.check_key("key", key)
   eps = jax.random.uniform(key, (real.shape[0],), dtype=real.dtype)
   return gradient_norm_penalty(
       critic_fn, interpolate(real, fake, eps), target=target, one_sided=one_sided)
@@ -257,6 +258,7 @@ def dragan_penalty(
   _check_critic_fn(critic_fn)
   _checks.check_array("real", real)
   _checks.check_number("scale", scale, minimum=0.0)
+  _checks.check_key("key", key)
   k_noise, k_alpha = jax.random.split(key)
   x_p = perturb_real(real, jax.random.uniform(k_noise, real.shape, real.dtype),
                      jnp.std(real), scale)

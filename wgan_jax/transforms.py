@@ -64,6 +64,7 @@ def clip_params(clip_value: float) -> optax.GradientTransformation:
           "clip_params needs the current params: call update(grads, state, params) and put "
           "clip_params last in the chain")
     _checks.check_float_tree("params", params)  # an integer leaf would be projected to 0
+    _checks.check_same_tree("updates", updates, "params", params)
     updates = jax.tree_util.tree_map(lambda p, u: _project(p, u, c), params, updates)
     return updates, state
 
