@@ -3,10 +3,17 @@
   python -m experiments.reproduce                       # all, CPU sizes (about 2–2.5 hours)
   python -m experiments.reproduce --only parallel_lines --only mode_collapse
   python -m experiments.reproduce --full --out runs/full   # the papers' sizes, for an accelerator
+  python -m experiments.reproduce --plan --scale full --jobs  # what --full costs, before booking
 
 Each figure writes NAME.png and NAME.json (every number plotted) into --out; RESULTS.md lists,
 for each, what the paper shows, what we measured, each checked claim, and whether the shape
 matches (yes: every claim holds; partly; no).
+
+--plan runs nothing: for each figure (and with --jobs the jobs' presets) it compiles the fused
+training step of every GAN the figure trains at the scale (n_critic critic steps and one
+generator step, at the real batch, model and data shapes; each distinct program once) and
+prints XLA's FLOPs per generator iteration, the step's peak memory, runs × iterations and the
+projected hours at --rate; plan.json in --out holds every number.
 """
 
 from __future__ import annotations
@@ -75,6 +82,171 @@ def _read_saved(path: str) -> dict:
   return saved
 
 
+# ------------------------------------------------------------------ --plan
+DEFAULT_RATE = 100.0   # TFLOP/s: about a third of an H100's dense bf16/tf32 peak (~990 / 495)
+DEFAULT_MAX_PROGRAMS = 16
+
+
+def _bytes(n: float) -> str:
+  for unit, size in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+    if n >= size:
+      return f"{n / size:.1f} {unit}"
+  return f"{n:.0f} B"
+
+
+def _num(x: float) -> str:
+  """A positive number at a readable precision: 1,234 / 12.3 / 0.0123."""
+  if x >= 100:
+    return f"{x:,.0f}"
+  if x >= 1:
+    return f"{x:.1f}"
+  return f"{x:.2g}"
+
+
+def _labels(games) -> str:
+  labels = [g.label for g in games]
+  return ", ".join(labels) if len(labels) <= 3 else f"{labels[0]}, … ({len(labels)} games)"
+
+
+def _runs_iterations(games) -> str:
+  its = {g.iterations for g in games}
+  if len(its) == 1:
+    return f"{sum(g.runs for g in games)} × {its.pop():,}"
+  return " + ".join(f"{g.runs} × {g.iterations:,}" for g in games)
+
+
+def plan_costs(sources, *, rate: float, max_programs: int, log=None) -> List[Dict]:
+  """Compile and cost every figure's games: [(figure, games)] -> one row per distinct program
+  of each figure (its games merged), and per figure a total row.
+
+  A figure with more distinct programs than `max_programs` compiles that many of them, evenly
+  spaced, and extrapolates: one row whose FLOPs are the sampled programs' mean per generator
+  iteration (weighted by their iterations × runs) and whose memory is the sampled maximum."""
+  from experiments.figures import _common
+  log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+  costs: Dict[tuple, Dict] = {}   # Game.key() -> cost (across figures: each program once)
+
+  def cost_of(game):
+    key = game.key()
+    if key not in costs:
+      t0 = time.time()
+      step = _common.compile_step(game)
+      critic = None
+      if game.n_critic >= 3 or game.gan.config.warmup:
+        critic = _common.compile_critic_step(game)
+      c = _common.step_cost(step, n_critic=game.n_critic, critic=critic)
+      c["compile_seconds"] = time.time() - t0
+      costs[key] = c
+    return costs[key]
+
+  rows = []
+  for figure, games in sources:
+    groups = _common.distinct(games)
+    if not groups:
+      rows.append(dict(figure=figure, game="(trains no GAN)", total=True, hours=0.0,
+                       flops=0.0, peak_bytes=0, device_bytes=0))
+      continue
+    sampled = groups
+    if len(groups) > max_programs:
+      step = len(groups) / max_programs
+      sampled = [groups[int(i * step)] for i in range(max_programs)]
+    t0 = time.time()
+    log(f"[{figure}] compiling {len(sampled)} of {len(groups)} programs ({len(games)} games)")
+    fig_rows = []
+    for rep, members in sampled:
+      c = cost_of(rep)
+      flops = sum(_common.game_flops(g, c) for g in members)
+      fig_rows.append(dict(
+          figure=figure, game=_labels(members), runs_iterations=_runs_iterations(members),
+          runs=sum(g.runs for g in members), iterations=[g.iterations for g in members],
+          flops_per_iteration=c["flops"], xla_flops=c["xla_flops"],
+          critic_flops=c["critic_flops"], n_critic=rep.n_critic,
+          batch=rep.gan.config.batch_size, peak_bytes=c["peak_bytes"],
+          at_once=max(g.at_once for g in members),
+          device_bytes=c["peak_bytes"] * max(g.at_once for g in members),
+          flops=flops, hours=flops / (rate * 1e12) / 3600,
+          compile_seconds=c["compile_seconds"]))
+    if len(sampled) < len(groups):
+      work = lambda gs: sum(g.runs * g.iterations for g in gs)
+      done = sum(work(m) for _, m in sampled)
+      everything = sum(work(m) for _, m in groups)
+      flops = sum(r["flops"] for r in fig_rows) * everything / done
+      peak = max(r["peak_bytes"] for r in fig_rows)
+      at_once = max(g.at_once for g in games)
+      fig_rows = [dict(
+          figure=figure, game=f"{len(games)} games, {len(groups)} programs: {len(sampled)} "
+          f"compiled, the rest extrapolated", runs_iterations=_runs_iterations(games),
+          runs=sum(g.runs for g in games), flops_per_iteration=flops / everything,
+          peak_bytes=peak, at_once=at_once, device_bytes=peak * at_once, flops=flops,
+          hours=flops / (rate * 1e12) / 3600, sampled=[r["game"] for r in fig_rows],
+          compile_seconds=sum(r["compile_seconds"] for r in fig_rows))]
+    rows += fig_rows
+    log(f"[{figure}] {time.time() - t0:.0f} s")
+    rows.append(dict(figure=figure, game="total", total=True,
+                     flops=sum(r["flops"] for r in fig_rows),
+                     hours=sum(r["hours"] for r in fig_rows),
+                     peak_bytes=max(r["peak_bytes"] for r in fig_rows),
+                     device_bytes=max(r["device_bytes"] for r in fig_rows),
+                     seconds=time.time() - t0))
+  return rows
+
+
+def plan_table(rows, rate: float) -> str:
+  """The rows as a markdown table."""
+  lines = [f"| figure | game | runs × iterations | GFLOP / iteration | peak memory / run | "
+           f"runs at once | hours at {rate:g} TFLOP/s |", "|---|---|---|---|---|---|---|"]
+  for r in rows:
+    if r.get("total"):
+      if r["game"] == "total":
+        lines.append(f"| **{r['figure']}** | **total** | | | | "
+                     f"{'' if not r['device_bytes'] else _bytes(r['device_bytes']) + ' at once'}"
+                     f" | **{_num(r['hours'])}** |")
+      else:
+        lines.append(f"| {r['figure']} | {r['game']} | | | | | 0 |")
+      continue
+    lines.append(f"| {r['figure']} | {r['game']} | {r['runs_iterations']} | "
+                 f"{_num(r['flops_per_iteration'] / 1e9)} | {_bytes(r['peak_bytes'])} | "
+                 f"{r['at_once']} | {_num(r['hours'])} |")
+  return "\n".join(lines)
+
+
+def plan_main(args, names: List[str], scale: str) -> int:
+  import jax
+  from experiments.figures import _common
+  t0 = time.time()
+  sources = []
+  for name in names:
+    module = importlib.import_module(f"experiments.figures.{name}")
+    sources.append((name, module.games(scale)))
+  if args.jobs:
+    for g in _common.job_games(scale):
+      sources.append((f"job: {g.label}", [g]))
+  rows = plan_costs(sources, rate=args.rate, max_programs=args.max_programs)
+  hours = sum(r["hours"] for r in rows if r.get("total"))
+  backend = jax.default_backend()
+  print(f"Plan of `reproduce --scale {scale}`: XLA's cost of each GAN's fused training step "
+        f"(n_critic critic steps + 1 generator step), compiled for this machine's {backend} "
+        "backend at the real batch, model and data shapes (nothing run).")
+  print(f"Hours are FLOPs / {args.rate:g} TFLOP/s (--rate; the default 100 is about a third "
+        "of an H100's dense bf16/tf32 peak): a lower bound, as small models (toy MLPs, "
+        "batch-64 convolutions) run far below an accelerator's peak rate. Peak memory is "
+        "XLA's for one run's step with the figure's data on the device; runs trained at once "
+        "(seeds vmapped) need that many times it; another backend's compiler lays memory out "
+        "differently.")
+  print()
+  print(plan_table(rows, args.rate))
+  print()
+  seconds = time.time() - t0
+  print(f"total: {_num(hours)} hours at {args.rate:g} TFLOP/s (compiled on {backend} in "
+        f"{seconds:.0f} s)")
+  common.write_json(os.path.join(args.out, "plan.json"), dict(
+      scale=scale, rate_tflops=args.rate, backend=backend, seconds=seconds, hours=hours,
+      max_programs=args.max_programs,
+      xla_counts_loop_body_once=_common.xla_counts_loop_body_once(), rows=rows))
+  print(f"wrote {os.path.join(args.out, 'plan.json')}")
+  return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
   from experiments.cli import OneLineParser  # errors as one line naming the flag
   p = OneLineParser(prog="python -m experiments.reproduce", description=__doc__,
@@ -86,6 +258,22 @@ def main(argv: Optional[List[str]] = None) -> int:
   p.add_argument("--scale", choices=("tiny", "default", "full"), default=None,
                  help="tiny: seconds-long smoke runs (tests); default: CPU sizes; full: as --full")
   p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
+  p.add_argument("--plan", action="store_true",
+                 help="run nothing: compile each figure's GAN training steps at --scale (the "
+                      "real batch, model and data shapes) and print, per figure, XLA's FLOPs "
+                      "per generator iteration, the step's peak memory, runs × iterations and "
+                      "the projected hours at --rate; writes OUT/plan.json")
+  p.add_argument("--rate", type=float, default=DEFAULT_RATE, metavar="TFLOPS",
+                 help=f"--plan: the accelerator's sustained rate in TFLOP/s that the hours "
+                      f"assume (default {DEFAULT_RATE:g}: about a third of an H100's dense "
+                      "bf16/tf32 peak)")
+  p.add_argument("--jobs", action="store_true",
+                 help="--plan: also the jobs' presets (at --scale full: toy official, images "
+                      "paper, text paper; else their default presets)")
+  p.add_argument("--max-programs", type=int, default=DEFAULT_MAX_PROGRAMS, metavar="N",
+                 help="--plan: a figure with more distinct programs compiles N of them, "
+                      "evenly spaced, and extrapolates its total (random_archs at full scale: "
+                      f"600 games; default {DEFAULT_MAX_PROGRAMS})")
   p.add_argument("--rebuild", action="store_true",
                  help="run nothing: rewrite OUT/RESULTS.md from the figures' JSON already in OUT "
                       "(their paper quotes, notes and published numbers read afresh from the "
@@ -102,6 +290,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     cli.fail(cli.flag_message(e))
   scale = args.scale or ("full" if args.full else "default")
   names = list(dict.fromkeys(args.only or FIGURES))  # a figure named twice runs once
+  if args.plan:
+    if args.rebuild:
+      cli.fail("--plan: runs nothing and writes plan.json; it takes no --rebuild")
+    if not (args.rate > 0 and args.rate < float("inf")):
+      cli.fail(f"--rate: must be a positive number of TFLOP/s, got {args.rate:g}")
+    if args.max_programs < 1:
+      cli.fail(f"--max-programs: must be at least 1, got {args.max_programs}")
+    return plan_main(args, names, scale)
+  for flag in ("jobs",):
+    if getattr(args, flag):
+      cli.fail(f"--{flag}: is an option of --plan")
   if args.rebuild:
     if args.only:
       cli.fail("--rebuild: runs no figure, so it takes no --only")

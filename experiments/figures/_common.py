@@ -1,13 +1,16 @@
 """Shared plumbing of the figure scripts: the command line, the outputs, training through the
-experiments' one loop, a small critic trainer, and the seeded toy tables (mode_collapse and
-mixture_modes)."""
+experiments' one loop, a small critic trainer, the seeded toy tables (mode_collapse and
+mixture_modes), and the GANs a figure trains at a scale (`Game`, each figure's `games(scale)`)
+with their compiled fused steps and XLA's cost of them (`reproduce --plan`)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import os
 import time
-from typing import Callable, Dict
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -169,6 +172,22 @@ TOY_METHODS = {  # the rows of mode_collapse and the plain runs of mixture_modes
 }
 
 
+def toy_gan(dataset, method: str, *, iters: int, width: int, components: int = 1,
+            batch_size: int = 256, **config):
+  """The GAN of a TOY_METHODS row on `dataset` (a MIX+GAN of `components` pairs when > 1):
+  `config` are GANConfig overrides on top of the row's settings (e.g. lr_d, lr_g,
+  lr_decay_steps); instance noise, where the row has it, anneals to 0 over `iters`."""
+  from experiments.builders import make_gan
+  from wgan_jax.models import MLPCritic, MLPGenerator
+  kw = dict(TOY_METHODS[method], **config)
+  objective = kw.pop("objective")
+  if "instance_noise" in kw:
+    kw["instance_noise_anneal"] = iters
+  return make_gan(MLPGenerator(width=width), MLPCritic(width=width),
+                  wj.make_config(objective, batch_size=batch_size, **kw),
+                  lambda d, k: dataset.sample_one(k), components=components)
+
+
 def toy_seeds(dataset, method: str, *, seeds: int, iters: int, width: int, seed: int,
               d_i: int, components: int = 1, batch_size: int = 256, **config):
   """`seeds` runs of a TOY_METHODS row (a MIX+GAN of `components` pairs when > 1) trained at
@@ -177,15 +196,8 @@ def toy_seeds(dataset, method: str, *, seeds: int, iters: int, width: int, seed:
   `config`: GANConfig overrides on top of the row's settings (e.g. lr_d, lr_g,
   lr_decay_steps); instance noise, where the row has it, anneals to 0 over `iters`.
   Returns (gan, stacked states, losses every 50 iterations, evaluation key)."""
-  from experiments.builders import make_gan
-  from wgan_jax.models import MLPCritic, MLPGenerator
-  kw = dict(TOY_METHODS[method], **config)
-  objective = kw.pop("objective")
-  if "instance_noise" in kw:
-    kw["instance_noise_anneal"] = iters
-  gan = make_gan(MLPGenerator(width=width), MLPCritic(width=width),
-                 wj.make_config(objective, batch_size=batch_size, **kw),
-                 lambda d, k: dataset.sample_one(k), components=components)
+  gan = toy_gan(dataset, method, iters=iters, width=width, components=components,
+                batch_size=batch_size, **config)
   key = jax.random.fold_in(jax.random.key(seed), 10 * d_i + list(TOY_METHODS).index(method))
   k_init, k_train, k_eval = jax.random.split(key, 3)
   _, r = train(gan, (jax.random.split(k_init, seeds), jax.random.split(k_train, seeds), k_eval),
@@ -245,3 +257,242 @@ def toy_grid(rows, samples, methods, comps=None, weights=None):
                    f"{100 * r['hq_fraction'][0]:.0f}% HQ", fontsize=8)
       ax.set(xlim=(-2.2, 2.2), ylim=(-2.2, 2.2), aspect="equal")
   return fig
+
+
+# ------------------------------------------------------------ the games a figure trains
+@dataclasses.dataclass(frozen=True)
+class Game:
+  """One GAN a figure (or a job) trains at a scale: what `reproduce --plan` compiles and costs,
+  and what tests/test_paper_scale.py builds and steps at the paper's sizes.
+
+  Attributes:
+    label: which of the figure's runs it is (e.g. "wgan/dcgan", "25gaussians/nsgan").
+    gan: the `GAN` (or `MixtureGAN`) exactly as the figure builds it at that scale.
+    data_shape: one real example's shape when the figure samples real data from an array
+      passed to the steps (images [H, W, C], token lines [L]); None when the GAN's sampler
+      makes its own data (the toy data sets, a 1-D Gaussian).
+    iterations: generator iterations of one run.
+    runs: how many runs of it the figure trains (seeds × data sets × architectures, ...).
+    data_dtype: the dtype of the data array (float32 images, int32 tokens).
+    examples: how many real examples the figure holds on the device (the data array's
+      length: it is an argument of every step, so it counts in the step's memory); None: as
+      many as one batch.
+    at_once: how many of the runs train at once in one program (`IndependentRuns`: a vmap
+      over seeds), so the device holds that many states and batches together.
+  """
+  label: str
+  gan: Any
+  data_shape: Optional[Tuple[int, ...]]
+  iterations: int
+  runs: int = 1
+  data_dtype: str = "float32"
+  examples: Optional[int] = None
+  at_once: int = 1
+
+  @property
+  def n_critic(self) -> int:
+    return self.gan.config.n_critic
+
+  @property
+  def critic_steps(self) -> int:
+    """Critic steps of one run: n_critic per generator iteration, plus WGAN's warm-up."""
+    return self.gan.config.critic_steps_before(self.iterations)
+
+  def key(self) -> tuple:
+    """What makes two games one compiled program: the GAN's class, networks and config (and
+    a mixture's size), and the data's shape and dtype. Not the sampler: the toy data sets'
+    samplers differ only in constants (the ring's and the grid's centres)."""
+    g = self.gan
+    return (type(g).__name__, repr(g.generator), repr(g.critic), repr(g.config),
+            getattr(g, "components", 1), getattr(g, "entropy_weight", None),
+            None if self.data_shape is None else tuple(self.data_shape), self.data_dtype)
+
+
+def distinct(games: List[Game]) -> List[Tuple[Game, List[Game]]]:
+  """The games grouped by compiled program (`Game.key`), in first-seen order:
+  [(representative, [every game of that program])]."""
+  groups: Dict[tuple, List[Game]] = {}
+  for g in games:
+    groups.setdefault(g.key(), []).append(g)
+  return [(gs[0], gs) for gs in groups.values()]
+
+
+def with_batch(gan, batch: int):
+  """`gan` with another batch size (the same networks, game and sampler)."""
+  if batch == gan.config.batch_size:
+    return gan
+  return dataclasses.replace(gan, config=dataclasses.replace(gan.config, batch_size=batch))
+
+
+def example_data(game: Game, n: Optional[int] = None):
+  """Data for the game's steps: zeros of n examples of its real shape and dtype (default: its
+  `examples`, else one batch), or None when its sampler makes its own data."""
+  if game.data_shape is None:
+    return None
+  n = n or game.examples or game.gan.config.batch_size
+  return jnp.zeros((n,) + tuple(game.data_shape), game.data_dtype)
+
+
+def _abstract_inputs(gan, game: Game, examples: Optional[int]):
+  """(state, key, data) as shapes only: nothing is allocated or computed."""
+  key = jax.random.key(0)
+  data = None
+  if game.data_shape is not None:
+    n = examples or game.examples or gan.config.batch_size
+    data = jax.ShapeDtypeStruct((n,) + tuple(game.data_shape), jnp.dtype(game.data_dtype))
+  state = jax.eval_shape(gan.init, key, data)
+  return state, key, data
+
+
+def compile_step(game: Game, *, batch: Optional[int] = None, examples: Optional[int] = None,
+                 n_critic: Optional[int] = None, compiler_options: Optional[Dict] = None):
+  """The compiled fused step of the game, `jax.jit(gan.train_step_fn(n_critic, 1))` lowered for
+  its state, a key and its data (the program one generator iteration runs: n_critic critic
+  steps and one generator step), compiled and not run.
+
+  `batch` replaces the config's batch size (for a cheaper test step); `examples` the length
+  of the data array (default `game.examples`, else one batch); `compiler_options` go to XLA
+  (e.g. {"xla_backend_optimization_level": 0}: a faster compile of the same computation)."""
+  gan = with_batch(game.gan, batch) if batch else game.gan
+  state, key, data = _abstract_inputs(gan, game, examples)
+  n = gan.config.n_critic if n_critic is None else n_critic
+  lowered = jax.jit(gan.train_step_fn(n, 1)).lower(state, key, data)
+  return lowered.compile(compiler_options) if compiler_options else lowered.compile()
+
+
+def compile_critic_step(game: Game, *, examples: Optional[int] = None):
+  """The compiled single critic step of the game (what XLA's count of a fused step leaves out
+  of its critic loop, and what WGAN's warm-up runs more of)."""
+  state, key, data = _abstract_inputs(game.gan, game, examples)
+  return jax.jit(game.gan.critic_step_fn).lower(state, key, data).compile()
+
+
+def _cost(compiled) -> Dict[str, float]:
+  """`compiled.cost_analysis()` as one dict (JAX 0.10 returns a dict; older versions a list
+  with one dict per device program)."""
+  ca = compiled.cost_analysis()
+  if isinstance(ca, (list, tuple)):
+    ca = ca[0] if ca else {}
+  return dict(ca or {})
+
+
+@functools.lru_cache(maxsize=None)
+def xla_counts_loop_body_once() -> bool:
+  """Whether XLA's cost analysis counts a `while` loop's body once, whatever its trip count
+  (XLA of JAX 0.10: yes, measured: a fused step with n_critic = 5 has the FLOPs of one with
+  n_critic = 2). Probed on a 4-step `lax.scan` of a matrix product."""
+  x = jnp.ones((64, 64), jnp.float32)
+
+  def body(c, _):
+    return c @ x, None
+
+  def once(c):
+    return body(c, None)[0]
+
+  def loop(c):
+    return jax.lax.scan(body, c, None, length=4)[0]
+
+  f1 = _cost(jax.jit(once).lower(x).compile()).get("flops", 0.0)
+  f4 = _cost(jax.jit(loop).lower(x).compile()).get("flops", 0.0)
+  return f4 < 2 * f1
+
+
+def step_cost(compiled, *, n_critic: int = 1, critic=None) -> Dict[str, float]:
+  """XLA's cost of a compiled fused step: FLOPs of one generator iteration and bytes.
+
+  Returns:
+    flops: FLOPs of one generator iteration (n_critic critic steps + one generator step).
+      XLA counts a loop's body once (see `xla_counts_loop_body_once`), and the fused step runs
+      its first n_critic − 1 critic steps in a `lax.scan`, so with n_critic ≥ 3 the compiled
+      single critic step `critic` supplies the steps the count leaves out.
+    xla_flops: XLA's own count of the fused program.
+    critic_flops: one critic step's FLOPs (`critic`'s count; None without it).
+    peak_bytes: XLA's peak of the program's buffers (`memory_analysis().peak_memory_in_bytes`:
+      arguments, outputs and temporaries live at once, donation and aliasing taken into
+      account); where a backend does not report it, argument + output + temporary sizes.
+    argument_bytes, output_bytes, temp_bytes: the parts.
+  """
+  ca = _cost(compiled)
+  xla = float(ca.get("flops", 0.0))
+  c_flops = None if critic is None else float(_cost(critic).get("flops", 0.0))
+  flops = xla
+  if n_critic >= 3:
+    if xla_counts_loop_body_once():
+      if c_flops is None:
+        raise ValueError("n_critic ≥ 3: the count of a fused step leaves out critic steps; "
+                         "pass the compiled critic step (`compile_critic_step`) as `critic`")
+      flops = xla + (n_critic - 2) * c_flops
+  ma = compiled.memory_analysis()
+  parts = {k: int(getattr(ma, f"{k}_size_in_bytes", 0) or 0)
+           for k in ("argument", "output", "temp", "alias")}
+  peak = getattr(ma, "peak_memory_in_bytes", None)
+  if not peak:
+    peak = parts["argument"] + parts["output"] + parts["temp"] - parts["alias"]
+  return dict(flops=flops, xla_flops=xla, critic_flops=c_flops, peak_bytes=int(peak),
+              argument_bytes=parts["argument"], output_bytes=parts["output"],
+              temp_bytes=parts["temp"])
+
+
+def game_flops(game: Game, cost: Dict[str, float]) -> float:
+  """FLOPs of all the game's runs: every run's generator iterations, plus the critic steps of
+  WGAN's warm-up beyond n_critic per iteration (at the critic step's count)."""
+  extra = game.critic_steps - game.n_critic * game.iterations
+  per_run = game.iterations * cost["flops"] + extra * (cost["critic_flops"] or 0.0)
+  return game.runs * per_run
+
+
+def text_pair_games(data, s: Dict) -> List[Game]:
+  """The two GANs `experiments.evaluators.text_pair_curves` trains on the corpus `data` with
+  settings `s` (the text figures): wgan-gp (s["n_critic"] critic steps) and nsgan (1), the
+  same generator and critic, each run once on the corpus' token lines."""
+  from experiments.builders import text_gan_for
+  out = []
+  for objective in ("wgan-gp", "nsgan"):
+    gan = text_gan_for(objective, data.vocab.size, width=s["width"], num_blocks=s["num_blocks"],
+                       batch_size=s["batch_size"],
+                       n_critic=s["n_critic"] if objective == "wgan-gp" else 1,
+                       lr_d=s["lr"], lr_g=s["lr"])
+    out.append(Game(objective, gan, tuple(data.tokens.shape[1:]), s["iters"],
+                    data_dtype=str(data.tokens.dtype), examples=int(data.tokens.shape[0])))
+  return out
+
+
+# ------------------------------------------------------------ the jobs' presets as games
+JOB_PRESETS = {"full": dict(toy="official", images="paper", text="paper"),
+               "default": dict(toy="default", images="default", text="default")}
+# Image data sets a preset names that may not be on this machine (TFDS downloads): their
+# example shape and training-split size, so the GAN can be built without the data.
+IMAGE_DATA_SHAPES = {"cifar10": ((32, 32, 3), 50000)}
+
+
+def job_games(scale: str) -> List[Game]:
+  """The GANs of the three jobs' presets at `scale` ("full": toy official, images paper, text
+  paper; otherwise their default presets), built by `experiments.builders` from
+  `experiments.configs.get_config` exactly as the jobs build them. Image data named in
+  IMAGE_DATA_SHAPES (CIFAR-10 through TFDS, which needs a download) is not loaded: the GAN is
+  built for zeros of its shape (the builder's checks and models see the real shape)."""
+  from unittest import mock
+  from experiments import builders
+  from experiments.configs import get_config
+  presets = JOB_PRESETS["full" if scale == "full" else "default"]
+  out = []
+  c = get_config("toy", presets["toy"])
+  _, gan = builders.toy_run(c)
+  out.append(Game(f"toy {presets['toy']}", gan, None, c.loop.iters))
+  c = get_config("images", presets["images"])
+  if c.data.dataset in IMAGE_DATA_SHAPES and not (c.data.data_dir or c.data.idx_dir):
+    shape, n = IMAGE_DATA_SHAPES[c.data.dataset]
+    stand_in = builders.ImageData(c.data.dataset, np.zeros((2,) + shape, np.float32))
+    with mock.patch.object(builders, "load_images", lambda d, seed=0: stand_in):
+      _, gan = builders.image_run(c)
+    examples = min(n, c.data.max_examples)
+  else:
+    data, gan = builders.image_run(c)
+    shape, examples = tuple(data.shape), len(data.train)
+  out.append(Game(f"images {presets['images']}", gan, tuple(shape), c.loop.iters,
+                  examples=examples))
+  c = get_config("text", presets["text"])
+  data, gan = builders.text_run(c)
+  out.append(Game(f"text {presets['text']}", gan, tuple(data.tokens.shape[1:]), c.loop.iters,
+                  data_dtype=str(data.tokens.dtype), examples=int(data.tokens.shape[0])))
+  return out

@@ -160,6 +160,13 @@ def build(loss: str, generator: str, sz: Mapping):
                   wj.make_config("wgan" if loss == "wgan" else "nsgan", **over), array_sampler)
 
 
+def games(scale: str):
+  """The six (loss, generator) GANs at `scale`, one run each on the 60,000 training images."""
+  sz = sizes(scale)
+  return [_common.Game(f"{loss}/{g}", build(loss, g, sz), SHAPE, sz["iters"], examples=60000)
+          for loss in LOSSES for g in GENERATORS]
+
+
 def train_one(loss: str, generator: str, sz: Mapping, data, metrics, key) -> Dict:
   """Train one (loss, generator); its FD and score every `eval_every` and its final metrics."""
   import jax

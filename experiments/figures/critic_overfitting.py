@@ -123,6 +123,13 @@ def build(objective: str, dim: int, batch: int):
   return make_gan(generator, critic, config, array_sampler)
 
 
+def games(scale: str):
+  """The two panels' GANs at `scale`, each trained once on `images` training images."""
+  sz = sizes(scale)
+  return [_common.Game(label, build(objective, sz["dim"], sz["batch"]), (28, 28, 1),
+                       sz["iters"], examples=sz["images"]) for label, objective in PANELS]
+
+
 def batched(images, batch: int) -> np.ndarray:
   """images [n, ...] as [n // batch, batch, ...] (a remainder of fewer than `batch` dropped)."""
   images = np.asarray(images)

@@ -136,6 +136,14 @@ def build(method: str, s: Mapping):
   return make_gan(g, d, config, array_sampler)
 
 
+def games(scale: str):
+  """The seven games at `scale`, `seeds` runs each trained at once on the 60,000 training
+  images."""
+  s = sizes(scale)
+  return [_common.Game(m, build(m, s), SHAPE, s["iters"], runs=s["seeds"], at_once=s["seeds"],
+                       examples=60000) for m in METHODS]
+
+
 def train_method(method: str, data, metrics, key, s: Mapping) -> Dict:
   """`s["seeds"]` runs of one game trained together: FD and classifier score curves."""
   import jax

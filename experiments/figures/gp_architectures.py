@@ -135,6 +135,13 @@ def build(method: str, variant: str, sz: Mapping):
   return wj.GAN(gen, critic, wj.make_config(method, **over), array_sampler)
 
 
+def games(scale: str):
+  """The 16 (method, variant) GANs at `scale`, one run each on the 60,000 training images."""
+  sz = sizes(scale)
+  return [_common.Game(f"{m}/{v}", build(m, v, sz), SHAPE, sz["iters"], examples=60000)
+          for v in VARIANTS for m in METHODS]
+
+
 def train_one(method: str, variant: str, sz: Mapping, data, metrics, key) -> Dict:
   """Train one cell: FD and classifier score at 0, every `eval_every` and at the end."""
   import jax

@@ -128,6 +128,11 @@ def train(activation: str, real, fake, key, *, width: int, steps: int, lr: float
   return (lambda x: model.apply(params, x)), params, np.asarray(losses, np.float64)
 
 
+def games(scale: str) -> list:
+  """Trains no GAN: a penalised critic fitted to two fixed samples; no generator step."""
+  return []
+
+
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   scale = scale or ("full" if full else "default")
   n = dict(tiny=32, default=256, full=512)[scale]

@@ -100,6 +100,7 @@ NOTE = (  # what RESULTS.md says about this figure's runs (default scale, seed 0
 PUBLISHED = "curves only: W estimate falls as samples improve; GAN JS bound and G cost flat or rise"
 
 SHAPE = (28, 28, 1)
+FASHION_TRAIN = 60000  # Fashion-MNIST's training images, the data of every run
 BATCH = 64            # the official WGAN code's batchSize
 LATENT = 100          # its nz
 MLP_DEPTH = 3         # the official MLP_G / MLP_D (docs/papers.md §5 item 10)
@@ -335,6 +336,14 @@ def build(name: str, sz: Mapping):
   if objective == "wgan":
     over.update(sz["warmup"])
   return make_gan(gen, critic, wj.make_config(objective, **over), array_sampler)
+
+
+def games(scale: str):
+  """The GANs of the set-ups it trains at `scale` (one run each, on the 60,000 training
+  images)."""
+  sz = sizes(scale)
+  return [_common.Game(n, build(n, sz), SHAPE, sz["iters"], examples=FASHION_TRAIN)
+          for n in SETUPS if sz["extra"] or n != "wgan_mlp_g_fast"]
 
 
 def critic_grad_norm(gan, state, real, fake, key) -> float:

@@ -27,6 +27,7 @@ a distance that falls towards 0 as m grows, as does the linear 1-Lipschitz criti
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from typing import Dict, Mapping
@@ -113,6 +114,7 @@ def gaussian_distances(key, m: int, d: int, *, critic_steps: int, critic_width: 
 
 
 # ------------------------------------------------------------------ the table
+@functools.lru_cache(maxsize=None)
 def parameter_count(dim: int, shape, latent_dim: int = 128) -> int:
   """Parameters of the DCGAN generator and critic of `image_gan` at width `dim` (no compute)."""
   import jax
@@ -131,18 +133,44 @@ def control_dim(dim: int, shape, factor: float) -> int:
   if factor == 1:
     return dim
   base = parameter_count(dim, shape)
-  return min(range(dim, 8 * dim + 1),
-             key=lambda w: abs(math.log(parameter_count(w, shape) / (factor * base))))
+  gap = lambda w: abs(math.log(parameter_count(w, shape) / (factor * base)))
+  # The count grows strictly with the width, so the nearest width on [dim, 8·dim] is one of
+  # the two around the first whose count reaches the target: found by bisection (≈ 10 counts
+  # instead of 7·dim + 1; the same width as the scan `min(range(dim, 8 * dim + 1), key=gap)`,
+  # the smaller one on a tie).
+  lo, hi = dim, 8 * dim
+  while lo < hi:
+    mid = (lo + hi) // 2
+    if parameter_count(mid, shape) < factor * base:
+      lo = mid + 1
+    else:
+      hi = mid
+  return min((w for w in (lo - 1, lo) if dim <= w), key=gap)
+
+
+def build(label: str, shape, s: Mapping):
+  """(GAN, its DCGAN width) of method `label` on images of `shape` at sizes `s`: the
+  parameter-matched control's width from `control_dim`."""
+  from experiments.builders import image_gan
+  objective, factor = METHODS[label]
+  dim = control_dim(s["dim"], tuple(shape), factor)
+  return image_gan(objective, tuple(shape), dim=dim, batch_size=s["batch"],
+                   components=COMPONENTS), dim
+
+
+def games(scale: str):
+  """The five methods' GANs at `scale`, `seeds` runs each trained at once on the 60,000
+  training images (the §3 theory panel trains small critics only, no GAN)."""
+  s = sizes(scale)
+  shape = (28, 28, 1)
+  return [_common.Game(label, build(label, shape, s)[0], shape, s["iters"], runs=s["seeds"],
+                       at_once=s["seeds"], examples=60000) for label in METHODS]
 
 
 def train_method(label: str, data, metrics, key, eval_key, s: Mapping) -> Dict:
   """`s["seeds"]` runs of one method trained together: score curves, final mixture weights."""
   import jax
-  from experiments.builders import image_gan
-  objective, factor = METHODS[label]
-  dim = control_dim(s["dim"], tuple(data.shape[1:]), factor)
-  gan = image_gan(objective, tuple(data.shape[1:]), dim=dim, batch_size=s["batch"],
-                  components=COMPONENTS)
+  gan, dim = build(label, tuple(data.shape[1:]), s)
   sample = jax.jit(jax.vmap(gan.sample, in_axes=(0, 0, None)), static_argnums=2)
   runs = s["seeds"]
 

@@ -43,6 +43,17 @@ SIZES = dict(tiny=(2, 10, 8), default=(5, 1500, 64),  # seeds, generator iterati
              full=(10, 20000, 512))
 
 
+def games(scale: str):
+  """The GANs of the table at `scale`: each method on both data sets, `seeds` runs each
+  trained at once."""
+  seeds, iters, width = SIZES[scale]
+  return [_common.Game(f"{name}/{method}", _common.toy_gan(
+              make_toy_dataset(name), method.removeprefix("mix+"), iters=iters, width=width,
+              components=COMPONENTS if method.startswith("mix+") else 1),
+              None, iters, runs=seeds, at_once=seeds)
+          for name in _common.TOY_DATASETS for method in METHODS]
+
+
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   seeds, iters, width = SIZES[scale or ("full" if full else "default")]
   rows, samples, comps, weights, tracks = {}, {}, {}, {}, {}

@@ -150,6 +150,17 @@ def judge(rows: Mapping) -> Dict[str, bool]:
   }
 
 
+def games(scale: str):
+  """The GANs of the table at `scale`: every row on both data sets, `seeds` runs each trained
+  at once."""
+  size = sizes(scale)
+  return [_common.Game(f"{name}/{method}", _common.toy_gan(
+              make_toy_dataset(name), method, iters=size["iters"], width=size["width"],
+              batch_size=size["batch"], **recipe(method, size)), None, size["iters"],
+              runs=size["seeds"], at_once=size["seeds"])
+          for name in _common.TOY_DATASETS for method in METHODS]
+
+
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   size = sizes(scale or ("full" if full else "default"))
   cpu0 = common.cpu_seconds()

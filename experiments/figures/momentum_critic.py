@@ -119,15 +119,27 @@ def judge(stats) -> dict:
   }
 
 
+def build(label: str, s, ds):
+  """The WGAN of run `label` (its optimiser) at sizes `s` on the toy data set `ds`."""
+  cfg = wj.make_config("wgan", batch_size=256, **RUNS[label])
+  return wj.GAN(MLPGenerator(width=s["width"]), MLPCritic(width=s["width"]), cfg,
+                lambda d, k: ds.sample_one(k))
+
+
+def games(scale: str):
+  """The three WGANs (one optimiser each) on the ring at `scale`, one run each."""
+  s = SIZES[scale]
+  ds = make_toy_dataset("8gaussians")
+  return [_common.Game(label, build(label, s, ds), None, s["iters"]) for label in RUNS]
+
+
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   s = SIZES[scale or ("full" if full else "default")]
   ds = make_toy_dataset("8gaussians")
   key = jax.random.key(seed)
   curves, stats = {}, {}
-  for i, (label, overrides) in enumerate(RUNS.items()):
-    cfg = wj.make_config("wgan", batch_size=256, **overrides)
-    gan = wj.GAN(MLPGenerator(width=s["width"]), MLPCritic(width=s["width"]), cfg,
-                 lambda d, k: ds.sample_one(k))
+  for i, label in enumerate(RUNS):
+    gan = build(label, s, ds)
     cos_fn = jax.jit(lambda st, k, gan=gan: jax.vmap(lambda kk: step_cosine(gan, st, kk))(
         jax.random.split(k, s["cos_batches"])))
     sample = jax.jit(gan.sample, static_argnums=2)

@@ -36,6 +36,11 @@ class MLP(nn.Module):
     return nn.Dense(1)(h)[:, 0]
 
 
+def games(scale: str) -> list:
+  """Trains no GAN: critics fitted to fixed real and fake samples; no generator step."""
+  return []
+
+
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   scale = scale or ("full" if full else "default")
   steps = dict(tiny=50, default=3000, full=20000)[scale]

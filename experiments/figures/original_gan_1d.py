@@ -108,12 +108,24 @@ def value(d_real_logits, d_fake_logits) -> float:
                np.mean(jax.nn.log_sigmoid(-np.asarray(d_fake_logits))))
 
 
+def build(s):
+  """The game at sizes `s`: MLPs against the data N(MU, SIGMA²), nsgan, z ∈ R."""
+  cfg = wj.make_config("nsgan", batch_size=256, latent_dim=1)
+  return wj.GAN(MLPGenerator(out_dim=1, width=s["width"]), MLPCritic(width=s["width"]), cfg,
+                lambda d, k: MU + SIGMA * jax.random.normal(k, (1,)))
+
+
+def games(scale: str):
+  """The one GAN it trains (its sampler draws the 1-D data); the discriminators fitted at each
+  snapshot are critic-only fits, not GAN steps."""
+  s = SIZES[scale]
+  return [_common.Game("nsgan", build(s), None, s["iters"])]
+
+
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   s = SIZES[scale or ("full" if full else "default")]
   key = jax.random.key(seed)
-  cfg = wj.make_config("nsgan", batch_size=256, latent_dim=1)
-  gan = wj.GAN(MLPGenerator(out_dim=1, width=s["width"]), MLPCritic(width=s["width"]), cfg,
-               lambda d, k: MU + SIGMA * jax.random.normal(k, (1,)))
+  gan = build(s)
   d_model = MLPCritic(width=s["d_width"])
   grid = jnp.asarray(GRID[:, None], jnp.float32)
 

@@ -111,8 +111,22 @@ def to_unit(x) -> np.ndarray:
   return (np.clip(np.asarray(x, np.float32), -1, 1) + 1) / 2
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+def build(shape, s):
+  """The DCGAN pair (nsgan, batch 100, z ∈ R^100) on images of `shape` at sizes `s`."""
   from experiments.builders import image_gan
+  return image_gan("nsgan", tuple(shape), dim=s["dim"], arch="dcgan", batch_size=100,
+                   latent_dim=100)
+
+
+def games(scale: str):
+  """The one GAN it trains, on the first TRAIN_IMAGES Fashion-MNIST training images."""
+  s = SIZES[scale]
+  shape = (28, 28, 1)
+  return [_common.Game("nsgan dcgan", build(shape, s), shape, s["iters"],
+                       examples=TRAIN_IMAGES)]
+
+
+def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   from wgan_jax import image_metrics as im
   from wgan_jax.data.idx import load_fashion_mnist
   s = SIZES[scale or ("full" if full else "default")]
@@ -120,8 +134,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   train_all, _ = load_fashion_mnist(None, "train")
   test_all, _ = load_fashion_mnist(None, "test")
   train, validation = train_all[:TRAIN_IMAGES], train_all[TRAIN_IMAGES:]
-  gan = image_gan("nsgan", train.shape[1:], dim=s["dim"], arch="dcgan", batch_size=100,
-                  latent_dim=100)
+  gan = build(train.shape[1:], s)
   _, r = _common.train(gan, key, data=train, iters=s["iters"], log_every=max(1, s["iters"] // 50))
   state = r.state
   sample = jax.jit(gan.sample, static_argnums=2)

@@ -223,16 +223,30 @@ def _quality(metrics, reference_features, x) -> Dict[str, float]:
           FRECHET: im.frechet_distance(feats, reference_features)}
 
 
+def build(label: str, shape, s: Dict):
+  """The GAN of method `label` on images of `shape` at sizes `s`."""
+  from experiments.builders import image_gan
+  objective, overrides = METHODS[label]
+  return image_gan(objective, tuple(shape), dim=s["dim"], batch_size=s["batch"], arch=ARCH,
+                   **overrides)
+
+
+def games(scale: str):
+  """The four methods' GANs at `scale`, `seeds` runs each trained at once on the 60,000
+  training images."""
+  s = sizes(scale)
+  shape = (28, 28, 1)
+  return [_common.Game(label, build(label, shape, s), shape, s["iters"], runs=s["seeds"],
+                       at_once=s["seeds"], examples=60000) for label in METHODS]
+
+
 def train_method(label: str, data, metrics, key, eval_key, s: Dict):
   """`s["seeds"]` runs of one method trained together; (evaluations, final states, gan).
 
   Each evaluation holds, per run, the score and Fréchet distance of `s["samples"]` samples
   (run k's z from fold_in(evaluation key, k))."""
   import jax
-  from experiments.builders import image_gan
-  objective, overrides = METHODS[label]
-  gan = image_gan(objective, tuple(data.shape[1:]), dim=s["dim"], batch_size=s["batch"],
-                  arch=ARCH, **overrides)
+  gan = build(label, tuple(data.shape[1:]), s)
   sample = jax.jit(jax.vmap(gan.sample, in_axes=(0, 0, None)), static_argnums=2)
   runs = s["seeds"]
 

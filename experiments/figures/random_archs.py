@@ -142,6 +142,24 @@ def judge(table: Mapping[float, Mapping[str, int]], app_c: Mapping) -> Dict[str,
   }
 
 
+def architectures(key, n: int) -> List[Dict]:
+  """The figure's n architectures, drawn from fold_in(fold_in(key, 400), i)."""
+  import jax
+  return [sample_architecture(jax.random.fold_in(jax.random.fold_in(key, 400), i))
+          for i in range(n)]
+
+
+def games(scale: str, seed: int = 0):
+  """The GANs at `scale` (and `seed`, which draws the architectures): every architecture
+  under every loss, one run each on the 60,000 training images."""
+  import jax
+  s = sizes(scale)
+  return [_common.Game(f"arch {i}/{loss}", build(arch, loss, s), (28, 28, 1), s["iters"],
+                       examples=60000)
+          for i, arch in enumerate(architectures(jax.random.key(seed), s["archs"]))
+          for loss in LOSSES]
+
+
 def train_one(arch, loss, s, data, metrics, key) -> Dict:
   import jax
   from experiments.evaluators import sample_in_chunks
@@ -166,8 +184,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   c0, t0 = common.cpu_seconds(), time.time()
   train_x, _, metrics = _common.fashion_mnist(key, s["reference"], s["samples"])
   data = jnp.asarray(train_x)
-  archs = [sample_architecture(jax.random.fold_in(jax.random.fold_in(key, 400), i))
-           for i in range(s["archs"])]
+  archs = architectures(key, s["archs"])
   runs = []
   for i, arch in enumerate(archs):
     row = dict(arch=arch)

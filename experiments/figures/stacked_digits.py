@@ -67,9 +67,27 @@ SIZES = {"tiny": dict(iters=4, dim=4, seeds=2, batch=8, samples=2600, data=2000,
 OBJECTIVES = ("nsgan", "mix+nsgan", "wgan-gp", "mix+wgan-gp")
 
 
+def build(objective: str, shape, s):
+  """The GAN of `objective` (a MIX+GAN of `s["mixture"]` pairs for mix+) on images of
+  `shape` at sizes `s`."""
+  from experiments.builders import image_gan
+  return image_gan(objective, shape, dim=s["dim"], batch_size=s["batch"],
+                   components=s["mixture"])
+
+
+def games(scale: str):
+  """The four objectives' GANs at `scale`, `seeds` runs each trained at once on `data`
+  stacked digits (8×8×3)."""
+  from wgan_jax.data.images import load_digits, stack_digits
+  s = SIZES[scale]
+  shape = tuple(stack_digits(load_digits()[0], 1, seed=0).shape[1:])
+  return [_common.Game(o, build(o, shape, s), shape, s["iters"], runs=s["seeds"],
+                       at_once=s["seeds"], examples=s["data"]) for o in OBJECTIVES]
+
+
 def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   import jax
-  from experiments.builders import ImageData, image_gan
+  from experiments.builders import ImageData
   from experiments.evaluators import DigitMetrics, sample_in_chunks
   from experiments.plots import image_grid
   from wgan_jax.data.images import load_digits, stack_digits
@@ -80,8 +98,7 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   metrics = DigitMetrics(ImageData("stacked-digits", data, held_out))
   rows, samples = {}, {}
   for objective in OBJECTIVES:
-    gan = image_gan(objective, data.shape[1:], dim=s["dim"], batch_size=s["batch"],
-                    components=s["mixture"])
+    gan = build(objective, data.shape[1:], s)
     key = jax.random.key(seed)
     keys = jax.random.split(key, s["seeds"])  # each seed's init and train key
     _, res = _common.train(gan, (keys, keys, key), data=data, iters=s["iters"],

@@ -46,6 +46,14 @@ NOTE = ("Reproduced qualitatively at CPU size: width 64 (paper 512), 1000 genera
 MIN_D_ACCURACY = 0.95  # the GAN's discriminator "trivially" separates softmax from one-hot
 
 
+def games(scale: str, seed: int = 0):
+  """wgan-gp and nsgan on English prose at `scale`, one run each."""
+  from wgan_jax.data.text import make_text_data
+  s = SCALES[scale]
+  data = make_text_data("english", heldout=s["heldout"], seed=seed)
+  return _common.text_pair_games(data, s)
+
+
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   from experiments.evaluators import text_pair_curves
   from experiments.plots import jsd_figure

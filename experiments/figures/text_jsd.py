@@ -37,6 +37,14 @@ SCALES = {
 }
 
 
+def games(scale: str, seed: int = 0):
+  """wgan-gp and nsgan on the Markov language at `scale`, one run each."""
+  from wgan_jax.data.text import make_text_data
+  s = SCALES[scale]
+  data = make_text_data("markov", markov_lines=s["lines"], heldout=s["heldout"], seed=seed)
+  return _common.text_pair_games(data, s)
+
+
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   from experiments.evaluators import text_pair_curves
   from experiments.plots import jsd_figure

@@ -155,6 +155,12 @@ def train(critic, ds, method, key, *, steps, evals, eval_points):
   return carry[0], objective, normalised
 
 
+def games(scale: str) -> list:
+  """Trains no GAN: clipped and penalised critics fitted to fixed toy samples; no generator
+  step."""
+  return []
+
+
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   scale = scale or ("full" if full else "default")
   cfg = SCALES[scale]

@@ -246,8 +246,27 @@ def pretrain(gan, data, key, epoch_iters: int):
   return snapshots
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+FASHION_SHAPE = (28, 28, 1)   # Fashion-MNIST's images
+
+
+def build(objective: str, noise: float, shape, sz: Mapping):
+  """The DCGAN of `objective` with instance noise `noise` at sizes `sz`."""
   from experiments.builders import image_gan
+  return image_gan(objective, shape, dim=sz["dim"], batch_size=BATCH, latent_dim=LATENT,
+                   instance_noise=noise)
+
+
+def games(scale: str):
+  """The GAN it trains: the nsgan DCGAN pretrained for the last of `EPOCHS` epochs (the
+  probes then train fresh discriminators against frozen generators: critic steps only, no
+  generator step, so no fused GAN step)."""
+  sz = sizes(scale)
+  return [_common.Game("pretraining nsgan", build("nsgan", 0.0, FASHION_SHAPE, sz),
+                       FASHION_SHAPE, EPOCHS[-1] * epoch_iterations(sz["images"]),
+                       examples=sz["images"])]
+
+
+def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
   from wgan_jax.data.idx import load_fashion_mnist
   scale = scale or ("full" if full else "default")
   sz = sizes(scale)
@@ -259,14 +278,13 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   shape = tuple(data.shape[1:])
   epoch_iters = epoch_iterations(sz["images"])
   t0, c0 = time.time(), common.cpu_seconds()
-  build = lambda objective, noise: image_gan(objective, shape, dim=sz["dim"], batch_size=BATCH,
-                                             latent_dim=LATENT, instance_noise=noise)
-  snapshots = pretrain(build("nsgan", 0.0), data, jax.random.fold_in(key, 1), epoch_iters)
+  make = lambda objective, noise: build(objective, noise, shape, sz)
+  snapshots = pretrain(make("nsgan", 0.0), data, jax.random.fold_in(key, 1), epoch_iters)
   pretrain_seconds = time.time() - t0
   spread_at = spread_steps(sz["d_steps"], sz["log_every"])
   runs = [(0.0, e) for e in EPOCHS] + [(NOISE_STD, e) for e in sz["noise_epochs"]]
   logs, probe_seconds = {}, {}
-  gans = {std: (build("gan", std), build("nsgan", std)) for std in (0.0, NOISE_STD)}
+  gans = {std: (make("gan", std), make("nsgan", std)) for std in (0.0, NOISE_STD)}
   for std, e in runs:
     gan_orig, gan_ns = gans[std]
     t1 = time.time()
@@ -277,7 +295,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   stats = {k: summarise(v, sz["log_every"]) for k, v in logs.items()}
   checks = judge({e: stats[(0.0, e)] for e in EPOCHS})
   steps = np.arange(1, sz["d_steps"] // sz["log_every"] + 1) * sz["log_every"]
-  samples = {e: np.asarray(build("nsgan", 0.0).sample(snapshots[e], jax.random.fold_in(key, 3),
+  samples = {e: np.asarray(make("nsgan", 0.0).sample(snapshots[e], jax.random.fold_in(key, 3),
                                                       36)) for e in EPOCHS}
   fig = _figure(logs, stats, steps, spread_at, samples, np.asarray(data[:36]))
   label = lambda std, e: f"noise {std}, {e} epochs"
