@@ -261,8 +261,9 @@ class ImageModel:
   arch: str = opt("dcgan", "dcgan (the WGAN-GP DCGAN models, sized to the data), resnet (the "
                   "WGAN-GP CIFAR ResNet), mlp (the WGAN paper's 4-layer ReLU MLP, 512 wide), "
                   "mnist (gan_mnist.py's exact models, 28×28×1 only: G ends in 2·sigmoid − 1; "
-                  "--gen-norm none is its WGAN-GP mode, batch its WGAN mode), infogan (the InfoGAN pair of Lucic "
-                  "et al.'s study, 28×28 only; dim 64 and a 16·dim Dense as theirs)",
+                  "--gen-norm none is its WGAN-GP mode, batch its WGAN mode), infogan (the "
+                  "InfoGAN pair of Lucic et al.'s study, 28×28 only; dim 64 and a 16·dim Dense "
+                  "as theirs)",
                   choices=ARCHS)
   dim: int = opt(64, "base width: conv channels or MLP units (the papers use 64 (DCGAN), 128 "
                  "(ResNet) and 512 (MLP))")
@@ -309,6 +310,13 @@ class ImageDataConfig:
   max_examples: int = opt(60000, "read at most this many TFDS examples")
   image_size: Optional[int] = opt(None, "resize TFDS / folder images to this square size "
                                   "(default: as stored)")
+  inception_weights: Optional[str] = opt(
+      None, "the FID Inception weights you have (torch-fidelity's weights-inception-2015-12-05-"
+      "6726825d.pth or pytorch-fid's pt_inception-2015-12-05-6726825d.pth; nothing is "
+      "downloaded): every evaluation then adds inception_fid, inception_score and "
+      "inception_kid against --num-samples held-out (else training) images, as torch-fidelity "
+      "computes them (see docs/library.md); about 2 images/s on 2 CPU cores, for accelerators",
+      metavar="PATH")
 
   def __post_init__(self):
     check_positive(self, "max_examples")

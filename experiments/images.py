@@ -55,6 +55,25 @@ def fingerprint(config: ImageConfig, data, gan) -> Dict:
               mixture=[getattr(gan, "components", 1), getattr(gan, "entropy_weight", 0.0)])
 
 
+def inception_evaluator(weights: str, data, n: int):
+  """fake images -> {inception_fid, inception_score, inception_score_std, inception_kid}
+  against n held-out images of `data` (its validation split, else its first training images),
+  with the reference's features computed once (`wgan_jax.inception`)."""
+  from wgan_jax import inception, inception_metrics as im
+  variables = inception.load_weights(weights)
+  real = data.validation if data.validation is not None else data.train
+  ref_feats, _ = inception.extract(variables, np.asarray(real[:n]))
+
+  def of(fake):
+    feats, logits = inception.extract(variables, np.asarray(fake))
+    m = im.metrics_from_features(feats, logits, reference_features=ref_feats,
+                                 isc_splits=min(10, len(feats)),
+                                 kid_subset_size=min(1000, len(feats), len(ref_feats)))
+    return dict(inception_fid=m["fid"], inception_score=m["is_mean"],
+                inception_score_std=m["is_std"], inception_kid=m["kid_mean"])
+  return of
+
+
 def _nonfinite(fake):
   return dict(nonfinite_samples=float((~np.isfinite(fake)).any(axis=(1, 2, 3)).sum()))
 
@@ -76,8 +95,13 @@ def run(config: ImageConfig) -> Tuple[Dict, RunResult]:
     # Samples of chosen classes (c = i mod C): does the label control the sample?
     sample_classes = jax.jit(lambda s, k, y: gan.sample(s, k, y.shape[0], labels=y))
 
+  inception_of = (inception_evaluator(config.data.inception_weights, data, loop.num_samples)
+                  if config.data.inception_weights else None)
+
   def scores(state, key, fake):
     out = metrics.of(fake) if metrics else {}
+    if inception_of is not None:
+      out.update(inception_of(fake))
     if classes and metrics:
       y = jnp.arange(min(loop.num_samples, 2000)) % classes
       out["label_accuracy"] = label_accuracy(metrics, np.asarray(sample_classes(
@@ -102,7 +126,7 @@ def run(config: ImageConfig) -> Tuple[Dict, RunResult]:
   final = {}
   if not np.isfinite(fake).all():
     final = _nonfinite(fake)
-  elif metrics:
+  elif metrics or inception_of is not None:
     final = scores(state, result.final_key, fake)
   if result.evaluations and result.evaluations[-1]["iteration"] == g:
     result.evaluations.pop()  # a signal after the periodic evaluation at g: the final one stays

@@ -392,3 +392,29 @@ def test_evaluate_command_end_to_end(random_weights, tmp_path):
   assert r.returncode == 0, r.stderr
   m2 = json.load(open(out))
   assert m2["fid"] == pytest.approx(m["fid"], rel=1e-9) and m2["kid_mean"] is None
+
+
+@pytest.mark.slow
+def test_images_job_evaluates_with_the_inception_weights(random_weights, tmp_path):
+  """`python -m experiments.images --inception-weights PATH`: each evaluation holds the Inception
+  FID / IS / KID of its samples against the held-out digits, equal to computing them directly."""
+  from experiments import images
+  from experiments.builders import load_images
+  from experiments.configs import get_config
+  from wgan_jax import inception_metrics as im
+  path, _ = random_weights
+  out = tmp_path / "run"
+  assert images.main(["--iters", "2", "--iters-per-call", "2", "--eval-every", "2", "--dim", "4",
+                      "--latent-dim", "8", "--batch-size", "8", "--num-samples", "12",
+                      "--no-progress", "--inception-weights", path, "--out", str(out)]) == 0
+  evals = json.loads((out / "metrics.json").read_text())["evaluations"]
+  assert evals and all(math.isfinite(e["inception_fid"]) and e["inception_score"] >= 1.0
+                       for e in evals)
+  data = load_images(get_config("images").data, 0)
+  variables = inception.load_weights(path)
+  ref, _ = inception.extract(variables, data.validation[:12])
+  feats, logits = inception.extract(variables, np.load(out / "samples.npy"))
+  direct = im.metrics_from_features(feats, logits, reference_features=ref, isc_splits=10,
+                                    kid_subset_size=12)
+  assert evals[-1]["inception_fid"] == pytest.approx(direct["fid"], rel=1e-6)
+  assert evals[-1]["inception_score"] == pytest.approx(direct["is_mean"], rel=1e-6)
