@@ -33,6 +33,16 @@ PROTOCOLS: Dict[str, Dict] = {
     # TTUR / pytorch-fid's FID (sqrtm, ε retry); the other metrics as torch-fidelity.
     "pytorch-fid": dict(num_samples=50_000, isc_splits=10, kid_subsets=100,
                         kid_subset_size=1000, prc_k=3, fid_method="sqrtm"),
+    # Salimans et al.'s improved-gan inception_score.py, whose IS the WGAN-GP paper (Table 3:
+    # CIFAR-10 7.86 unsupervised) and MIX+GAN (its CIFAR-10 table) report: 50,000 samples, 10
+    # splits taken in order (no shuffle). Its FID here as torch-fidelity (it had none).
+    "improved-gan-is": dict(num_samples=50_000, isc_splits=10, isc_shuffle=False,
+                            kid_subsets=100, kid_subset_size=1000, prc_k=3,
+                            fid_method="eigvals"),
+    # Lucic et al. 2018, Table 2 (Fashion-MNIST FIDs 21.5 to 30.7): 10,000 samples against the
+    # 10,000 test images (--reference fashion-mnist), TTUR's FID code (sqrtm).
+    "lucic-fid": dict(num_samples=10_000, isc_splits=10, kid_subsets=100,
+                      kid_subset_size=1000, prc_k=3, fid_method="sqrtm"),
     # A smoke check on few samples: NOT comparable with published numbers.
     "quick": dict(num_samples=1000, isc_splits=10, kid_subsets=10, kid_subset_size=100,
                   prc_k=3, fid_method="eigvals"),
@@ -205,7 +215,8 @@ def run(args) -> Dict:
       feats, logits, reference_features=ref_feats, reference_stats=ref_stats,
       isc_splits=settings["isc_splits"], kid_subsets=settings["kid_subsets"],
       kid_subset_size=settings["kid_subset_size"], prc_k=settings["prc_k"],
-      fid_method=settings["fid_method"], seed=args.seed)
+      fid_method=settings["fid_method"], isc_shuffle=settings.get("isc_shuffle", True),
+      seed=args.seed)
   return dict(metrics, num_samples=len(samples),
               num_reference=None if ref_images is None else len(ref_images),
               protocol=args.protocol, settings=settings, seed=args.seed, dtype=args.dtype,

@@ -418,3 +418,20 @@ def test_images_job_evaluates_with_the_inception_weights(random_weights, tmp_pat
                                     kid_subset_size=12)
   assert evals[-1]["inception_fid"] == pytest.approx(direct["fid"], rel=1e-6)
   assert evals[-1]["inception_score"] == pytest.approx(direct["is_mean"], rel=1e-6)
+
+
+def test_published_protocols_are_the_papers_settings():
+  """The presets of `experiments.evaluate` for the published numbers (docs/papers.md §7), and
+  the improved-gan script's unshuffled IS reaching the score."""
+  from experiments.evaluate import PROTOCOLS
+  from wgan_jax import inception_metrics as im
+  assert PROTOCOLS["improved-gan-is"]["num_samples"] == 50_000
+  assert PROTOCOLS["improved-gan-is"]["isc_shuffle"] is False
+  assert PROTOCOLS["lucic-fid"]["num_samples"] == 10_000
+  assert PROTOCOLS["lucic-fid"]["fid_method"] == "sqrtm"
+  rng = np.random.default_rng(0)
+  feats, logits = rng.normal(size=(40, 8)), rng.normal(size=(40, 6)) * 3
+  m = im.metrics_from_features(feats, logits, reference_features=feats + 0.1, isc_splits=4,
+                               kid_subset_size=10, isc_shuffle=False)
+  assert (m["is_mean"], m["is_std"]) == im.inception_score(logits, splits=4, shuffle=False)
+  assert (m["is_mean"], m["is_std"]) != im.inception_score(logits, splits=4, shuffle=True)

@@ -286,7 +286,8 @@ def precision_recall(generated, real, *, k: int = 3, chunk: int = 1024
 def metrics_from_features(features, logits, *, reference_features=None, reference_stats=None,
                           isc_splits: int = 10, kid_subsets: int = 100,
                           kid_subset_size: int = 1000, prc_k: int = 3, fid_method="eigvals",
-                          seed: int = 2020) -> Dict[str, float | None]:
+                          isc_shuffle: bool = True, seed: int = 2020
+                          ) -> Dict[str, float | None]:
   """FID, IS, KID and precision/recall of samples against a reference, as a flat dict.
 
   `reference_features` [M, 2048] enable every metric; `reference_stats` (μ, Σ) alone only FID
@@ -300,7 +301,7 @@ def metrics_from_features(features, logits, *, reference_features=None, referenc
     ref_mu, ref_sigma = reference_stats
   else:
     raise ValueError("pass reference_features or reference_stats")
-  is_mean, is_std = inception_score(logits, splits=isc_splits, seed=seed)
+  is_mean, is_std = inception_score(logits, splits=isc_splits, shuffle=isc_shuffle, seed=seed)
   out = dict(fid=frechet_distance(mu, sigma, ref_mu, ref_sigma, method=fid_method),
              is_mean=is_mean, is_std=is_std, kid_mean=None, kid_std=None, precision=None,
              recall=None)
