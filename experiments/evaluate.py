@@ -23,7 +23,7 @@ import numpy as np
 
 from experiments import common
 from experiments.cli import OneLineParser, fail
-from wgan_jax.errors import ConfigError
+from wgan_jax.errors import CheckpointError, ConfigError
 
 # Preset settings; the flags of the same names override them.
 PROTOCOLS: Dict[str, Dict] = {
@@ -60,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
       "to\nuint8 by round(127.5 (x + 1))); grey images are tiled to RGB; any size.")
   p.add_argument("--samples", required=True, metavar="PATH",
                  help="the generated images: an .npy or .npz array [N, H, W(, C)], a folder of "
-                 "PNG/JPEG files (read as torch-fidelity does: PIL convert('RGB')), or a run "
-                 "directory holding samples.npy")
+                 "PNG/JPEG files (read as torch-fidelity does: PIL convert('RGB')), or an "
+                 "experiments.images run directory: fresh samples (as many as the protocol or "
+                 "--num-samples asks) from its newest checkpoint, rebuilt from the options its "
+                 "metrics.json records; without checkpoints, its samples.npy")
   p.add_argument("--reference", required=True, metavar="NAME|PATH",
                  help=f"the real images: a data set ({', '.join(DATASETS)}: Fashion-MNIST's "
                  "10,000 test images, scikit-learn's 1797 digits), an image array / folder as "
@@ -119,9 +121,46 @@ def _load_folder(path: str) -> np.ndarray:
   return np.stack(images)
 
 
-def load_images(path: str, flag: str) -> np.ndarray:
-  """Images from an .npy / .npz file, a folder of image files, or a run directory."""
+def samples_from_run(path: str, n: int, seed: int = 0) -> np.ndarray:
+  """n fresh samples from the newest checkpoint of an `experiments.images` run directory: the
+  GAN is rebuilt from the config its metrics.json records (`get_config("images", **args)`),
+  its state restored, and its generator (the averaged one with --ema-decay) sampled with
+  fold_in(key(seed), 1000)."""
+  import json
+  import jax
+  import jax.numpy as jnp
+  from experiments.builders import image_run
+  from experiments.cli import leaf_names
+  from experiments.configs import ImageConfig, get_config
+  from experiments.evaluators import sample_in_chunks
+  from experiments.images import fingerprint
+  from wgan_jax.checkpoint import Checkpointer
+  with open(os.path.join(path, "metrics.json")) as f:
+    args = json.load(f).get("args") or {}
+  fields = leaf_names(ImageConfig)
+  if not args or not set(args) <= fields:
+    raise ValueError(f"{path}: not an experiments.images run (its metrics.json records another "
+                     "job's options)")
+  config = get_config("images", **args)
+  data, gan = image_run(config)
+  train = jnp.asarray(data.train)
+  if gan.config.num_classes:
+    train = (train, jnp.asarray(data.labels, jnp.int32))
+  abstract = jax.eval_shape(lambda: gan.init(jax.random.key(0), train))
+  ckpt = Checkpointer(os.path.join(path, "checkpoints"), fingerprint(config, data, gan))
+  state, _ = ckpt.restore(abstract)
+  sample = jax.jit(gan.sample, static_argnums=2)
+  key = jax.random.fold_in(jax.random.key(seed), 1000)
+  return sample_in_chunks(sample, gan.averaged(state), key, n)
+
+
+def load_images(path: str, flag: str, n: int = 0, seed: int = 0) -> np.ndarray:
+  """Images from an .npy / .npz file, a folder of image files, or a run directory: with
+  checkpoints, `n` fresh samples of its newest one; else its samples.npy."""
   if os.path.isdir(path):
+    if n and os.path.isdir(os.path.join(path, "checkpoints")) and os.path.isfile(
+        os.path.join(path, "metrics.json")):
+      return samples_from_run(path, n, seed)
     run = os.path.join(path, "samples.npy")
     return np.load(run, allow_pickle=False) if os.path.isfile(run) else _load_folder(path)
   if not os.path.isfile(path):
@@ -176,8 +215,8 @@ def run(args) -> Dict:
     raise ConfigError("batch_size", f"must be a positive integer, got {args.batch_size}")
   variables = inception.load_weights(args.inception_weights, cache_dir=args.cache_dir)
   try:
-    samples = load_images(args.samples, "samples")
-  except (OSError, ValueError) as e:
+    samples = load_images(args.samples, "samples", settings["num_samples"], args.seed)
+  except (OSError, ValueError, CheckpointError) as e:
     if isinstance(e, ConfigError):
       raise
     raise ConfigError("samples", str(e)) from None

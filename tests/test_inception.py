@@ -435,3 +435,27 @@ def test_published_protocols_are_the_papers_settings():
                                kid_subset_size=10, isc_shuffle=False)
   assert (m["is_mean"], m["is_std"]) == im.inception_score(logits, splits=4, shuffle=False)
   assert (m["is_mean"], m["is_std"]) != im.inception_score(logits, splits=4, shuffle=True)
+
+
+@pytest.mark.slow
+def test_evaluate_draws_fresh_samples_from_a_run_directory(random_weights, tmp_path):
+  """`--samples RUN_DIR` of an images run: N samples from its newest checkpoint (the rebuilt
+  GAN), not the run's own samples.npy."""
+  from experiments import images
+  from experiments.evaluate import samples_from_run
+  path, _ = random_weights
+  out = tmp_path / "run"
+  assert images.main(["--iters", "2", "--iters-per-call", "2", "--eval-every", "2", "--dim", "4",
+                      "--latent-dim", "8", "--batch-size", "8", "--num-samples", "16",
+                      "--checkpoint-every", "2", "--no-progress", "--out", str(out)]) == 0
+  x = samples_from_run(str(out), 24)
+  assert x.shape == (24, 8, 8, 1) and np.isfinite(x).all()
+  np.testing.assert_array_equal(x, samples_from_run(str(out), 24))       # seeded
+  assert not np.array_equal(x[:16], np.load(out / "samples.npy"))       # fresh draws
+  r = _evaluate("--samples", str(out), "--reference", "digits", "--inception-weights", path,
+                "--protocol", "quick", "--num-samples", "20", "--kid-subset-size", "10",
+                "--batch-size", "20", "--cache-dir", str(tmp_path / "cache"),
+                "--out", str(tmp_path / "m.json"))
+  assert r.returncode == 0, r.stderr
+  m = json.load(open(tmp_path / "m.json"))
+  assert m["num_samples"] == 20 and math.isfinite(m["fid"])
