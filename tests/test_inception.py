@@ -394,32 +394,6 @@ def test_evaluate_command_end_to_end(random_weights, tmp_path):
   assert m2["fid"] == pytest.approx(m["fid"], rel=1e-9) and m2["kid_mean"] is None
 
 
-@pytest.mark.slow
-def test_images_job_evaluates_with_the_inception_weights(random_weights, tmp_path):
-  """`python -m experiments.images --inception-weights PATH`: each evaluation holds the Inception
-  FID / IS / KID of its samples against the held-out digits, equal to computing them directly."""
-  from experiments import images
-  from experiments.builders import load_images
-  from experiments.configs import get_config
-  from wgan_jax import inception_metrics as im
-  path, _ = random_weights
-  out = tmp_path / "run"
-  assert images.main(["--iters", "2", "--iters-per-call", "2", "--eval-every", "2", "--dim", "4",
-                      "--latent-dim", "8", "--batch-size", "8", "--num-samples", "12",
-                      "--no-progress", "--inception-weights", path, "--out", str(out)]) == 0
-  evals = json.loads((out / "metrics.json").read_text())["evaluations"]
-  assert evals and all(math.isfinite(e["inception_fid"]) and e["inception_score"] >= 1.0
-                       for e in evals)
-  data = load_images(get_config("images").data, 0)
-  variables = inception.load_weights(path)
-  ref, _ = inception.extract(variables, data.validation[:12])
-  feats, logits = inception.extract(variables, np.load(out / "samples.npy"))
-  direct = im.metrics_from_features(feats, logits, reference_features=ref, isc_splits=10,
-                                    kid_subset_size=12)
-  assert evals[-1]["inception_fid"] == pytest.approx(direct["fid"], rel=1e-6)
-  assert evals[-1]["inception_score"] == pytest.approx(direct["is_mean"], rel=1e-6)
-
-
 def test_published_protocols_are_the_papers_settings():
   """The presets of `experiments.evaluate` for the published numbers (docs/papers.md §7), and
   the improved-gan script's unshuffled IS reaching the score."""
@@ -437,25 +411,55 @@ def test_published_protocols_are_the_papers_settings():
   assert (m["is_mean"], m["is_std"]) != im.inception_score(logits, splits=4, shuffle=True)
 
 
+@pytest.fixture(scope="module")
+def images_run(random_weights, tmp_path_factory):
+  """A tiny `experiments.images` run on digits, evaluated with the Inception weights and
+  checkpointed (one training for the two tests below)."""
+  from experiments import images
+  path, _ = random_weights
+  out = tmp_path_factory.mktemp("images") / "run"
+  assert images.main(["--iters", "2", "--iters-per-call", "2", "--eval-every", "2", "--dim", "4",
+                      "--latent-dim", "8", "--batch-size", "8", "--num-samples", "12",
+                      "--checkpoint-every", "2", "--no-progress", "--inception-weights", path,
+                      "--out", str(out)]) == 0
+  return out
+
+
 @pytest.mark.slow
-def test_evaluate_draws_fresh_samples_from_a_run_directory(random_weights, tmp_path):
+def test_images_job_evaluates_with_the_inception_weights(random_weights, images_run):
+  """`python -m experiments.images --inception-weights PATH`: each evaluation holds the Inception
+  FID / IS / KID of its samples against the held-out digits, equal to computing them directly."""
+  from experiments.builders import load_images
+  from experiments.configs import get_config
+  from wgan_jax import inception_metrics as im
+  path, _ = random_weights
+  evals = json.loads((images_run / "metrics.json").read_text())["evaluations"]
+  assert evals and all(math.isfinite(e["inception_fid"]) and e["inception_score"] >= 1.0
+                       for e in evals)
+  data = load_images(get_config("images").data, 0)
+  variables = inception.load_weights(path)
+  ref, _ = inception.extract(variables, data.validation[:12])
+  feats, logits = inception.extract(variables, np.load(images_run / "samples.npy"))
+  direct = im.metrics_from_features(feats, logits, reference_features=ref, isc_splits=10,
+                                    kid_subset_size=12)
+  assert evals[-1]["inception_fid"] == pytest.approx(direct["fid"], rel=1e-6)
+  assert evals[-1]["inception_score"] == pytest.approx(direct["is_mean"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_evaluate_draws_fresh_samples_from_a_run_directory(random_weights, images_run, tmp_path):
   """`--samples RUN_DIR` of an images run: N samples from its newest checkpoint (the rebuilt
   GAN), not the run's own samples.npy."""
-  from experiments import images
   from experiments.evaluate import samples_from_run
   path, _ = random_weights
-  out = tmp_path / "run"
-  assert images.main(["--iters", "2", "--iters-per-call", "2", "--eval-every", "2", "--dim", "4",
-                      "--latent-dim", "8", "--batch-size", "8", "--num-samples", "16",
-                      "--checkpoint-every", "2", "--no-progress", "--out", str(out)]) == 0
-  x = samples_from_run(str(out), 24)
+  x = samples_from_run(str(images_run), 24)
   assert x.shape == (24, 8, 8, 1) and np.isfinite(x).all()
-  np.testing.assert_array_equal(x, samples_from_run(str(out), 24))       # seeded
-  assert not np.array_equal(x[:16], np.load(out / "samples.npy"))       # fresh draws
-  r = _evaluate("--samples", str(out), "--reference", "digits", "--inception-weights", path,
-                "--protocol", "quick", "--num-samples", "20", "--kid-subset-size", "10",
-                "--batch-size", "20", "--cache-dir", str(tmp_path / "cache"),
+  np.testing.assert_array_equal(x, samples_from_run(str(images_run), 24))   # seeded
+  assert not np.array_equal(x[:12], np.load(images_run / "samples.npy"))   # fresh draws
+  r = _evaluate("--samples", str(images_run), "--reference", "digits", "--inception-weights",
+                path, "--protocol", "quick", "--num-samples", "12", "--kid-subset-size", "10",
+                "--batch-size", "12", "--cache-dir", str(tmp_path / "cache"),
                 "--out", str(tmp_path / "m.json"))
   assert r.returncode == 0, r.stderr
   m = json.load(open(tmp_path / "m.json"))
-  assert m["num_samples"] == 20 and math.isfinite(m["fid"])
+  assert m["num_samples"] == 12 and math.isfinite(m["fid"])
