@@ -46,9 +46,9 @@ def results_markdown(results: List[Dict], *, full: bool, seconds: Dict[str, floa
            "| figure | shape matches | published (the paper's own number) | seconds | CPU s |",
            "|---|---|---|---|---|"]
   for r in results:
-    cpu = r.get("cpu_seconds")
+    cpu, wall = r.get("cpu_seconds"), seconds.get(r["name"])
     lines.append(f"| [{r['name']}](#{r['name']}) | {verdict(r['checks'])} | "
-                 f"{r.get('published') or '–'} | {seconds[r['name']]:.0f} | "
+                 f"{r.get('published') or '–'} | {'–' if wall is None else f'{wall:.0f}'} | "
                  f"{'–' if cpu is None else f'{cpu:.0f}'} |")
   for r in results:
     lines += ["", f"## {r['name']}", "", f"![{r['name']}]({r['name']}.png)", "",
@@ -332,20 +332,35 @@ def main(argv: Optional[List[str]] = None) -> int:
     path = os.path.join(args.out, f"{r['name']}.json")
     saved = _read_saved(path) if os.path.exists(path) else dict(r)
     saved.update(seconds=seconds[r["name"]], cpu_seconds=cpu[r["name"]], scale=scale,
+                 seed=args.seed,
                  **{k: r[k] for k in ("markdown", "note", "published") if r.get(k)})
     common.write_json(path, saved)
+  left_out = []
   for name in FIGURES:
     path = os.path.join(args.out, f"{name}.json")
-    if name not in ran and os.path.exists(path):
-      saved = _read_saved(path)
-      if saved.get("scale", scale) == scale and "seconds" in saved:
-        # the quote, note and published numbers are the code's, not the run's: read afresh
-        module = importlib.import_module(f"experiments.figures.{name}")
-        saved["paper"] = getattr(module, "PAPER", saved.get("paper"))
-        for k in ("note", "published"):
-          saved[k] = getattr(module, k.upper(), saved.get(k))
-        results.append(saved)
-        seconds[name] = saved["seconds"]
+    if name in ran:
+      continue
+    if not os.path.exists(path):
+      left_out.append(f"{name}: no {name}.json in {args.out}")
+      continue
+    saved = _read_saved(path)
+    if saved.get("scale", scale) != scale:
+      left_out.append(f"{name}: its {name}.json is of --scale {saved['scale']}, this "
+                      f"RESULTS.md of {scale} (pass --scale {saved['scale']})")
+      continue
+    # the quote, note and published numbers are the code's, not the run's: read afresh
+    module = importlib.import_module(f"experiments.figures.{name}")
+    saved["paper"] = getattr(module, "PAPER", saved.get("paper"))
+    for k in ("note", "published"):
+      saved[k] = getattr(module, k.upper(), saved.get(k))
+    results.append(saved)
+    # a figure run by its own module records no wall-clock: shown as "–"
+    seconds[name] = saved.get("seconds")
+  if args.rebuild and not results:
+    cli.fail(f"--rebuild: no figure's JSON in {args.out} to rebuild RESULTS.md from"
+             + (f" ({left_out[0]}{', ...' if len(left_out) > 1 else ''})" if left_out else ""))
+  for line in left_out:
+    print(f"left out of RESULTS.md: {line}", file=sys.stderr)
   results.sort(key=lambda r: FIGURES.index(r["name"]))
   md = results_markdown(results, full=scale == "full", seconds=seconds)
   common.atomic_write_bytes(os.path.join(args.out, "RESULTS.md"), md.encode())

@@ -254,3 +254,53 @@ def test_library_calls_name_the_argument_at_fault():
                           ({"w": jnp.ones(4)}, r"leaf \['w'\] has shape \(4,\)")):
     with pytest.raises(wj.ConfigError, match=f"^updates: .*{needle}"):
       clip.update(updates, clip.init(p), p)
+
+
+def test_rebuild_says_which_figures_it_leaves_out(tmp_path, capsys):
+  """Was: a missing NAME.json, one without `seconds` or of another --scale were dropped from
+  RESULTS.md silently, and a folder with none gave an empty RESULTS.md with exit 0."""
+  import json as js
+  import shutil
+  from experiments import reproduce
+  with pytest.raises(SystemExit) as e:
+    reproduce.main(["--rebuild", "--out", str(tmp_path)])
+  err = capsys.readouterr().err.strip().splitlines()
+  assert e.value.code == 2 and len(err) == 1 and err[0].startswith("error: --rebuild: no "), err
+  src = __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "docs",
+                                   "results")
+  for name in ("parallel_lines", "optimal_critic"):
+    shutil.copy(f"{src}/{name}.json", tmp_path / f"{name}.json")
+  saved = js.loads((tmp_path / "optimal_critic.json").read_text())
+  saved.pop("seconds", None)                       # as the figure's own module writes it
+  (tmp_path / "optimal_critic.json").write_text(js.dumps(saved))
+  other = js.loads((tmp_path / "parallel_lines.json").read_text())
+  (tmp_path / "value_surfaces.json").write_text(js.dumps(dict(other, name="value_surfaces",
+                                                              scale="tiny")))
+  assert reproduce.main(["--rebuild", "--out", str(tmp_path)]) == 0
+  err = capsys.readouterr().err
+  md = (tmp_path / "RESULTS.md").read_text()
+  assert "## parallel_lines" in md and "## optimal_critic" in md    # no seconds: kept, "–"
+  assert "value_surfaces: its value_surfaces.json is of --scale tiny" in err
+  assert "gans_equal: no gans_equal.json" in err
+
+
+def test_a_figure_module_records_its_seed_and_says_ctrl_c_in_one_line(tmp_path, capsys):
+  """Was: NAME.json without the seed it ran with; Ctrl-C a traceback."""
+  import json as js
+  from experiments.figures import _common
+
+  def run(out, *, full, seed):
+    fig, _ = _common.subplots(1, 1)
+    return _common.save(out, "stub", fig, {"x": 1.0}, {"a claim": True}, "a summary", "paper")
+
+  assert _common.figure_main("stub", "doc", run, ["--out", str(tmp_path), "--seed", "7"]) == 0
+  saved = js.loads((tmp_path / "stub.json").read_text())
+  assert (saved["seed"], saved["scale"]) == (7, "default") and saved["seconds"] >= 0
+
+  def interrupted(out, *, full, seed):
+    raise KeyboardInterrupt
+  capsys.readouterr()
+  with pytest.raises(SystemExit) as e:
+    _common.figure_main("stub", "doc", interrupted, ["--out", str(tmp_path / "b")])
+  err = capsys.readouterr().err.strip().splitlines()
+  assert e.value.code == 130 and len(err) == 1 and err[0].startswith("error: interrupted: stub")

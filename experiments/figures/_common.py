@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import json
 import os
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -40,7 +41,17 @@ def figure_main(name: str, doc: str, run: Callable, argv=None) -> int:
   except cli.OptionError as e:
     cli.fail(cli.flag_message(e))
   t0 = time.time()
-  result = run(args.out, full=args.full, seed=args.seed)
+  try:
+    result = run(args.out, full=args.full, seed=args.seed)
+  except KeyboardInterrupt:   # Ctrl-C / SIGTERM: one line, not a traceback
+    cli.fail(f"interrupted: {name} was not finished, and {name}.json / .png were not written "
+             "(a figure has no checkpoint: run it again)", code=130)
+  # the run's own settings beside its numbers, so the JSON says how to reproduce it
+  path = os.path.join(args.out, f"{name}.json")
+  saved = json.load(open(path, encoding="utf-8"))
+  saved.update(seed=args.seed, scale="full" if args.full else "default",
+               seconds=time.time() - t0)
+  common.write_json(path, saved)
   print(f"{name}: {result['summary']} ({time.time() - t0:.0f} s)")
   for claim, ok in result["checks"].items():
     print(f"  [{'yes' if ok else 'NO '}] {claim}")
