@@ -186,7 +186,7 @@ def _checkpointer(tmp_path):
 
 def test_a_full_disk_is_one_line_before_orbax_starts(tmp_path, monkeypatch):
   """Was: a full disk ended in pages of tracebacks from orbax's writer threads (seen on a 600 KiB
-  tmpfs: 370 lines before the one-line error)."""
+  tmpfs: 375 stderr lines before the one-line error)."""
   import collections
   import shutil
   from wgan_jax.checkpoint import CheckpointError
