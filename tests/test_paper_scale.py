@@ -231,7 +231,8 @@ def _step_at_paper_size(game):
   small = _common.Game(game.label, _common.with_batch(game.gan, BATCH), game.data_shape, 1,
                        data_dtype=game.data_dtype, examples=BATCH)
   data = _common.example_data(small, BATCH)
-  state = jax.jit(small.gan.init)(jax.random.key(0), data)
+  init = jax.jit(small.gan.init).lower(jax.random.key(0), data).compile(FAST_COMPILE)
+  state = init(jax.random.key(0), data)
   shapes = jax.tree.map(lambda x: (x.shape, x.dtype), state)
   # the parameters are the paper-size GAN's (the batch does not shape them)
   assert jax.tree.map(lambda x: (x.shape, x.dtype), jax.eval_shape(
