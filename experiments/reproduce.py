@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import os
 import sys
@@ -217,7 +218,10 @@ def plan_main(args, names: List[str], scale: str) -> int:
   sources = []
   for name in names:
     module = importlib.import_module(f"experiments.figures.{name}")
-    sources.append((name, module.games(scale)))
+    # --seed draws random_archs' architectures (and the text figures' corpora)
+    takes_seed = "seed" in inspect.signature(module.games).parameters
+    sources.append((name, module.games(scale, seed=args.seed) if takes_seed else
+                    module.games(scale)))
   if args.jobs:
     for g in _common.job_games(scale):
       sources.append((f"job: {g.label}", [g]))
