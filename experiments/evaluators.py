@@ -239,3 +239,22 @@ def text_pair_curves(data, s: Dict, *, seed: int = 0, tiny: bool = False) -> Dic
         gan, data, iters=s["iters"], eval_every=s["eval_every"], seed=seed,
         iters_per_call=min(25, s["eval_every"]), log_every=1 if tiny else 5)
   return curves
+
+
+def inception_evaluator(weights: str, data, n: int):
+  """fake images -> {inception_fid, inception_score, inception_score_std, inception_kid}
+  against n held-out images of `data` (its validation split, else its first training images),
+  with the reference's features computed once (`wgan_jax.inception`)."""
+  from wgan_jax import inception, inception_metrics as im
+  variables = inception.load_weights(weights)
+  real = data.validation if data.validation is not None else data.train
+  ref_feats, _ = inception.extract(variables, np.asarray(real[:n]))
+
+  def of(fake):
+    feats, logits = inception.extract(variables, np.asarray(fake))
+    m = im.metrics_from_features(feats, logits, reference_features=ref_feats,
+                                 isc_splits=min(10, len(feats)),
+                                 kid_subset_size=min(1000, len(feats), len(ref_feats)))
+    return dict(inception_fid=m["fid"], inception_score=m["is_mean"],
+                inception_score_std=m["is_std"], inception_kid=m["kid_mean"])
+  return of

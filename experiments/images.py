@@ -33,8 +33,8 @@ from experiments import cli, common, job, plots
 from experiments.builders import image_run, objective_name
 from experiments.configs import (EMBEDDED_IMAGES, IMAGE_DEFAULTS, IMAGE_PRESETS, ImageConfig,
                                  _objectives)
-from experiments.evaluators import (DigitMetrics, FashionMetrics, label_accuracy,
-                                    sample_in_chunks)
+from experiments.evaluators import (DigitMetrics, FashionMetrics, inception_evaluator,
+                                    label_accuracy, sample_in_chunks)
 from experiments.loop import RunResult, StopReason, train_and_evaluate
 
 PROG = "python -m experiments.images"
@@ -53,25 +53,6 @@ def fingerprint(config: ImageConfig, data, gan) -> Dict:
               seed=config.loop.seed, iters=config.loop.iters, num_train=int(len(data.train)),
               data_sha256=common.content_hash(data.train),
               mixture=[getattr(gan, "components", 1), getattr(gan, "entropy_weight", 0.0)])
-
-
-def inception_evaluator(weights: str, data, n: int):
-  """fake images -> {inception_fid, inception_score, inception_score_std, inception_kid}
-  against n held-out images of `data` (its validation split, else its first training images),
-  with the reference's features computed once (`wgan_jax.inception`)."""
-  from wgan_jax import inception, inception_metrics as im
-  variables = inception.load_weights(weights)
-  real = data.validation if data.validation is not None else data.train
-  ref_feats, _ = inception.extract(variables, np.asarray(real[:n]))
-
-  def of(fake):
-    feats, logits = inception.extract(variables, np.asarray(fake))
-    m = im.metrics_from_features(feats, logits, reference_features=ref_feats,
-                                 isc_splits=min(10, len(feats)),
-                                 kid_subset_size=min(1000, len(feats), len(ref_feats)))
-    return dict(inception_fid=m["fid"], inception_score=m["is_mean"],
-                inception_score_std=m["is_std"], inception_kid=m["kid_mean"])
-  return of
 
 
 def _nonfinite(fake):

@@ -262,6 +262,10 @@ def main(argv: Optional[List[str]] = None) -> int:
   p.add_argument("--scale", choices=("tiny", "default", "full"), default=None,
                  help="tiny: seconds-long smoke runs (tests); default: CPU sizes; full: as --full")
   p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
+  p.add_argument("--inception-weights", metavar="PATH",
+                 help="your FID Inception weights file (torch-fidelity's or pytorch-fid's .pth): "
+                 "the Fashion-MNIST figures then also record the Inception FID / IS / KID of "
+                 "their samples (slow on a CPU; nothing is downloaded)")
   p.add_argument("--plan", action="store_true",
                  help="run nothing: compile each figure's GAN training steps at --scale (the "
                       "real batch, model and data shapes) and print, per figure, XLA's FLOPs "
@@ -290,6 +294,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     cli.fail(f"--full: is --scale full, which contradicts --scale {args.scale}")
   try:
     loop.hold_workdir(args.out)  # a bad or busy folder fails before any figure is computed
+    if args.inception_weights:
+      from experiments.figures import _common
+      _common.set_inception_weights(args.inception_weights)
   except ValueError as e:
     cli.fail(cli.flag_message(e))
   scale = args.scale or ("full" if args.full else "default")

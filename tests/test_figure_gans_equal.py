@@ -131,3 +131,32 @@ def test_tiny_run_writes_png_and_json(tmp_path, monkeypatch):
     assert run["iterations"] == [0, 2, 4] and len(run["fd"]) == 2
     assert all(np.isfinite(run["fd"])) and len(run["fd_curve"]) == 2
   assert len(r["checks"]) == 2
+
+
+def test_inception_numbers_join_the_fashion_figures_quality(tmp_path, capsys):
+  """With --inception-weights the Fashion-MNIST figures' `quality` adds the Inception network's
+  numbers (issue 28: the figures use it as an evaluator); a missing file is one line before any
+  work."""
+  from experiments.figures import _common
+
+  class Metrics:
+    train_features = np.random.default_rng(0).normal(size=(50, 4))
+
+    def features(self, x):
+      f = np.asarray(x, np.float64).reshape(len(x), -1)[:, :4]
+      return np.tile(f, (1, 3))[:, :10], f
+
+    def inception(self, x):
+      return dict(inception_fid=float(len(x)), inception_score=1.5)
+
+  x = np.random.default_rng(1).uniform(-1, 1, (20, 2, 2, 1))
+  q = _common.quality(Metrics(), x)
+  assert q["inception_fid"] == 20.0 and q["inception_score"] == 1.5 and np.isfinite(q["fd"])
+  with pytest.raises(SystemExit) as e:
+    _common.figure_main("gans_equal", "doc", lambda *a, **k: pytest.fail("computed"),
+                        ["--out", str(tmp_path), "--inception-weights",
+                         str(tmp_path / "missing.pth")])
+  err = capsys.readouterr().err.strip().splitlines()
+  assert e.value.code == 2 and len(err) == 1 and err[0].startswith(
+      "error: --inception-weights: "), err
+  assert _common.INCEPTION_WEIGHTS == []

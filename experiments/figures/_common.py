@@ -20,6 +20,7 @@ import optax
 
 import wgan_jax as wj
 from wgan_jax import image_metrics
+from wgan_jax.errors import ConfigError
 from experiments import cli, common
 from experiments.loop import hold_workdir
 
@@ -32,13 +33,18 @@ def figure_main(name: str, doc: str, run: Callable, argv=None) -> int:
   p.add_argument("--full", action="store_true",
                  help="the paper's sizes (for an accelerator) instead of the CPU default")
   p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
+  p.add_argument("--inception-weights", metavar="PATH",
+                 help="your FID Inception weights file (torch-fidelity's or pytorch-fid's .pth): "
+                 "the Fashion-MNIST figures then also record the Inception FID / IS / KID of "
+                 "their samples (slow on a CPU; nothing is downloaded)")
   args = p.parse_args(argv)
   # Checked before any computing (was: a figure computed, then died on an unwritable --out).
   if not 0 <= args.seed < 2**63:
     cli.fail(f"--seed: must be an integer in [0, 2^63), got {args.seed}")
   try:
     hold_workdir(args.out)   # made, writable, and locked against a second run into it
-  except cli.OptionError as e:
+    set_inception_weights(args.inception_weights)
+  except ConfigError as e:   # OptionError included
     cli.fail(cli.flag_message(e))
   t0 = time.time()
   try:
@@ -160,16 +166,38 @@ def fashion_mnist(key, reference: int, samples: int):
   test_x, _ = load_fashion_mnist(None, "test")
   subset = np.sort(np.asarray(jax.random.permutation(jax.random.fold_in(key, 100),
                                                      len(train_x)))[:reference])
-  metrics = FashionMetrics(ImageData("fashion-mnist", train_x[subset], test_x, train_y[subset]),
-                           samples)
+  data = ImageData("fashion-mnist", train_x[subset], test_x, train_y[subset])
+  metrics = FashionMetrics(data, samples)
+  if INCEPTION_WEIGHTS:   # the Inception network's numbers too, against `samples` test images
+    from experiments.evaluators import inception_evaluator
+    metrics.inception = inception_evaluator(INCEPTION_WEIGHTS[0], data, samples)
   return train_x, test_x, metrics
 
 
+# The FID Inception weights a user passed (--inception-weights of reproduce and the figure
+# modules): the Fashion-MNIST figures' `quality` then adds the Inception FID / IS / KID.
+INCEPTION_WEIGHTS: List[str] = []
+
+
+def set_inception_weights(path: Optional[str]) -> None:
+  """Use the FID Inception network of this weights file in the Fashion-MNIST figures (None:
+  not). Checks the file at once (a one-line ConfigError naming it)."""
+  INCEPTION_WEIGHTS.clear()
+  if path:
+    from wgan_jax import inception
+    inception.load_weights(path)
+    INCEPTION_WEIGHTS.append(path)
+
+
 def quality(metrics, x) -> Dict[str, float]:
-  """FD and classifier score of samples x under the Fashion-MNIST classifier of `metrics`."""
+  """FD and classifier score of samples x under the Fashion-MNIST classifier of `metrics`;
+  with Inception weights set, also inception_fid, inception_score(_std) and inception_kid."""
   logits, feats = metrics.features(np.clip(np.asarray(x, np.float32), -1, 1))
-  return dict(fd=image_metrics.frechet_distance(feats, metrics.train_features),
-              classifier_score=image_metrics.classifier_score(logits))
+  out = dict(fd=image_metrics.frechet_distance(feats, metrics.train_features),
+             classifier_score=image_metrics.classifier_score(logits))
+  if getattr(metrics, "inception", None) is not None:
+    out.update(metrics.inception(x))
+  return out
 
 
 # ------------------------------------------------------------ seeded toy tables

@@ -168,7 +168,9 @@ def train_method(method: str, data, metrics, key, s: Mapping) -> Dict:
     x = np.asarray(sample(states, jax.random.split(k, runs), n))
     per_run = [_common.quality(metrics, xi) if np.isfinite(xi).all()
                else dict(fd=math.inf, classifier_score=1.0) for xi in x]
-    return {q: [p[q] for p in per_run] for q in ("classifier_score", "fd")}, x
+    # with --inception-weights also the Inception numbers, in the study's units
+    keys = dict.fromkeys(k for p in per_run for k in p)
+    return {q: [p.get(q) for p in per_run] for q in keys}, x
 
   c0 = common.cpu_seconds()
   evals, r = _common.train(
@@ -178,8 +180,7 @@ def train_method(method: str, data, metrics, key, s: Mapping) -> Dict:
   final, x = scores(r.state, jax.random.fold_in(k_eval, 1), s["final"])
   return dict(iterations=[e["iteration"] for e in evals],
               fd_curve=np.asarray([e["fd"] for e in evals]).T.tolist(),
-              fd=final["fd"], classifier_score=final["classifier_score"],
-              samples=x[:, :36], cpu_seconds=common.cpu_seconds() - c0)
+              samples=x[:, :36], cpu_seconds=common.cpu_seconds() - c0, **final)
 
 
 def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
