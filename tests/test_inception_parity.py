@@ -23,6 +23,7 @@ Slow tier (`python -m pytest -m slow tests/test_inception_parity.py`); needs tor
 torch-fidelity==0.4.0 (requirements-parity.txt), skipped without them.
 """
 
+import os
 import sys
 import types
 
@@ -219,9 +220,10 @@ def test_negative_controls_break_parity(setup):
   assert all(e > 1e-3 for e in effects.values()), effects  # ≥ 10× the float32 tolerance
 
 
-def test_metrics_equal_torch_fidelity(setup):
-  """FID, IS, KID, P/R of our pipeline vs torch-fidelity's features and metric functions."""
-  model, _, variables, _ = setup
+def test_metrics_equal_torch_fidelity(setup, tmp_path):
+  """FID, IS, KID, P/R of our pipeline vs torch-fidelity's features and metric functions; then
+  the same through the command line, `python -m experiments.evaluate` on the weights file."""
+  model, path, variables, cache_dir = setup
   # generated: half noise, half smooth; real: smooth, so that P/R are not all 0 or 1
   gen = np.concatenate([_images(N_SET // 2, 3, smooth=False), _images(N_SET // 2, 4, True)])
   real = _images(N_SET, 5, smooth=True)
@@ -254,3 +256,22 @@ def test_metrics_equal_torch_fidelity(setup):
         ", ".join(f"{k} {ours[k]:.6g} / {v:.6g} / {diffs[k]:.1e}" for k, v in pairs.items()))
   assert 1.0 < ours["is_mean"] and ours["fid"] > 0 and 0 < ours["precision"] < 1
   assert max(diffs.values()) <= 1e-3, diffs
+  # The command: the same images as files, the same settings as flags.
+  import json
+  import subprocess
+  np.save(tmp_path / "gen.npy", gen)
+  np.savez(tmp_path / "real.npz", images=real)
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  r = subprocess.run(
+      [sys.executable, "-m", "experiments.evaluate", "--samples", str(tmp_path / "gen.npy"),
+       "--reference", str(tmp_path / "real.npz"), "--inception-weights", path,
+       "--cache-dir", cache_dir, "--protocol", "torch-fidelity", "--num-samples", str(N_SET),
+       "--kid-subsets", "20", "--kid-subset-size", str(N_SET // 2), "--isc-splits", "10",
+       "--batch-size", str(N_SET), "--out", str(tmp_path / "m.json")],
+      cwd=root, capture_output=True, text=True, timeout=900,
+      env={**os.environ, "JAX_PLATFORMS": "cpu"})
+  assert r.returncode == 0, r.stderr
+  cmd = json.load(open(tmp_path / "m.json"))
+  cmd_diffs = {k: abs(cmd[k] - v) / max(abs(v), 1e-12) for k, v in pairs.items()}
+  print("command vs torch-fidelity: " + ", ".join(f"{k} {d:.1e}" for k, d in cmd_diffs.items()))
+  assert max(cmd_diffs.values()) <= 1e-3, cmd_diffs

@@ -257,7 +257,8 @@ def _figure(runs, final, s):
 def curves_and_bars(fig, grid, runs, final):
   """The top row from the saved numbers alone: FD curves per game, final FD beside the
   published FIDs."""
-  ax = fig.add_subplot(grid[0, :4])
+  split = max(1, 4 * len(runs) // 7)   # 4 of 7 columns for the curves
+  ax = fig.add_subplot(grid[0, :split])
   for m, r in runs.items():
     curves = np.asarray(r["fd_curve"], float)
     line, = ax.plot(r["iterations"], curves.mean(0), label=METHODS[m])
@@ -268,7 +269,7 @@ def curves_and_bars(fig, grid, runs, final):
   ax.set_ylabel("FD (this project's Fashion-MNIST classifier)")
   ax.legend(fontsize=7)
   ax.set_title("FD during training: seed mean (thick), each seed (thin)", fontsize=9)
-  ax = fig.add_subplot(grid[0, 4:])
+  ax = fig.add_subplot(grid[0, split:])
   ms = list(METHODS)
   ours = ax.bar(np.arange(len(ms)) - 0.2, [final[m][0] for m in ms], 0.4,
                 yerr=[final[m][1] for m in ms])
