@@ -27,13 +27,14 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-from experiments import common
-from experiments.figures import FIGURES
+import jax
+
+from experiments import cli, common, loop
+from experiments.figures import FIGURES, _common, runner
+from wgan_jax.errors import ConfigError
 
 
-def verdict(checks: Dict[str, bool]) -> str:
-  ok = sum(checks.values())
-  return "yes" if ok == len(checks) else "no" if ok == 0 else "partly"
+verdict = runner.verdict
 
 
 def results_markdown(results: List[Dict], *, full: bool, seconds: Dict[str, float]) -> str:
@@ -70,7 +71,6 @@ def results_markdown(results: List[Dict], *, full: bool, seconds: Dict[str, floa
 def _read_saved(path: str) -> dict:
   """A figure's saved NAME.json, or a one-line error naming the file (exit 2) when it is
   truncated, empty or not a figure's result."""
-  from experiments import cli
   try:
     with open(path, encoding="utf-8") as f:
       saved = json.load(f)
@@ -123,7 +123,6 @@ def plan_costs(sources, *, rate: float, max_programs: int, log=None) -> List[Dic
   A figure with more distinct programs than `max_programs` compiles that many of them, evenly
   spaced, and extrapolates: one row whose FLOPs are the sampled programs' mean per generator
   iteration (weighted by their iterations × runs) and whose memory is the sampled maximum."""
-  from experiments.figures import _common
   log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
   costs: Dict[tuple, Dict] = {}   # Game.key() -> cost (across figures: each program once)
 
@@ -212,8 +211,6 @@ def plan_table(rows, rate: float) -> str:
 
 
 def plan_main(args, names: List[str], scale: str) -> int:
-  import jax
-  from experiments.figures import _common
   t0 = time.time()
   sources = []
   for name in names:
@@ -252,8 +249,7 @@ def plan_main(args, names: List[str], scale: str) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-  from experiments.cli import OneLineParser  # errors as one line naming the flag
-  p = OneLineParser(prog="python -m experiments.reproduce", description=__doc__,
+  p = cli.OneLineParser(prog="python -m experiments.reproduce", description=__doc__,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--out", default="runs/reproduce", help="output folder (default runs/reproduce)")
   p.add_argument("--only", action="append", choices=FIGURES, default=None, metavar="NAME",
@@ -287,7 +283,6 @@ def main(argv: Optional[List[str]] = None) -> int:
                       "(their paper quotes, notes and published numbers read afresh from the "
                       "code)")
   args = p.parse_args(argv)
-  from experiments import cli, loop
   if not 0 <= args.seed < 2**63:   # as the jobs' --seed: what jax.random.key takes
     cli.fail(f"--seed: must be an integer in [0, 2^63), got {args.seed}")
   if args.full and args.scale not in (None, "full"):
@@ -295,8 +290,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   try:
     loop.hold_workdir(args.out)  # a bad or busy folder fails before any figure is computed
     if args.inception_weights:
-      from experiments.figures import _common
-      _common.set_inception_weights(args.inception_weights)
+          _common.set_inception_weights(args.inception_weights)
   except ValueError as e:
     cli.fail(cli.flag_message(e))
   scale = args.scale or ("full" if args.full else "default")
@@ -323,7 +317,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     t0, c0 = time.time(), common.cpu_seconds(children=True)
     print(f"[{name}] running ({scale})...", file=sys.stderr, flush=True)
     try:
-      r = module.run(args.out, seed=args.seed, scale=scale)
+      if hasattr(module, "FIGURE"):
+        r = runner.run(module.FIGURE, args.out, scale=scale, seed=args.seed)
+      else:
+        r = module.run(args.out, seed=args.seed, scale=scale)
     except KeyboardInterrupt as e:  # SIGTERM / SIGINT: keep what finished, run nothing more
       interrupted = f"[{name}] stopped ({e or 'interrupted'}); nothing after it was run"
       print(interrupted, file=sys.stderr, flush=True)
@@ -359,8 +356,17 @@ def main(argv: Optional[List[str]] = None) -> int:
       left_out.append(f"{name}: its {name}.json is of --scale {saved['scale']}, this "
                       f"RESULTS.md of {scale} (pass --scale {saved['scale']})")
       continue
-    # the quote, note and published numbers are the code's, not the run's: read afresh
     module = importlib.import_module(f"experiments.figures.{name}")
+    if args.rebuild and hasattr(module, "FIGURE"):
+      # re-judged and re-plotted from its stored numbers by the code as it is now
+      try:
+        saved = runner.rebuild(module.FIGURE, args.out)
+      except ConfigError as e:
+        cli.fail(str(e))
+      results.append(saved)
+      seconds[name] = saved.get("seconds")
+      continue
+    # the quote, note and published numbers are the code's, not the run's: read afresh
     saved["paper"] = getattr(module, "PAPER", saved.get("paper"))
     for k in ("note", "published"):
       saved[k] = getattr(module, k.upper(), saved.get(k))

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+from experiments.figures import _common, runner
 from experiments.figures import mode_collapse as mc
 
 RING, GRID = "8gaussians", "25gaussians"
@@ -40,11 +41,11 @@ def _rows(table, changes=None):
 
 
 def _judge(table=PAPERS_TABLE, changes=None):
-  return list(mc.judge(_rows(table, changes)).values())
+  return list(mc.judge_rows(_rows(table, changes)).values())
 
 
 def test_recipe_default_learning_rates_and_decay():
-  d = mc.sizes("default")
+  d = mc.FIGURE.config("default")
   assert mc.recipe("nsgan", d) == dict(lr_decay_steps=14_000, lr_d=2e-3, lr_g=2e-3)
   assert mc.recipe("nsgan + instance noise", d) == mc.recipe("gan", d) == mc.recipe("nsgan", d)
   assert mc.recipe("wgan-gp", d) == dict(lr_decay_steps=14_000, lr_d=2e-3, lr_g=2e-3)
@@ -52,12 +53,12 @@ def test_recipe_default_learning_rates_and_decay():
 
 
 def test_recipe_full_keeps_the_objectives_own_rates():
-  f = mc.sizes("full")
+  f = mc.FIGURE.config("full")
   assert (f["seeds"], f["iters"], f["width"], f["batch"]) == (10, 100_000, 512, 256)
   for m in mc.METHODS:
     assert mc.recipe(m, f) == dict(lr_decay_steps=100_000)
   with pytest.raises(ValueError, match="scale"):
-    mc.sizes("huge")
+    mc.FIGURE.config("huge")
 
 
 def test_converged_is_the_mean_hq_share_against_80_percent():
@@ -105,10 +106,11 @@ def test_each_check_fails_when_its_phenomenon_is_absent(changes, failing):
 
 
 def test_summary_and_markdown_name_every_row_and_the_unconverged_ones():
-  rows = _rows(PAPERS_TABLE)
-  s = mc.summary(rows)
+  numbers = runner.as_stored(dict(table=_common.toy_table(_rows(PAPERS_TABLE)), seeds=5,
+                                 iterations=14_000, width=64, batch=100))
+  s = mc.summary(numbers)
   assert "gan 3.4 at 97% / 19.6 at 49%" in s and "wgan-gp 8.0 at 95% / 25.0 at 82%" in s
-  md = mc.markdown_table(rows, mc.sizes("default"))
+  md = mc.markdown_table(numbers)
   assert "5 seeds, 14000 generator iterations, width 64, batch 100" in md
   assert "gan (25gaussians, 49.0% HQ)" in md and "wgan (8gaussians, 0.4% HQ)" in md
   assert "nsgan (25gaussians" not in md
@@ -117,7 +119,7 @@ def test_summary_and_markdown_name_every_row_and_the_unconverged_ones():
 
 @pytest.mark.slow
 def test_tiny_run_writes_png_and_json(tmp_path):
-  r = mc.run(str(tmp_path), scale="tiny")
+  r = runner.run(mc.FIGURE, str(tmp_path), scale="tiny")
   assert (tmp_path / "mode_collapse.png").read_bytes()[:4] == b"\x89PNG"
   data = json.loads((tmp_path / "mode_collapse.json").read_text())
   n = data["numbers"]
@@ -131,3 +133,24 @@ def test_tiny_run_writes_png_and_json(tmp_path):
     assert all(math.isfinite(v) for v in t["modes"] + t["hq_percent"])
   assert n["learning_rates"]["wgan"] == dict(lr_decay_steps=10, lr_d=5e-4, lr_g=5e-4)
   assert np.isfinite(n["train_cpu_seconds"]) and n["train_cpu_seconds"] > 0
+  # the panels plot each row's median seed, stored beside the table
+  for t in n["table"]:
+    shown = n["samples"][f"{t['dataset']}/{t['method']}"]
+    assert np.asarray(shown["x"]).shape == (2500, 2)
+    modes = sorted(p["modes"] for p in t["per_seed"])
+    assert t["per_seed"][shown["seed"]]["modes"] == modes[(len(modes) - 1) // 2]
+
+
+def test_judge_reads_the_stored_table_as_judge_rows_reads_its_rows():
+  rows = _rows(PAPERS_TABLE, {(GRID, "wgan-gp"): (24.0, 0.82)})
+  numbers = runner.as_stored(dict(table=_common.toy_table(rows)))
+  assert mc.judge(numbers) == mc.judge_rows(rows)
+  # a diverged row (non-finite, stored as None) passes no check
+  bad = dict(rows[(GRID, "wgan-gp")], modes=(float("inf"), float("nan")))
+  numbers = runner.as_stored(dict(table=_common.toy_table({**rows, (GRID, "wgan-gp"): bad})))
+  assert not list(mc.judge(numbers).values())[3]
+
+
+def test_representative_is_the_median_seed():
+  assert mc.representative([dict(modes=m) for m in (8, 1, 3, 2, 2)]) in (3, 4)
+  assert mc.representative([dict(modes=m) for m in (8, 1)]) == 1

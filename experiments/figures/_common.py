@@ -271,9 +271,10 @@ def toy_markdown(rows, methods, title: str) -> list:
   return lines
 
 
-def toy_grid(rows, samples, methods, comps=None, weights=None):
+def toy_grid(rows, samples, methods, comps=None, weights=None, seeds=None):
   """One panel of samples per (data set, method) over the modes; a mixture's samples in
-  one colour per generator, labelled with its weight."""
+  one colour per generator, labelled with its weight; `seeds` {(data set, method): seed}
+  names the seed a panel plots (under the row's mean over seeds)."""
   from wgan_jax.data import make_toy_dataset
   fig, axes = subplots(len(TOY_DATASETS), len(methods), figsize=(3.1 * len(methods), 6.4))
   colours = common.matplotlib_pyplot().get_cmap("tab10")
@@ -292,8 +293,9 @@ def toy_grid(rows, samples, methods, comps=None, weights=None):
       else:
         ax.scatter(x[:, 0], x[:, 1], s=1, c="tab:green", alpha=0.5)
       r = rows[(name, method)]
+      shown = "" if seeds is None else f"\nplotted: seed {seeds[(name, method)]}"
       ax.set_title(f"{method} ({name})\n{r['modes'][0]:.1f} ± {r['modes'][1]:.1f} modes, "
-                   f"{100 * r['hq_fraction'][0]:.0f}% HQ", fontsize=8)
+                   f"{100 * r['hq_fraction'][0]:.0f}% HQ{shown}", fontsize=8)
       ax.set(xlim=(-2.2, 2.2), ylim=(-2.2, 2.2), aspect="equal")
   return fig
 

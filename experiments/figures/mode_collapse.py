@@ -32,6 +32,7 @@ import numpy as np
 
 from experiments import common
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 from wgan_jax import IndependentRuns
 from wgan_jax.data import make_toy_dataset
 
@@ -88,12 +89,6 @@ ALL_MODES_SLACK = 0.5      # "covers every mode": mean modes ≥ M − 0.5
 MAX_CLIPPED_HQ_RATIO = 0.25  # "only poor samples": clipped wgan's HQ < ¼ of wgan-gp's
 
 
-def sizes(scale: str) -> Dict:
-  if scale not in SIZES:
-    raise ValueError(f"scale: must be one of {list(SIZES)}, got {scale!r}")
-  return dict(SIZES[scale])
-
-
 def recipe(method: str, size: Mapping) -> Dict:
   """GANConfig overrides of row `method` at `size`: both players' learning rate (the size's
   for the row's objective, else the objective's own) and its linear decay to 0 over the run."""
@@ -114,7 +109,7 @@ def drops_modes(rows: Mapping, name: str) -> bool:
   return bool(done) and all(r["modes"][0] < MODES[name] for r in done)
 
 
-def judge(rows: Mapping) -> Dict[str, bool]:
+def judge_rows(rows: Mapping) -> Dict[str, bool]:
   """The papers' claims as checks on the table rows {(data set, method): coverage row}."""
   mean = lambda n, m, k: rows[(n, m)][k][0]
   sets = _common.TOY_DATASETS
@@ -150,10 +145,26 @@ def judge(rows: Mapping) -> Dict[str, bool]:
   }
 
 
+def rows_of(numbers: Mapping) -> Dict:
+  """The stored table as coverage rows {(data set, method): {modes, hq_fraction, reverse_kl}}
+  (mean, s.e.) each; a non-finite value (None) is NaN."""
+  pair = lambda v: tuple(_runner.value(x) for x in v)
+  return {(t["dataset"], t["method"]): dict(
+              modes=pair(t["modes"]), reverse_kl=pair(t["reverse_kl"]),
+              hq_fraction=tuple(x / 100 for x in pair(t["hq_percent"])),
+              per_seed=t.get("per_seed", []))
+          for t in numbers["table"]}
+
+
+def judge(numbers: Mapping) -> Dict[str, bool]:
+  """The papers' claims on the stored numbers (`judge_rows` of their table)."""
+  return judge_rows(rows_of(numbers))
+
+
 def games(scale: str):
   """The GANs of the table at `scale`: every row on both data sets, `seeds` runs each trained
   at once."""
-  size = sizes(scale)
+  size = FIGURE.config(scale)
   return [_common.Game(f"{name}/{method}", _common.toy_gan(
               make_toy_dataset(name), method, iters=size["iters"], width=size["width"],
               batch_size=size["batch"], **recipe(method, size)), None, size["iters"],
@@ -161,8 +172,16 @@ def games(scale: str):
           for name in _common.TOY_DATASETS for method in METHODS]
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
-  size = sizes(scale or ("full" if full else "default"))
+def representative(per_seed) -> int:
+  """The seed whose mode count is the median of the row's (the lower middle one for an even
+  number of seeds): the seed a panel plots under the row's mean."""
+  modes = np.asarray([p["modes"] for p in per_seed], float)
+  return int(np.argsort(modes, kind="stable")[(len(modes) - 1) // 2])
+
+
+def measure(size: Mapping, seed: int) -> Dict:
+  """Train every row's seeds on both data sets; the coverage table, and the samples of each
+  row's representative seed (for the plot)."""
   cpu0 = common.cpu_seconds()
   rows, samples = {}, {}
   for d_i, name in enumerate(_common.TOY_DATASETS):
@@ -173,27 +192,36 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
           d_i=d_i, batch_size=size["batch"], **recipe(method, size))
       x = np.asarray(IndependentRuns(gan).sample(states, k_eval, 2500))
       rows[(name, method)] = _common.coverage_row(x, ds)
-      samples[(name, method)] = x[0]
-  checks = judge(rows)
-  numbers = dict(table=_common.toy_table(rows), published=PUBLISHED_ROWS, seeds=size["seeds"],
-                 iterations=size["iters"], width=size["width"], batch=size["batch"],
-                 learning_rates={m: recipe(m, size) for m in METHODS},
-                 converged={f"{n}/{m}": converged(rows[(n, m)]) for n, m in rows},
-                 train_cpu_seconds=common.cpu_seconds() - cpu0)
-  fig = _common.toy_grid(rows, samples, METHODS)
-  return _common.save(out, NAME, fig, numbers, checks, summary(rows), PAPER,
-                      markdown_table(rows, size))
+      s = representative(rows[(name, method)]["per_seed"])
+      samples[f"{name}/{method}"] = dict(seed=s, x=np.round(x[s], 4))
+  return dict(table=_common.toy_table(rows), published=PUBLISHED_ROWS, seeds=size["seeds"],
+              iterations=size["iters"], width=size["width"], batch=size["batch"],
+              learning_rates={m: recipe(m, size) for m in METHODS},
+              converged={f"{n}/{m}": converged(rows[(n, m)]) for n, m in rows},
+              samples=samples, train_cpu_seconds=common.cpu_seconds() - cpu0)
 
 
-def summary(rows: Mapping) -> str:
+def plot(numbers: Mapping):
+  """One panel per (data set, method): the representative seed's samples over the modes."""
+  samples = numbers["samples"]
+  return _common.toy_grid(rows_of(numbers), {
+      (n, m): np.asarray(samples[f"{n}/{m}"]["x"]) for n in _common.TOY_DATASETS
+      for m in METHODS}, METHODS, seeds={(n, m): samples[f"{n}/{m}"]["seed"]
+                                           for n in _common.TOY_DATASETS for m in METHODS})
+
+
+def summary(numbers: Mapping) -> str:
   """Modes and HQ share of every row, ring / grid."""
+  rows = rows_of(numbers)
   def cell(n, m):
     return f"{rows[(n, m)]['modes'][0]:.1f} at {100 * rows[(n, m)]['hq_fraction'][0]:.0f}%"
   return "modes at % HQ (ring / grid): " + ", ".join(
       f"{m} {cell('8gaussians', m)} / {cell('25gaussians', m)}" for m in METHODS)
 
 
-def markdown_table(rows: Mapping, size: Mapping) -> str:
+def markdown_table(numbers: Mapping) -> str:
+  rows, size = rows_of(numbers), dict(seeds=numbers["seeds"], iters=numbers["iterations"],
+                                      width=numbers["width"], batch=numbers["batch"])
   lines = _common.toy_markdown(rows, METHODS, f"Ours ({size['seeds']} seeds, {size['iters']} "
                                f"generator iterations, width {size['width']}, batch "
                                f"{size['batch']}, mean ± s.e.):")
@@ -212,5 +240,10 @@ def markdown_table(rows: Mapping, size: Mapping) -> str:
   return "\n".join(lines)
 
 
+FIGURE = _runner.Figure(
+    name=NAME, paper=PAPER, scales=SIZES, measure=measure, judge=judge, plot=plot,
+    summary=summary, markdown=markdown_table, games=games, note=NOTE, published=PUBLISHED)
+
+
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))

@@ -1,0 +1,113 @@
+"""experiments/figures/runner.py: a figure is a value, and `rebuild` re-judges and re-plots a
+stored run with the code as it is now (a changed threshold changes the verdict, training
+nothing); the runner's refusals."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from experiments import reproduce
+from experiments.figures import FIGURES, _common, runner
+from experiments.figures import mode_collapse as mc
+from wgan_jax.errors import ConfigError
+
+RING, GRID = "8gaussians", "25gaussians"
+
+
+def _stored_mode_collapse(out):
+  """A mode_collapse.json as a run would store it: the papers' phenomena, 2 seeds, samples."""
+  rows = {}
+  for n, M in ((RING, 8), (GRID, 25)):
+    for m in mc.METHODS:
+      modes, hq = dict(gan=(3.0, 0.97), nsgan=(M - 1.0, 0.95), wgan=(4.0, 0.01)).get(
+          m, (float(M), 0.9))
+      rows[(n, m)] = dict(modes=(modes, 0.5), hq_fraction=(hq, 0.01), reverse_kl=(0.1, 0.01),
+                          per_seed=[dict(modes=modes), dict(modes=modes)])
+  rng = np.random.default_rng(0)
+  samples = {f"{n}/{m}": dict(seed=0, x=rng.normal(size=(50, 2)).round(4))
+             for n, m in rows}
+  numbers = dict(table=_common.toy_table(rows), seeds=2, iterations=10, width=8, batch=100,
+                 samples=samples)
+  saved = dict(name="mode_collapse", paper="old quote", summary="old", checks={"old": True},
+               numbers=runner.as_stored(numbers), scale="tiny", seed=3, seconds=1.5)
+  os.makedirs(out, exist_ok=True)
+  with open(os.path.join(out, "mode_collapse.json"), "w") as f:
+    json.dump(saved, f)
+  return saved
+
+
+def test_rebuild_rejudges_and_replots_with_the_code_as_it_is(tmp_path):
+  _stored_mode_collapse(tmp_path)
+  r = runner.rebuild(mc.FIGURE, str(tmp_path))
+  assert list(r["checks"].values()) == [True] * 6
+  assert r["paper"] == mc.PAPER and r["seed"] == 3 and r["scale"] == "tiny"
+  assert (tmp_path / "mode_collapse.png").read_bytes()[:4] == b"\x89PNG"
+  assert json.loads((tmp_path / "mode_collapse.json").read_text())["checks"] == r["checks"]
+
+
+def test_a_changed_threshold_changes_the_verdict_without_training(tmp_path, monkeypatch):
+  _stored_mode_collapse(tmp_path)
+  assert reproduce.main(["--rebuild", "--scale", "tiny", "--out", str(tmp_path)]) == 0
+  assert "| [mode_collapse](#mode_collapse) | yes |" in (tmp_path / "RESULTS.md").read_text()
+  # every converged row is at 90-97% HQ: a 99% bar leaves none converged
+  monkeypatch.setattr(mc, "CONVERGED_HQ", 0.99)
+  assert reproduce.main(["--rebuild", "--scale", "tiny", "--out", str(tmp_path)]) == 0
+  text = (tmp_path / "RESULTS.md").read_text()
+  assert "| [mode_collapse](#mode_collapse) | no |" in text
+  assert not any(json.loads((tmp_path / "mode_collapse.json").read_text())["checks"].values())
+
+
+def test_rebuild_keeps_the_png_of_numbers_stored_before_the_plot_read_them(tmp_path, capsys):
+  saved = _stored_mode_collapse(tmp_path)
+  del saved["numbers"]["samples"]
+  (tmp_path / "mode_collapse.json").write_text(json.dumps(saved))
+  (tmp_path / "mode_collapse.png").write_bytes(b"old png")
+  r = runner.rebuild(mc.FIGURE, str(tmp_path))
+  assert r["replotted"] is False and (tmp_path / "mode_collapse.png").read_bytes() == b"old png"
+  assert "predate what its plot reads" in capsys.readouterr().err
+  os.remove(tmp_path / "mode_collapse.png")   # and with no PNG to keep: the KeyError itself
+  with pytest.raises(KeyError):
+    runner.rebuild(mc.FIGURE, str(tmp_path))
+
+
+def test_refusals_name_the_argument(tmp_path):
+  with pytest.raises(ConfigError, match="scale") as e:
+    runner.run(mc.FIGURE, str(tmp_path), scale="huge")
+  assert e.value.field == "scale"
+  with pytest.raises(ConfigError, match="seed"):
+    runner.run(mc.FIGURE, str(tmp_path), scale="tiny", seed=-1)
+  (tmp_path / "mode_collapse.json").write_text("")
+  with pytest.raises(ConfigError, match="mode_collapse.json: not a figure's JSON"):
+    runner.rebuild(mc.FIGURE, str(tmp_path))
+  with pytest.raises(ConfigError, match="scales"):
+    runner.Figure("x", "p", dict(tiny={}, default={}), *(lambda *a: None,) * 4)
+
+
+def test_as_stored_is_what_json_gives_back():
+  got = runner.as_stored(dict(a=np.arange(3), b=(1.0, float("inf")), c={("x", "y"): 1}))
+  assert got == dict(a=[0, 1, 2], b=[1.0, None], c={"('x', 'y')": 1})
+  assert np.isnan(runner.value(None)) and runner.value(2) == 2.0
+  assert not runner.value(None) >= 0 and not runner.value(None) < 0
+
+
+def test_figure_command_rebuilds_and_refuses_a_bad_scale(tmp_path, capsys):
+  _stored_mode_collapse(tmp_path)
+  assert runner.main(mc.FIGURE, "doc", ["--rebuild", "--out", str(tmp_path)]) == 0
+  assert "[yes]" in capsys.readouterr().out
+  with pytest.raises(SystemExit) as e:
+    runner.main(mc.FIGURE, "doc", ["--scale", "huge", "--out", str(tmp_path)])
+  assert e.value.code == 2 and "--scale" in capsys.readouterr().err
+
+
+def test_every_figure_is_a_value():
+  """Each figure module defines FIGURE (converted figures): its scales include tiny, default and
+  full, and its name is the module's."""
+  import importlib
+  converted = [n for n in FIGURES
+               if hasattr(importlib.import_module(f"experiments.figures.{n}"), "FIGURE")]
+  assert "mode_collapse" in converted
+  for n in converted:
+    f = importlib.import_module(f"experiments.figures.{n}").FIGURE
+    assert f.name == n and set(runner.SCALES) <= set(f.scales)
