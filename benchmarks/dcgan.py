@@ -53,8 +53,13 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import jax
 import jax.numpy as jnp
 
+import wgan_jax as wj
 from benchmarks.throughput import (OneLineParser, check_int, check_out, check_seconds,
                                    matmul_gflops, refuse)
+from wgan_jax.data.images import array_sampler
+from wgan_jax.models import DCGANCritic, DCGANGenerator
+from wgan_jax.models.conv import conv2d, conv2d_transpose
+from wgan_jax.models.dcgan import stages_for
 
 IMPLS = ("hybrid", "patches", "xla")
 MODES = ("a", "b", "b'", "c")
@@ -116,9 +121,6 @@ def cost_flops(compiled) -> float:
 def jax_variants(size: str, image_shape: Tuple[int, int, int], dim: int, batch: int,
                  latent: int, K: int, impls: Sequence[str],
                  n_critic: int = 5, modes: Sequence[str] = MODES) -> Tuple[List[Variant], Dict]:
-  import wgan_jax as wj
-  from wgan_jax.data.images import array_sampler
-  from wgan_jax.models import DCGANCritic, DCGANGenerator
 
   cfg = wj.make_config("wgan-gp", batch_size=batch, latent_dim=latent, n_critic=n_critic)
   n = cfg.n_critic
@@ -183,7 +185,6 @@ def torch_available() -> Optional[str]:
 
 
 def torch_stages(h: int, w: int) -> int:
-  from wgan_jax.models.dcgan import stages_for
   return stages_for((h, w))
 
 
@@ -286,7 +287,6 @@ def torch_matmul_gflops(n: int = 2048, seconds: float = 2.0, threads: int = 1) -
 # ------------------------------------------------------------------------------------ roles
 def conv_layers(image_shape, dim: int) -> List[Tuple[str, int, int, int, int]]:
   """(op, input side, C_in, C_out, stride) of every 5×5 convolution of the DCGAN pair."""
-  from wgan_jax.models.dcgan import stages_for
   h, _, c = image_shape
   k = stages_for(image_shape[:2])
   crit = [("conv", h // 2 ** i, c if i == 0 else dim * 2 ** (i - 1), dim * 2 ** i, 2)
@@ -310,7 +310,6 @@ def roles_table(image_shape, dim: int, batch: int, impls: Sequence[str], seconds
   With `in_scan` each call runs inside a length-1 `lax.scan`, as the fused training step does
   (XLA:CPU compiles some convolutions differently inside loop bodies).
   """
-  from wgan_jax.models.conv import conv2d, conv2d_transpose
   rows = []
   for op, side, cin, cout, s in conv_layers(image_shape, dim):
     x = jax.random.normal(jax.random.key(0), (batch, side, side, cin))
@@ -394,7 +393,6 @@ def main(argv=None) -> int:
   p.add_argument("--out", default="runs/bench/dcgan.json", help="JSON output path")
   args = p.parse_args(argv)
   shapes = [tuple(s) for s in (args.image_shape or [(32, 32, 3), (8, 8, 1)])]
-  from wgan_jax.models.dcgan import stages_for
   for shape in shapes:
     if min(shape) < 1:
       refuse("--image-shape", f"H, W and C must be ≥ 1, got {' '.join(map(str, shape))}")
@@ -445,7 +443,6 @@ def main(argv=None) -> int:
       machine["torch_matmul_gflops"] = torch_matmul_gflops(seconds=args.matmul_seconds,
                                                            threads=threads[0])
 
-  import wgan_jax as wj
   cfg = wj.make_config("wgan-gp")
   n_critic = args.n_critic
   sizes = []

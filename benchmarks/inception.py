@@ -25,7 +25,10 @@ import tempfile
 import time
 import types
 
+import jax
 import numpy as np
+
+from wgan_jax import inception
 
 
 def _stub_torchvision():
@@ -88,9 +91,7 @@ def main(argv=None) -> dict:
   p.add_argument("--out", default="runs/bench/inception.json", help="JSON output path")
   args = p.parse_args(argv)
 
-  import jax
   import torch
-  from wgan_jax import inception
   torch.set_num_threads(args.threads)
   with tempfile.TemporaryDirectory() as tmp:
     model, path = torch_extractor(tmp)

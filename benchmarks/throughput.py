@@ -32,6 +32,12 @@ from typing import Callable, Dict, List, NoReturn
 
 import jax
 import jax.numpy as jnp
+import optax
+
+import wgan_jax as wj
+from wgan_jax.data import make_toy_dataset
+from wgan_jax.models import MLPCritic, MLPGenerator
+from wgan_jax.parallel import ParallelTrainer
 
 
 def matmul_gflops(n: int = 2048, seconds: float = 2.0) -> float:
@@ -69,7 +75,6 @@ def plain_jax_loop(width: int, batch: int, K: int, n_critic: int = 5) -> Callabl
   """The same work written as a plain JAX loop, without this library: the reference the issue
   quotes. Toy WGAN-GP on 8 Gaussians, MLP 2 → width ×3 → 2 (critic → 1), λ 0.1, Adam(1e-4,
   0.5, 0.9), one key per step for the batch draws, K iterations per call by lax.scan."""
-  import optax
 
   def init(key, sizes):
     return [(jax.random.normal(jax.random.fold_in(key, i), (a, b)) / a ** 0.5, jnp.zeros(b))
@@ -144,10 +149,6 @@ def timed(call: Callable[[], object], iterations_per_call: int, seconds: float) 
 
 
 def bench_size(width: int, batch: int, K: int, seconds: float) -> List[Dict]:
-  import wgan_jax as wj
-  from wgan_jax.data import make_toy_dataset
-  from wgan_jax.models import MLPCritic, MLPGenerator
-  from wgan_jax.parallel import ParallelTrainer
 
   ds = make_toy_dataset("8gaussians")
   cfg = wj.make_config("wgan-gp", gp_weight=0.1, batch_size=batch)

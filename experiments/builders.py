@@ -12,7 +12,18 @@ from typing import Optional
 
 import numpy as np
 
+import wgan_jax as wj
 from experiments.cli import OptionError, renamed
+from experiments.configs import TEXT_LATENT_DIM, TEXT_N_CRITIC, TEXT_OPTIM
+from wgan_jax.data import images, load_points, make_toy_dataset, tfds_images
+from wgan_jax.data.images import array_sampler
+from wgan_jax.data.text import make_text_data, onehot_sampler
+from wgan_jax.mixture import MixtureGAN
+from wgan_jax.models import (DCGANCritic, DCGANGenerator, ImageMLPGenerator, InfoGANCritic,
+                             InfoGANGenerator, MLPCritic, MLPGenerator, MNISTCritic,
+                             MNISTGenerator, ResNetCritic, ResNetGenerator)
+from wgan_jax.models.dcgan import stages_for
+from wgan_jax.models.text import TextCritic, TextGenerator
 
 
 def objective_name(gan) -> str:
@@ -25,8 +36,6 @@ def objective_name(gan) -> str:
 def make_gan(generator, critic, config, sample_real, *, components: int = 1,
              entropy_weight: Optional[float] = None):
   """A `GAN`, or with `components` > 1 the MIX+GAN of that many copies of its players."""
-  import wgan_jax as wj
-  from wgan_jax.mixture import MixtureGAN
   gan = wj.GAN(generator, critic, config, sample_real)
   if components > 1:
     gan = MixtureGAN.from_gan(gan, components=components,
@@ -41,8 +50,6 @@ def _mixture_of(game):
 # ------------------------------------------------------------------------------ toy
 def toy_run(config):
   """(dataset, gan) of a `ToyConfig`."""
-  from wgan_jax.data import load_points, make_toy_dataset
-  from wgan_jax.models import MLPCritic, MLPGenerator
   d, m = config.data, config.model
   try:
     dataset = load_points(d.data_file) if d.data_file else make_toy_dataset(d.dataset)
@@ -69,7 +76,6 @@ class ImageData:
 
 def load_images(d, seed: int = 0) -> ImageData:
   """The training images named by an `ImageDataConfig` (errors name the field)."""
-  from wgan_jax.data import images
   if d.data_dir:
     try:
       x = images.load_image_folder(d.data_dir, image_size=d.image_size)
@@ -79,8 +85,6 @@ def load_images(d, seed: int = 0) -> ImageData:
   if d.idx_dir or d.dataset == "fashion-mnist":
     # Fashion-MNIST from Debian's package, or the MNIST-format IDX files in idx_dir: the train
     # split, the test split as validation.
-    from experiments.configs import EMBEDDED_IMAGES
-    from wgan_jax.data import idx
     field = "idx_dir" if d.idx_dir else "dataset"
     try:
       xt, yt = idx.load_fashion_mnist(d.idx_dir, "train")
@@ -111,7 +115,6 @@ def load_images(d, seed: int = 0) -> ImageData:
     xt, _, xv, _ = images.load_digits()
     return ImageData("stacked-digits", images.stack_digits(xt, 25600, seed=seed),
                      images.stack_digits(xv, 2560, seed=seed + 1))
-  from wgan_jax.data import tfds_images
   try:
     x = tfds_images.load_tfds_images(
         d.dataset, split=d.tfds_split, data_dir=d.tfds_data_dir, max_examples=d.max_examples,
@@ -127,9 +130,6 @@ def make_models(arch: str, shape, *, dim: int, gen_norm: str, critic_norm: str,
                 num_classes: int = 0, head: str = "projection"):
   """(generator, critic) of an image architecture for images of `shape` (H, W, C); with
   `num_classes` the class-conditional DCGAN pair (`head`: projection or ac)."""
-  from wgan_jax.models import (DCGANCritic, DCGANGenerator, ImageMLPGenerator, InfoGANCritic,
-                               InfoGANGenerator, MLPCritic, MNISTCritic, MNISTGenerator,
-                               ResNetCritic, ResNetGenerator)
   if arch == "mnist":
     if tuple(shape) != (28, 28, 1):
       raise OptionError("arch", "mnist: the official WGAN-GP MNIST models take 28×28×1 images, "
@@ -155,8 +155,6 @@ def image_gan(objective: str, shape, *, dim: int, batch_size: int = 64, latent_d
               arch: str = "dcgan", components: int = 5, **overrides):
   """A GAN on image arrays with the official per-objective defaults (the figures' builder);
   "mix+OBJECTIVE" gives a MIX+GAN of `components` generators and critics."""
-  import wgan_jax as wj
-  from wgan_jax.data.images import array_sampler
   mixed = objective.startswith("mix+")
   config = wj.make_config(objective[4:] if mixed else objective, batch_size=batch_size,
                           latent_dim=latent_dim, **overrides)
@@ -169,8 +167,6 @@ def image_gan(objective: str, shape, *, dim: int, batch_size: int = 64, latent_d
 
 def image_run(config):
   """(data, gan) of an `ImageConfig`."""
-  from wgan_jax.data.images import array_sampler
-  from wgan_jax.models.dcgan import stages_for
   m = config.model
   data = load_images(config.data, config.loop.seed)
   shape = tuple(int(s) for s in data.shape)
@@ -185,7 +181,6 @@ def image_run(config):
   gan_config = config.gan_config()
   sampler = array_sampler
   if gan_config.num_classes:
-    from wgan_jax.data.images import labelled_array_sampler
     if data.labels is None:
       raise OptionError("conditional", f"{data.name} has no class labels (digits, "
                         "fashion-mnist and IDX files have)")
@@ -204,9 +199,6 @@ def image_run(config):
 def text_gan(config, vocab_size: int, *, seq_len: int = 32, width: int = 32,
              num_blocks: int = 5):
   """The language GAN of WGAN-GP §5.5: `TextGenerator` and `TextCritic` on one-hot text."""
-  import wgan_jax as wj
-  from wgan_jax.data.text import onehot_sampler
-  from wgan_jax.models.text import TextCritic, TextGenerator
   return wj.GAN(TextGenerator(seq_len, vocab_size, width, num_blocks),
                 TextCritic(width, num_blocks), config, onehot_sampler(vocab_size))
 
@@ -216,8 +208,6 @@ def text_gan_for(objective: str, vocab_size: int, *, seq_len: int = 32, width: i
                  **optim):
   """The language GAN with the paper's optimisation (Adam 1e-4, β (.5, .9); 10 critic
   iterations for wgan-gp, 1 for nsgan) unless `n_critic` / `optim` say otherwise."""
-  import wgan_jax as wj
-  from experiments.configs import TEXT_LATENT_DIM, TEXT_N_CRITIC, TEXT_OPTIM
   kw = dict(TEXT_OPTIM)
   kw.update({k: v for k, v in optim.items() if v is not None})
   config = wj.make_config(objective, batch_size=batch_size, latent_dim=TEXT_LATENT_DIM,
@@ -227,7 +217,6 @@ def text_gan_for(objective: str, vocab_size: int, *, seq_len: int = 32, width: i
 
 def text_run(config):
   """(data, gan) of a `TextConfig`."""
-  from wgan_jax.data.text import make_text_data
   d, m = config.data, config.model
   try:
     data = make_text_data(d.data, text_file=d.text_file, seq_len=d.seq_len,
@@ -238,3 +227,6 @@ def text_run(config):
     raise renamed(e, "text_file" if d.text_file else "data", seq_len="seq_len") from None
   return data, text_gan(config.gan_config(), data.vocab.size, seq_len=d.seq_len,
                         width=m.width, num_blocks=m.num_blocks)
+from experiments.configs import EMBEDDED_IMAGES
+from wgan_jax.data import idx
+from wgan_jax.data.images import labelled_array_sampler

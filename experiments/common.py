@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 import os
+import resource
 import sys
 import tempfile
 from typing import Any
@@ -28,7 +31,6 @@ def to_jsonable(obj: Any) -> Any:
 def content_hash(*items) -> str:
   """SHA-256 (first 16 hex digits) of arrays' dtypes, shapes and bytes, or of files' bytes
   (a str item is a path): what a resumed run checks its data against."""
-  import hashlib
   h = hashlib.sha256()
   for item in items:
     if isinstance(item, str):
@@ -63,7 +65,6 @@ def write_json(path: str, obj: Any) -> None:
 
 
 def save_npy(path: str, array) -> None:
-  import io
   buf = io.BytesIO()
   np.save(buf, np.asarray(array))
   atomic_write_bytes(path, buf.getvalue())
@@ -79,7 +80,6 @@ def cpu_seconds(children: bool = False) -> float:
   """CPU seconds (user + system) of this process, and of its finished children with
   `children`: on a shared machine, about an upper bound of the wall-clock time the same
   compute-bound work takes on idle cores (÷ the cores it keeps busy)."""
-  import resource
   who = [resource.RUSAGE_SELF] + ([resource.RUSAGE_CHILDREN] if children else [])
   return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, who))
 

@@ -23,14 +23,17 @@ from typing import Optional
 
 from experiments.cli import OptionError, build, check_choice, check_positive, leaf_names, opt
 from experiments.loop import LoopConfig
+from wgan_jax import check_critic_norm as check, get_objective as get, make_config
+from wgan_jax.config import OBJECTIVES
+from wgan_jax.data import TOY_DATASETS
+from wgan_jax.metrics import EXACT_W1_MAX
+from wgan_jax.mixture import MIX_OBJECTIVES
 
 OPTIMIZERS = ("adam", "rmsprop")
 NORMS = ("none", "layer", "batch")
 
 
 def _objectives():
-  from wgan_jax.config import OBJECTIVES
-  from wgan_jax.mixture import MIX_OBJECTIVES
   return tuple(OBJECTIVES) + tuple(MIX_OBJECTIVES)
 
 
@@ -117,7 +120,6 @@ class GameConfig:
 
   def gan_config(self, *, iters: int, latent_dim: int, **defaults):
     """The library's `GANConfig` (objective defaults < `defaults` < the set fields)."""
-    from wgan_jax import make_config
     values = dict(defaults)
     fields = ("batch_size", "n_critic", "optimizer", "lr_d", "lr_g", "beta1", "beta2",
               "clip_value", "gp_weight", "gp_target", "instance_noise", "instance_noise_anneal",
@@ -133,12 +135,10 @@ class GameConfig:
 
 
 def check_critic_norm(config, *, batch_norm: bool, field: str) -> None:
-  from wgan_jax import check_critic_norm as check
   check(config, batch_norm=batch_norm, field=field)
 
 
 def get_objective(name: str):
-  from wgan_jax import get_objective as get
   return get(name)
 
 
@@ -146,7 +146,6 @@ def _validate_game(job) -> None:
   """Build the job's GANConfig once, so a bad game value is refused before any work; refuse a
   set option that the game would silently ignore (the library cannot tell a set value from its
   default, the job can)."""
-  from wgan_jax import make_config
   g, c = job.game, job.gan_config()
   if not g.warmup and not make_config(g.base_objective).warmup:
     raise OptionError("warmup", f"only wgan has the warm-up schedule; {g.base_objective} has "
@@ -208,7 +207,6 @@ class ToyData:
                                  "apply, W1 does", metavar="PATH")
 
   def __post_init__(self):
-    from wgan_jax.data import TOY_DATASETS
     check_choice(self, "dataset", sorted(TOY_DATASETS))
 
 
@@ -227,7 +225,6 @@ class ToyConfig:
                f"weights at width {m.width}")
     check_fits("batch_size", 4.0 * b * m.width, f"one hidden layer's activations of a batch "
                f"of {b}")
-    from wgan_jax.metrics import EXACT_W1_MAX
     if self.loop.num_samples > EXACT_W1_MAX:
       raise OptionError("num_samples", f"the exact W1 of each evaluation pairs n samples with n "
                         f"data points (an n×n matrix, O(n³) time): at most {EXACT_W1_MAX:,}, "

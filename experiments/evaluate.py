@@ -19,11 +19,20 @@ import sys
 import time
 from typing import Dict, Tuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from experiments import common
-from experiments.cli import OneLineParser, fail
+from experiments.builders import image_run
+from experiments.cli import OneLineParser, fail, leaf_names
+from experiments.configs import ImageConfig, get_config
+from experiments.evaluators import sample_in_chunks
+from experiments.images import fingerprint
+from wgan_jax import inception, inception_metrics as im
+from wgan_jax.checkpoint import Checkpointer
 from wgan_jax.errors import CheckpointError, ConfigError
+from wgan_jax.inception import as_rgb_uint8
 
 # Preset settings; the flags of the same names override them.
 PROTOCOLS: Dict[str, Dict] = {
@@ -126,15 +135,6 @@ def samples_from_run(path: str, n: int, seed: int = 0) -> np.ndarray:
   GAN is rebuilt from the config its metrics.json records (`get_config("images", **args)`),
   its state restored, and its generator (the averaged one with --ema-decay) sampled with
   fold_in(key(seed), 1000)."""
-  import json
-  import jax
-  import jax.numpy as jnp
-  from experiments.builders import image_run
-  from experiments.cli import leaf_names
-  from experiments.configs import ImageConfig, get_config
-  from experiments.evaluators import sample_in_chunks
-  from experiments.images import fingerprint
-  from wgan_jax.checkpoint import Checkpointer
   with open(os.path.join(path, "metrics.json")) as f:
     args = json.load(f).get("args") or {}
   fields = leaf_names(ImageConfig)
@@ -174,17 +174,14 @@ def load_images(path: str, flag: str, n: int = 0, seed: int = 0) -> np.ndarray:
 def load_reference(ref: str) -> Tuple[np.ndarray | None, Tuple | None]:
   """(images, None) for a data set or image file, (None, (mu, sigma)) for statistics."""
   if ref == "fashion-mnist":
-    from wgan_jax.data.idx import load_fashion_mnist
     return load_fashion_mnist(None, "test")[0], None
   if ref == "digits":
-    from wgan_jax.data.images import load_digits
     tr, _, va, _ = load_digits()
     return np.concatenate([tr, va]), None
   if ref.endswith(".npz") and os.path.isfile(ref):
     with np.load(ref, allow_pickle=False) as z:
       is_stats = "mu" in z.files and "sigma" in z.files
     if is_stats:
-      from wgan_jax.inception_metrics import load_statistics
       return None, load_statistics(ref, field="reference")
   if not os.path.exists(ref):
     raise ConfigError("reference", f"{ref}: neither a data set ({', '.join(DATASETS)}) nor "
@@ -193,7 +190,6 @@ def load_reference(ref: str) -> Tuple[np.ndarray | None, Tuple | None]:
 
 
 def _check_images(x, flag: str):
-  from wgan_jax.inception import as_rgb_uint8
   try:
     return as_rgb_uint8(x, field=flag)
   except ConfigError as e:
@@ -202,8 +198,6 @@ def _check_images(x, flag: str):
 
 def run(args) -> Dict:
   """The metrics of args.samples against args.reference (see `build_parser`)."""
-  from wgan_jax import inception
-  from wgan_jax import inception_metrics as im
   settings = dict(PROTOCOLS[args.protocol])
   for key in ("num_samples", "kid_subsets", "kid_subset_size", "isc_splits"):
     value = getattr(args, key)
@@ -262,6 +256,9 @@ def run(args) -> Dict:
               samples=args.samples, reference=args.reference,
               inception_weights=os.path.basename(args.inception_weights),
               network_seconds=round(seconds, 3))
+from wgan_jax.data.idx import load_fashion_mnist
+from wgan_jax.data.images import load_digits
+from wgan_jax.inception_metrics import load_statistics
 
 
 def main(argv=None) -> Dict:

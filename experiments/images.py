@@ -27,6 +27,8 @@ import dataclasses
 import sys
 from typing import Dict, List, Optional, Tuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from experiments import cli, common, job, plots
@@ -60,8 +62,6 @@ def _nonfinite(fake):
 
 
 def run(config: ImageConfig) -> Tuple[Dict, RunResult]:
-  import jax
-  import jax.numpy as jnp
   data, gan = image_run(config)
   loop, out, arch = config.loop, config.loop.out, config.model.arch
   metrics = DigitMetrics(data) if data.name in EMBEDDED_IMAGES else None

@@ -18,15 +18,22 @@ from __future__ import annotations
 import dataclasses
 import enum
 import errno
+import fcntl
+import json
 import os
 import signal
+import socket
 import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
+import jax
 import numpy as np
+import optax
 
 from experiments.cli import OptionError, check_choice, check_positive, opt, renamed
+from wgan_jax import IndependentRuns, plan_blocks
+from wgan_jax.summary import JsonlWriter, TensorBoardWriter, read_jsonl
 
 PARALLEL = ("none", "pmap", "shard_map")
 
@@ -158,7 +165,6 @@ def init_distributed(loop: LoopConfig) -> None:
   timeout = loop.coordinator_timeout
   if pid != 0:  # process 0 hosts the coordinator; the others must reach it, or fail in time
     _wait_for(address, timeout)
-  import jax
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
   jax.distributed.initialize(coordinator_address=address, num_processes=nproc,
                              process_id=pid, initialization_timeout=timeout)
@@ -166,7 +172,6 @@ def init_distributed(loop: LoopConfig) -> None:
 
 def _wait_for(address: str, timeout: float) -> None:
   """Connect to host:port until it answers; an `OptionError` naming it after `timeout` s."""
-  import socket
   host, _, port = address.rpartition(":")
   if not host or not port.isdigit():
     raise OptionError("coordinator_address", f"expected host:port, got {address!r}")
@@ -218,7 +223,6 @@ def first_nonfinite(metrics: Dict[str, np.ndarray]):
 
 def _host(x):
   """One host copy of a (possibly multi-process, replicated) array tree."""
-  import jax
 
   def one(a):
     if isinstance(a, jax.Array) and not a.is_fully_addressable:
@@ -261,8 +265,6 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
     CheckpointError: a refused resume (named in the message).
     OptionError: existing checkpoints without `resume`, or a bad parallel set-up.
   """
-  import jax
-  from wgan_jax import IndependentRuns, plan_blocks
 
   main_process = jax.process_index() == 0
   if keys is None:
@@ -283,11 +285,9 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
   ckpt, start, elapsed_before, resume_changes = None, 0, 0.0, None
   if workdir is not None:
     hold_workdir(workdir, lock=main_process)
-    from wgan_jax.checkpoint import Checkpointer
     ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), fingerprint or {},
                         max_to_keep=loop.keep_checkpoints)
     if loop.resume:
-      from wgan_jax.checkpoint import CheckpointError
       try:
         state, meta = ckpt.restore(jax.tree_util.tree_map(
             lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), state), may_change=MAY_CHANGE)
@@ -315,7 +315,6 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
 
   to_device, to_host = (lambda s: s), (lambda s: s)
   if loop.parallel != "none":
-    from wgan_jax.parallel import ParallelTrainer
     if loop.seeds > 1:
       raise OptionError("parallel", "independent seeds run on one device")
     try:
@@ -325,7 +324,6 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
     to_device, to_host, step_for = trainer.put, trainer.get, trainer.train_step
 
   writers = []
-  from wgan_jax.summary import JsonlWriter, TensorBoardWriter
   if main_process and workdir is not None:
     writers = [JsonlWriter(os.path.join(workdir, "metrics.jsonl"),
                            resume_from=start if loop.resume else None),
@@ -493,6 +491,8 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
       final_key=jax.random.fold_in(k_eval, g), main_process=main_process,
       checkpoint_dir=ckpt.directory if ckpt else None, skipped_updates=skipped,
       resume_changes=resume_changes)
+from wgan_jax.checkpoint import CheckpointError, Checkpointer
+from wgan_jax.parallel import ParallelTrainer
 
 
 # Fingerprint fields a resume may change: they do not change the run before the checkpoint.
@@ -510,8 +510,6 @@ def _skipped_updates(state) -> Dict[str, int]:
 
 
 def jax_leaves_of_type(tree):
-  import jax
-  import optax
   return [x for x in jax.tree_util.tree_leaves(
       tree, is_leaf=lambda x: isinstance(x, optax.ApplyIfFiniteState))
       if isinstance(x, optax.ApplyIfFiniteState)]
@@ -520,7 +518,6 @@ def jax_leaves_of_type(tree):
 def _outputs_written(workdir: str, start: int) -> bool:
   """Whether the job's final outputs of generator iteration `start` exist: its metrics.json
   (written last by every job) records that many generator iterations."""
-  import json
   try:
     with open(os.path.join(workdir, "metrics.json"), encoding="utf-8") as f:
       return int(json.load(f).get("generator_iterations", -1)) >= start
@@ -530,7 +527,6 @@ def _outputs_written(workdir: str, start: int) -> bool:
 
 def _logged_before(workdir: str, start: int):
   """(history, evaluations) of the iterations ≤ start, read back from the run's logs."""
-  from wgan_jax.summary import read_jsonl
   history: Dict[str, List] = {"iteration": []}
   evals: List[Dict] = []
   path = os.path.join(workdir, "metrics.jsonl")
@@ -556,8 +552,6 @@ def hold_workdir(workdir: str, lock: bool = True) -> None:
 
   With `lock=False` (the other processes of a multi-host run, which share process 0's folder)
   the folder is only made and checked for writing."""
-  import fcntl
-  import socket
   path = os.path.abspath(workdir)
   if path in _HELD:
     return

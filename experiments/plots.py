@@ -7,6 +7,8 @@ import os
 import textwrap
 from typing import Dict, List
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from experiments import common
@@ -15,8 +17,6 @@ from experiments import common
 def plot_samples(path, gan, state, dataset, fake, key, title, components=None, weights=None):
   """Samples over the real data and the critic's contours; with `components` (the generator
   of each sample, a mixture) each generator's samples in its own colour, labelled by weight."""
-  import jax
-  import jax.numpy as jnp
   plt = common.matplotlib_pyplot()
   real = np.asarray(dataset.sample(key, len(fake)))
   lim = 1.25 * float(np.abs(real).max())

@@ -25,11 +25,14 @@ import dataclasses
 import sys
 from typing import Dict, List, Optional, Tuple
 
+import jax
+
 from experiments import cli, common, job, plots
 from experiments.builders import text_run
 from experiments.configs import TEXT_DEFAULTS, TEXT_OBJECTIVES, TEXT_PRESETS, TextConfig
 from experiments.evaluators import TextEvaluator
 from experiments.loop import RunResult, StopReason, train_and_evaluate
+from wgan_jax.data.text import PAD
 
 PROG = "python -m experiments.text"
 CHOICES = dict(objective=TEXT_OBJECTIVES)
@@ -51,8 +54,6 @@ def fingerprint(config: TextConfig, data, gan) -> Dict:
 
 def run(config: TextConfig) -> Tuple[Dict, RunResult]:
   """Train with the one loop, then write samples, metrics and the figure (process 0)."""
-  import jax
-  from wgan_jax.data.text import PAD
   data, gan = text_run(config)
   loop, out = config.loop, config.loop.out
   ev = TextEvaluator(gan, data, config.data.decode)

@@ -24,20 +24,20 @@ import dataclasses
 import sys
 from typing import Dict, List, Optional, Tuple
 
+import jax
 import numpy as np
 
 from experiments import cli, common, job, plots
 from experiments.builders import objective_name, toy_run
-from experiments.configs import TOY_DEFAULTS, TOY_PRESETS, ToyConfig
+from experiments.configs import TOY_DEFAULTS, TOY_PRESETS, ToyConfig, _objectives
 from experiments.evaluators import toy_metrics
 from experiments.loop import RunResult, StopReason, train_and_evaluate
+from wgan_jax.data import TOY_DATASETS
 
 PROG = "python -m experiments.toy"
 
 
 def choices() -> Dict[str, Tuple[str, ...]]:
-  from wgan_jax.data import TOY_DATASETS
-  from experiments.configs import _objectives
   return dict(objective=_objectives(), dataset=tuple(sorted(TOY_DATASETS)))
 
 
@@ -60,7 +60,6 @@ def fingerprint(config: ToyConfig, dataset, gan) -> Dict:
 
 def run(config: ToyConfig) -> Tuple[Dict, RunResult]:
   """Train with the one loop, then write samples, metrics and figures (process 0)."""
-  import jax
   dataset, gan = toy_run(config)
   loop, out = config.loop, config.loop.out
 

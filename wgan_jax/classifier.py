@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from typing import Dict, Optional, Tuple
 
 import flax.linen as nn
@@ -28,6 +29,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+
+from wgan_jax.data.idx import load_fashion_mnist
+from wgan_jax.data.images import load_digits
+from wgan_jax.models.conv import Conv
 
 
 class ConvClassifier(nn.Module):
@@ -44,7 +49,6 @@ class ConvClassifier(nn.Module):
 
   @nn.compact
   def __call__(self, x, return_features: bool = False):
-    from wgan_jax.models.conv import Conv
     h = x
     for features, kernel, stride in self.convs:
       conv = (nn.Conv(features, (kernel, kernel), (stride, stride)) if self.conv_impl == "flax"
@@ -258,7 +262,6 @@ def load_or_train_classifier(recipe: ClassifierRecipe, train: Tuple[np.ndarray, 
 def _read_cache(path: str, template):
   """The cached parameters, or None (with a warning naming the file) when the file is damaged:
   a cache is derived data, so the caller trains the classifier again and overwrites it."""
-  import warnings
   try:
     with open(path, "rb") as f:
       params = flax.serialization.from_bytes(template, f.read())
@@ -275,7 +278,6 @@ def _read_cache(path: str, template):
 
 def load_or_train_digit_classifier(cache_dir: str | None = None):
   """The cached classifier (trained on the first call): (params, held-out accuracy)."""
-  from wgan_jax.data.images import load_digits
   cache_dir = cache_dir or default_cache_dir()
   xt, yt, xv, yv = load_digits()
   params, info = load_or_train_classifier(
@@ -290,7 +292,6 @@ def load_or_train_fashion_classifier(cache_dir: Optional[str] = None,
   """The Fashion-MNIST classifier, trained on the first call on the training split of
   `directory` (default: Debian's package, see `wgan_jax.data.idx.load_fashion_mnist`) and
   cached: (params, info) as `load_or_train_classifier`, accuracy on the test split."""
-  from wgan_jax.data.idx import load_fashion_mnist
   train = load_fashion_mnist(directory, "train")
   test = load_fashion_mnist(directory, "test")
   return load_or_train_classifier(recipe, train, test, cache_dir)

@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from wgan_jax import torch_file
 from wgan_jax.errors import ConfigError
 
 INPUT_SIZE = 299
@@ -455,7 +456,6 @@ def load_weights(path: str, *, cache: bool = True, cache_dir: str | None = None,
     ConfigError(field, ...): one line naming the file: missing, unreadable, not a torch file,
       or not these weights (keys or shapes differ), with where users get the right file.
   """
-  from wgan_jax import torch_file
   if not path or not os.path.isfile(path):
     raise ConfigError(field, f"{path}: no such file; pass the FID Inception weights, "
                       f"{WEIGHT_SOURCES} (nothing is downloaded)")

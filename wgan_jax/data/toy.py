@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import warnings
 from typing import Callable, Optional
 
 import jax
@@ -128,7 +129,6 @@ def load_points(path: str) -> ToyDataset:
       once cast to the float32 the model trains in; naming the first such row), or is not
       [N, 2] numbers free of NaN and infinity (see `points_dataset`).
   """
-  import warnings
   if os.path.isfile(path) and os.path.getsize(path) == 0:
     raise ValueError(f"{path}: the file is empty (0 bytes)")
   magic = b""

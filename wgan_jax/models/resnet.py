@@ -23,6 +23,7 @@ import jax.numpy as jnp
 
 from wgan_jax.models.conv import Conv
 from wgan_jax.models.dcgan import stages_for
+from wgan_jax.models.mlp import MLPGenerator
 
 _he = nn.initializers.variance_scaling(2.0, "fan_avg", "uniform")  # the official He init
 _glorot = nn.initializers.xavier_uniform()
@@ -148,7 +149,6 @@ class ImageMLPGenerator(nn.Module):
 
   @nn.compact
   def __call__(self, z, train: bool = True):
-    from wgan_jax.models.mlp import MLPGenerator
     h, w, c = self.image_shape
     x = MLPGenerator(out_dim=h * w * c, width=self.width, depth=self.depth)(z, train)
     return x.reshape(z.shape[0], h, w, c)
