@@ -40,9 +40,12 @@ verdict = runner.verdict
 def results_markdown(results: List[Dict], *, full: bool, seconds: Dict[str, float]) -> str:
   lines = ["# Results", "",
            f"Written by `python -m experiments.reproduce{' --full' if full else ''}`; every "
-           "number below is in the JSON beside each figure. \"Shape matches\" is *yes* when "
-           "every checked claim holds, *partly* when some do, *no* when none do; the checks "
-           "are the papers' qualitative claims, measured on our CPU-sized runs.", "",
+           "number below is in the JSON beside each figure. \"Shape matches\" counts only the "
+           "informative checks: *yes* when every one holds, *partly* when some do, *no* when "
+           "none do; a check marked [~] is *underpowered* (its test cannot reject at the run's "
+           "sample size) and is never counted as a pass. The checks are the papers' claims, "
+           "measured on our CPU-sized runs; `--rebuild` re-judges the stored numbers with the "
+           "code as it is.", "",
            "Seconds are wall-clock on the machine of the run, which others may have shared; CPU "
            "seconds are the run's own (÷ 2 estimates the wall-clock on 2 idle cores).", "",
            "| figure | shape matches | published (the paper's own number) | seconds | CPU s |",
@@ -58,7 +61,9 @@ def results_markdown(results: List[Dict], *, full: bool, seconds: Dict[str, floa
     if r.get("published"):
       lines += [f"**Published.** {r['published']}", ""]
     lines += [f"**Measured.** {r['summary']}", ""]
-    lines += [f"- [{'x' if ok else ' '}] {claim}" for claim, ok in r["checks"].items()]
+    lines += [f"- [{runner.mark(ok)}] {claim}" + (" *(underpowered: cannot reject at this "
+              "sample size; not counted)*" if ok == runner.UNDERPOWERED else "")
+              for claim, ok in r["checks"].items()]
     if r.get("markdown"):
       lines += ["", r["markdown"]]
     if r.get("note"):

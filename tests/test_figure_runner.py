@@ -111,3 +111,16 @@ def test_every_figure_is_a_value():
   for n in converted:
     f = importlib.import_module(f"experiments.figures.{n}").FIGURE
     assert f.name == n and set(runner.SCALES) <= set(f.scales)
+
+
+def test_underpowered_checks_are_never_passes():
+  U = runner.UNDERPOWERED
+  assert runner.verdict({"a": True, "b": U}) == "yes"
+  assert runner.verdict({"a": False, "b": U}) == "no"
+  assert runner.verdict({"a": True, "b": False, "c": U}) == "partly"
+  assert runner.verdict({"b": U}) == U
+  assert runner.check_value(U) == U and runner.check_value("yes") is True
+  md = reproduce.results_markdown([dict(name="x", paper="p", summary="s",
+                                        checks={"claim": U, "other": True})],
+                                  full=False, seconds={})
+  assert "- [~] claim *(underpowered" in md and "- [x] other" in md

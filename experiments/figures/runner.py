@@ -47,7 +47,8 @@ class Figure:
       from).
     measure: (config, seed) -> numbers: trains and measures; JSON-shaped numbers (dicts with
       string keys, lists or arrays, floats; a non-finite float is stored as None).
-    judge: numbers -> {claim: bool}: the paper's claims on the numbers as stored.
+    judge: numbers -> {claim: bool or UNDERPOWERED}: the paper's claims on the numbers as
+      stored (UNDERPOWERED: its test cannot reject at the sample size).
     plot: numbers -> a matplotlib figure.
     summary: numbers -> one line for the console and RESULTS.md.
     markdown: numbers -> a table for RESULTS.md (None: no table).
@@ -92,9 +93,30 @@ def value(x) -> float:
   return math.nan if x is None else float(x)
 
 
-def verdict(checks: Dict[str, bool]) -> str:
-  ok = sum(bool(v) for v in checks.values())
-  return "yes" if ok == len(checks) else "no" if ok == 0 else "partly"
+# A check whose test could not reject at its sample size (e.g. a sign test on 5 pairs, whose
+# smallest p is 0.0625): neither a pass nor a fail; RESULTS.md shows it as such and the
+# verdict does not count it.
+UNDERPOWERED = "underpowered"
+
+
+def check_value(v):
+  """A judge's value as stored: True, False or UNDERPOWERED."""
+  return UNDERPOWERED if isinstance(v, str) and v == UNDERPOWERED else bool(v)
+
+
+def verdict(checks: Dict[str, Any]) -> str:
+  """yes: every informative check holds; partly: some do; no: none do; underpowered: no check
+  is informative. Underpowered checks are never counted as passes."""
+  informative = [v for v in checks.values() if v != UNDERPOWERED]
+  if not informative:
+    return UNDERPOWERED if checks else "no"
+  ok = sum(bool(v) for v in informative)
+  return "yes" if ok == len(informative) else "no" if ok == 0 else "partly"
+
+
+def mark(v) -> str:
+  """A check's box in RESULTS.md: [x] holds, [ ] does not, [~] underpowered."""
+  return "~" if v == UNDERPOWERED else "x" if v else " "
 
 
 def _write(figure: Figure, out: str, numbers: Dict, meta: Dict, *,
@@ -103,7 +125,7 @@ def _write(figure: Figure, out: str, numbers: Dict, meta: Dict, *,
 
   keep_old_png: where the numbers lack what the plot reads (a run stored before the plot
   read it), keep the PNG already in `out` and say so on stderr, instead of failing."""
-  checks = {k: bool(v) for k, v in figure.judge(numbers).items()}
+  checks = {k: check_value(v) for k, v in figure.judge(numbers).items()}
   summary = figure.summary(numbers)
   markdown = figure.markdown(numbers) if figure.markdown else None
   png = os.path.join(out, f"{figure.name}.png")
@@ -219,6 +241,6 @@ def main(figure: Figure, doc: str, argv=None) -> int:
   took = "" if args.rebuild else f" ({result['seconds']:.0f} s)"
   print(f"{figure.name}: {result['summary']}{took}")
   for claim, ok in result["checks"].items():
-    print(f"  [{'yes' if ok else 'NO '}] {claim}")
+    print(f"  [{'low' if ok == UNDERPOWERED else 'yes' if ok else 'NO '}] {claim}")
   print(f"wrote {os.path.join(args.out, figure.name)}.png and .json")
   return 0
