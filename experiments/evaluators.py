@@ -227,7 +227,8 @@ def text_curve(gan, data, *, iters: int, eval_every: int, seed: int = 0,
 def text_pair_curves(data, s: Dict, *, seed: int = 0, tiny: bool = False) -> Dict[str, Dict]:
   """`text_curve` of `wgan-gp` and of `nsgan` on the same corpus with the same generator and
   critic (settings `s`: width, num_blocks, batch_size, n_critic (wgan-gp only), lr, iters,
-  eval_every): the text figures' comparison of WGAN-GP §5.5."""
+  eval_every, and optionally log_every, the history's step: default 1 if `tiny` else 5): the
+  text figures' comparison of WGAN-GP §5.5."""
   from experiments.builders import text_gan_for
   curves = {}
   for objective in ("wgan-gp", "nsgan"):
@@ -237,8 +238,74 @@ def text_pair_curves(data, s: Dict, *, seed: int = 0, tiny: bool = False) -> Dic
                        lr_d=s["lr"], lr_g=s["lr"])
     curves[objective] = text_curve(
         gan, data, iters=s["iters"], eval_every=s["eval_every"], seed=seed,
-        iters_per_call=min(25, s["eval_every"]), log_every=1 if tiny else 5)
+        iters_per_call=min(25, s["eval_every"]),
+        log_every=s.get("log_every", 1 if tiny else 5))
   return curves
+
+
+# ------------------------------------------------------------ the text figures (WGAN-GP §5.5)
+# text_jsd (the Markov language) and text_english (English prose) are one figure on two
+# corpora: they measure, compare and plot through these; each states its own claims.
+def text_pair_data(corpus: str, s: Dict, seed: int = 0):
+  """A text figure's corpus at settings `s`: "markov" (s["lines"] lines of the synthetic Markov
+  language) or "english" (pydoc_data's prose), s["heldout"] of its lines held out."""
+  from wgan_jax.data.text import make_text_data
+  lines = dict(markov_lines=s["lines"]) if corpus == "markov" else {}
+  return make_text_data(corpus, heldout=s["heldout"], seed=seed, **lines)
+
+
+def text_pair_measure(corpus: str, s: Dict, seed: int = 0) -> Dict:
+  """A text figure's numbers: `text_pair_curves` on `corpus` at settings `s` (with s["log_every"]
+  the history's step): the corpus' references, each run's evaluations, final scores, history and
+  first 20 samples, the nsgan discriminator's mean accuracy over the last fifth of training
+  (None without a history), its generator's gradient norm over the first and last fifths, and
+  the first 10 held-out lines."""
+  data = text_pair_data(corpus, s, seed)
+  curves = text_pair_curves(data, s, seed=seed)
+  acc = np.asarray(curves["nsgan"]["history"]["d_accuracy"])
+  late = acc[len(acc) * 4 // 5:]
+  gnorm = np.asarray(curves["nsgan"]["history"]["g_grad_norm"])
+  return dict(
+      corpus=corpus, settings=dict(s), references=curves["wgan-gp"]["references"],
+      final={k: c["evaluations"][-1] for k, c in curves.items()},
+      evaluations={k: c["evaluations"] for k, c in curves.items()},
+      nsgan_d_accuracy_late=float(late.mean()) if len(late) else None,
+      nsgan_g_grad_norm=dict(first=float(gnorm[:max(1, len(gnorm) // 5)].mean()),
+                             last=float(gnorm[len(gnorm) * 4 // 5:].mean()))
+      if len(gnorm) else None,
+      history={k: c["history"] for k, c in curves.items()},
+      samples={k: c["samples"][:20] for k, c in curves.items()},
+      heldout_lines=list(data.heldout[:10]),
+      seconds={k: c["seconds"] for k, c in curves.items()})
+
+
+def text_pair_facts(numbers: Dict, min_d_accuracy: float) -> Dict[str, bool]:
+  """The text figures' comparisons on their stored numbers (a missing or None number, e.g. of
+  a diverged run, is NaN and fails every one): lower_jsd_4 (wgan-gp's final 4-gram JSD is below
+  nsgan's), below_uniform_nll (wgan-gp's oracle NLL is below the uniform generator's: False on
+  a corpus without an oracle), more_corpus_words (more of wgan-gp's words are words of the
+  corpus than of nsgan's), d_separates (the nsgan discriminator's mean accuracy over the last
+  fifth of training is above `min_d_accuracy`)."""
+  v = lambda x: float("nan") if x is None else float(x)
+  w, n = numbers["final"]["wgan-gp"], numbers["final"]["nsgan"]
+  return dict(
+      lower_jsd_4=v(w.get("jsd_4")) < v(n.get("jsd_4")),
+      below_uniform_nll=v(w.get("oracle_nll"))
+      < v(numbers["references"].get("uniform_oracle_nll")),
+      more_corpus_words=v(w.get("in_vocabulary")) > v(n.get("in_vocabulary")),
+      d_separates=v(numbers.get("nsgan_d_accuracy_late")) > min_d_accuracy)
+
+
+def text_pair_plot(numbers: Dict, corpus_label: str):
+  """A text figure's plot from its numbers: each run's n-gram JSDs over training against the
+  held-out floor, the discriminator's accuracy and the generator's gradient norm."""
+  from experiments.plots import jsd_figure
+  s = numbers["settings"]
+  curves = {k: dict(evaluations=ev, history=numbers["history"][k])
+            for k, ev in numbers["evaluations"].items()}
+  return jsd_figure(curves, numbers["references"]["floor"],
+                    f"wgan-gp vs nsgan on {corpus_label} (width {s['width']}, {s['iters']} "
+                    "generator iterations)")
 
 
 def inception_evaluator(weights: str, data, n: int):

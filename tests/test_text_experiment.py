@@ -8,7 +8,7 @@ import pytest
 from experiments import text
 from experiments.builders import text_gan_for
 from experiments.evaluators import text_curve
-from experiments.figures import text_jsd
+from experiments.figures import runner, text_jsd
 
 TINY = ["--data", "markov", "--markov-lines", "600", "--num-samples", "60", "--iters", "12",
         "--eval-every", "6", "--iters-per-call", "6", "--width", "8", "--num-blocks", "2",
@@ -169,12 +169,16 @@ def test_wgan_gp_on_markov_learns_the_language_over_seeds():
 
 @pytest.mark.slow  # a training run: the slow tier (CI runs it)
 def test_figure_tiny_scale(tmp_path):
-  r = text_jsd.run(str(tmp_path), scale="tiny")
+  r = runner.run(text_jsd.FIGURE, str(tmp_path), scale="tiny")
   assert r["name"] == "text_jsd" and len(r["checks"]) == 3
   assert (tmp_path / "text_jsd.png").read_bytes()[:4] == b"\x89PNG"
   data = json.loads((tmp_path / "text_jsd.json").read_text())
-  assert set(data["numbers"]["final"]) == {"wgan-gp", "nsgan"}
-  assert "| held-out floor |" in r["markdown"]
+  n = data["numbers"]
+  assert set(n["final"]) == {"wgan-gp", "nsgan"} and n["settings"]["log_every"] == 1
+  assert "| held-out floor |" in r["markdown"] and data["scale"] == "tiny"
+  # the checks are the judge's of the stored numbers, and the history every step (tiny)
+  assert data["checks"] == text_jsd.judge(n)
+  assert n["history"]["nsgan"]["iteration"] == [1, 2, 3, 4]
 
 
 @pytest.mark.slow
