@@ -68,3 +68,70 @@ def test_smooth_elu_of_appendix_d():
   eps = 1e-4
   assert float(second(jax.nn.elu)(-eps)) - float(second(jax.nn.elu)(eps)) > 0.99  # ELU'' jumps
   assert abs(float(second(gp.smooth_elu)(-eps)) - float(second(gp.smooth_elu)(eps))) < 1e-3
+
+
+# What the paper describes: a near-optimal penalised ReLU critic on Prop. 1 (unit slope along
+# the optimal pairs, its gradient along them and less so along random pairs), the smooth
+# activation training as well, and ELU failing (App. D). Numbers as stored by `gp.measure`.
+def _critic(gap, slope, share=0.8, cosine=0.99, random_cosine=0.7):
+  return dict(gap=gap, gap_over_w1=gap, final_loss=-gap, final_loss_std=0.01,
+              optimal_pairs=dict(median_directional_derivative=slope,
+                                 share_within_tolerance=share, median_cosine=cosine,
+                                 median_grad_norm=slope),
+              random_pairs=dict(median_directional_derivative=0.5, share_within_tolerance=0.1,
+                                median_cosine=random_cosine, median_grad_norm=0.9),
+              losses=[0.0, -gap])
+
+
+RELU, ELU, SMOOTH = "relu", "elu", "softplus(2x+2)/2-1"
+PAPERS = {RELU: dict(gap=0.99, slope=1.0), ELU: dict(gap=0.7, slope=0.8),
+          SMOOTH: dict(gap=0.98, slope=1.02)}
+
+
+def _numbers(**critics):
+  """Stored numbers with each activation's `_critic` (its PAPERS arguments updated by
+  `critics[activation]`)."""
+  from experiments.figures import runner
+  return runner.as_stored(dict(
+      n=256, steps=6000, w1_exact=1.0,
+      critics={a: _critic(**dict(kw, **critics.get(a, {}))) for a, kw in PAPERS.items()},
+      activation_max_deviation=dict(max=0.0734, at=[-1.824, -0.176], at_0=0.0635)))
+
+
+def test_the_papers_result_passes_every_check():
+  checks = gp.judge(_numbers())
+  assert len(checks) == 6 and all(checks.values())
+  # a diverged ELU critic (NaN, stored as None) has failed to train too
+  nan = float("nan")
+  assert all(gp.judge(_numbers(elu=dict(gap=nan, slope=nan))).values())
+
+
+@pytest.mark.parametrize("change,failing", [
+    # the ReLU critic is not near optimal
+    (dict(relu=dict(gap=0.8)), [0]),
+    (dict(relu=dict(gap=float("nan"))), [0]),
+    # its slope along the optimal pairs is off 1 (the share of points kept)
+    (dict(relu=dict(slope=1.3)), [1]),
+    # fewer than half the segment points on Prop. 1
+    (dict(relu=dict(share=0.3)), [2]),
+    # the gradient is not along the segments, or no more so than along random pairs
+    (dict(relu=dict(cosine=0.9)), [3]),
+    (dict(relu=dict(random_cosine=0.995)), [3]),
+    # the smooth activation does not train (far from W1, or off Prop. 1)
+    ({SMOOTH: dict(gap=0.85)}, [4]),
+    ({SMOOTH: dict(slope=1.2)}, [4]),
+    # ELU trains as well as the smooth one (what this 2-D problem measured)
+    (dict(elu=dict(gap=0.92, slope=0.95)), [5]),
+])
+def test_each_check_fails_when_its_phenomenon_is_absent(change, failing):
+  checks = list(gp.judge(_numbers(**change)).values())
+  assert [i for i, ok in enumerate(checks) if not ok] == failing
+
+
+def test_summary_reads_the_numbers():
+  s = gp.summary(_numbers())
+  assert s.startswith("ReLU critic gap/W1 0.990; along optimal pairs the slope has median "
+                      "1.000 (80% within ±0.1), median cosine 0.990")
+  assert "gap/W1 ELU 0.700, softplus(2x+2)/2-1 0.980, slope medians 0.800 / 1.020" in s
+  assert gp.FIGURE.config("default") == dict(n=256, width=128, steps=6000, lr=1e-3)
+  assert gp.FIGURE.config("full") == dict(n=512, width=512, steps=20000, lr=1e-4)

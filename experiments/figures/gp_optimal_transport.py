@@ -30,7 +30,10 @@ import optax
 import scipy.optimize
 import scipy.spatial.distance
 
+from typing import Dict, Mapping
+
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 from experiments.figures._common import train_critic
 from wgan_jax.data import make_toy_dataset
 
@@ -50,6 +53,16 @@ NOTE = (  # what RESULTS.md says about this figure's runs
 LAMBDA = 10.0
 TOLERANCE = 0.1  # |directional derivative - 1| counted as "on Prop. 1"
 TS = (0.1, 0.3, 0.5, 0.7, 0.9)  # points along each segment (0: the generated end, 1: the real)
+# n: points per side; width and steps of the critic; lr: Adam's (Algorithm 1: 1e-4; the CPU
+# sizes take 1e-3 for fewer steps)
+SCALES = {"tiny": dict(n=32, width=32, steps=100, lr=1e-3),
+          "default": dict(n=256, width=128, steps=6000, lr=1e-3),
+          "full": dict(n=512, width=512, steps=20000, lr=1e-4)}
+MAX_GAP_ERROR = 0.1   # "near optimal": |gap/W1 - 1| < 10%
+MIN_COSINE = 0.95     # "points along the segments": median cosine
+MIN_SHARE = 0.5       # "at least half of the segment points" within TOLERANCE of 1
+GRID = np.linspace(-3, 3, 61)      # the plotted critic's values on GRID × GRID
+BINS = np.linspace(0, 1.5, 61)     # the slope histograms' bins
 
 
 def smooth_elu(x):
@@ -133,18 +146,17 @@ def games(scale: str) -> list:
   return []
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
-  scale = scale or ("full" if full else "default")
-  n = dict(tiny=32, default=256, full=512)[scale]
-  width = dict(tiny=32, default=128, full=512)[scale]
-  steps = dict(tiny=100, default=6000, full=20000)[scale]
-  lr = dict(tiny=1e-3, default=1e-3, full=1e-4)[scale]  # Algorithm 1: 1e-4 (CPU: fewer steps)
+def measure(s: Mapping, seed: int) -> Dict:
+  """The exact coupling of the two samples, a penalised critic per activation trained on them,
+  their Prop. 1 statistics along optimal and random pairs, and what the plot draws (the ReLU
+  critic on GRID × GRID, the samples and their coupling, the ReLU critic's slope histograms)."""
+  n, width, steps, lr = s["n"], s["width"], s["steps"], s["lr"]
   key = jax.random.key(seed)
   real, fake = samples(jax.random.fold_in(key, 0), n)
   perm, w1 = optimal_pairs(real, fake)
   rand = np.asarray(jax.random.permutation(jax.random.fold_in(key, 1), n))
   random_len = float(np.linalg.norm(real[rand] - fake, axis=1).mean())
-  results, critics = {}, {}
+  results, critics, slopes = {}, {}, {}
   for act in ACTIVATIONS:
     # the same initial key for every activation: the critics differ only in the nonlinearity
     f, _, losses = train(act, real, fake, jax.random.fold_in(key, 2), width=width, steps=steps,
@@ -157,43 +169,69 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
     tail = losses[-max(1, steps // 10):]
     results[act] = dict(gap=gap, gap_over_w1=gap / w1, final_loss=float(tail.mean()),
                         final_loss_std=float(tail.std()), optimal_pairs=summarise(*ot),
-                        random_pairs=summarise(*rn), losses=losses[::max(1, steps // 200)],
-                        directional_derivatives=ot[0], random_directional_derivatives=rn[0])
+                        random_pairs=summarise(*rn), losses=losses[::max(1, steps // 200)])
+    slopes[act] = (ot[0], rn[0])
   xs = np.linspace(-6, 6, 24001)
   diff = np.abs(np.asarray(jax.nn.elu(xs)) - np.asarray(smooth_elu(xs)))
   # two equal maxima, at x ≈ -1.824 and x ≈ -0.176 (their mirror about -1)
   top = float(xs[diff.argmax()])
   act_dev = dict(max=float(diff.max()), at=sorted((top, -2.0 - top)),
                  at_0=float(np.log1p(np.exp(2.0)) / 2 - 1))
-  relu, elu, sm = results["relu"], results["elu"], results["softplus(2x+2)/2-1"]
+  gx, gy = np.meshgrid(GRID, GRID)
+  vals = np.asarray(critics["relu"](jnp.asarray(np.stack([gx.ravel(), gy.ravel()], 1),
+                                                jnp.float32)))
+  ot_dd, rn_dd = slopes["relu"]
+  plot_data = dict(
+      relu_critic_grid=np.round(vals.reshape(gx.shape), 4), grid=GRID,
+      real=np.round(real, 4), fake=np.round(fake, 4), perm=perm, bins=BINS,
+      relu_slope_histogram=dict(optimal_pairs=np.histogram(ot_dd.ravel(), BINS)[0],
+                                random_pairs=np.histogram(rn_dd.ravel(), BINS)[0]))
+  return dict(n=n, width=width, steps=steps, lr=lr, adam_betas=(0.0, 0.9), gp_weight=LAMBDA,
+              ts=TS, tolerance=TOLERANCE, w1_exact=w1, random_pairs_mean_length=random_len,
+              critics=results, activation_max_deviation=act_dev, plot=plot_data)
+
+
+def judge(numbers: Mapping) -> Dict[str, bool]:
+  v, c = _runner.value, numbers["critics"]
+  relu, elu, sm = c["relu"], c["elu"], c["softplus(2x+2)/2-1"]
+  gap_error = lambda r: abs(v(r["gap_over_w1"]) - 1)
+  slope_error = lambda r: abs(v(r["optimal_pairs"]["median_directional_derivative"]) - 1)
   o = relu["optimal_pairs"]
-  checks = {
-      "the penalised critic is near optimal: E_r f - E_g f within 10% of the exact W1 (linear "
-      "assignment)": abs(relu["gap_over_w1"] - 1) < 0.1,
+  return {
+      f"the penalised critic is near optimal: E_r f - E_g f within {MAX_GAP_ERROR:.0%} of the "
+      "exact W1 (linear assignment)": gap_error(relu) < MAX_GAP_ERROR,
       f"Prop. 1: along optimal-coupling segments the directional derivative has median within "
-      f"{TOLERANCE} of 1": abs(o["median_directional_derivative"] - 1) <= TOLERANCE,
+      f"{TOLERANCE} of 1": slope_error(relu) <= TOLERANCE,
       f"Prop. 1: at least half of the segment points are within {TOLERANCE} of 1":
-          o["share_within_tolerance"] >= 0.5,
-      "Prop. 1: the gradient points along the segments (median cosine > 0.95) and more so than "
-      "along random pairs' segments":
-          o["median_cosine"] > 0.95
-          and o["median_cosine"] > relu["random_pairs"]["median_cosine"],
-      "App. D: softplus(2x+2)/2 - 1 trains: its critic is within 10% of W1 and on Prop. 1":
-          abs(sm["gap_over_w1"] - 1) < 0.1
-          and abs(sm["optimal_pairs"]["median_directional_derivative"] - 1) <= TOLERANCE,
-      "App. D: ELU fails to train: its critic ends > 10% of W1 further from W1 than the smooth "
-      "one's, or its slope along optimal pairs is off Prop. 1":
-          (abs(elu["gap_over_w1"] - 1) > abs(sm["gap_over_w1"] - 1) + 0.1
-           or abs(elu["optimal_pairs"]["median_directional_derivative"] - 1) > TOLERANCE),
+          v(o["share_within_tolerance"]) >= MIN_SHARE,
+      f"Prop. 1: the gradient points along the segments (median cosine > {MIN_COSINE}) and more "
+      "so than along random pairs' segments":
+          v(o["median_cosine"]) > MIN_COSINE
+          and v(o["median_cosine"]) > v(relu["random_pairs"]["median_cosine"]),
+      f"App. D: softplus(2x+2)/2 - 1 trains: its critic is within {MAX_GAP_ERROR:.0%} of W1 and "
+      "on Prop. 1":
+          gap_error(sm) < MAX_GAP_ERROR and slope_error(sm) <= TOLERANCE,
+      # a diverged ELU critic (NaN) has failed to train: `not <=` holds for NaN
+      f"App. D: ELU fails to train: its critic ends > {MAX_GAP_ERROR:.0%} of W1 further from W1 "
+      "than the smooth one's, or its slope along optimal pairs is off Prop. 1":
+          (gap_error(elu) > gap_error(sm) + MAX_GAP_ERROR
+           or not slope_error(elu) <= TOLERANCE),
   }
+
+
+def plot(numbers: Mapping):
+  """The ReLU critic over the optimal pairs, its slope histograms, the training losses by
+  activation, and App. D's two activations."""
+  p, w1, critics = numbers["plot"], _runner.value(numbers["w1_exact"]), numbers["critics"]
+  relu = critics["relu"]
+  o = relu["optimal_pairs"]
+  real, fake, perm = np.asarray(p["real"]), np.asarray(p["fake"]), np.asarray(p["perm"])
   fig, axes = _common.subplots(1, 4, figsize=(19, 4.4))
   a = axes[0]
-  f = critics["relu"]
-  g1 = np.linspace(-3, 3, 121)
+  g1 = np.asarray(p["grid"], float)
   gx, gy = np.meshgrid(g1, g1)
-  vals = np.asarray(f(jnp.asarray(np.stack([gx.ravel(), gy.ravel()], 1), jnp.float32)))
-  a.contourf(gx, gy, vals.reshape(gx.shape), levels=30, cmap="viridis")
-  for i in range(n):
+  a.contourf(gx, gy, np.asarray(p["relu_critic_grid"], float), levels=30, cmap="viridis")
+  for i in range(len(fake)):
     a.plot([fake[i, 0], real[perm[i], 0]], [fake[i, 1], real[perm[i], 1]], "w-", lw=0.3,
            alpha=0.6)
   a.scatter(real[:, 0], real[:, 1], s=3, c="red", label="P_r (8 Gaussians)")
@@ -202,19 +240,20 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
         title=f"ReLU critic and the optimal pairs (W1 {w1:.3f})")
   a.legend(fontsize=7, loc="lower left")
   b = axes[1]
-  bins = np.linspace(0, 1.5, 61)
-  b.hist(relu["directional_derivatives"].ravel(), bins=bins, alpha=0.6,
-         label=f"optimal pairs (median {o['median_directional_derivative']:.3f})")
-  b.hist(relu["random_directional_derivatives"].ravel(), bins=bins, alpha=0.5,
+  bins, h = np.asarray(p["bins"], float), p["relu_slope_histogram"]
+  b.hist(bins[:-1], bins=bins, weights=h["optimal_pairs"], alpha=0.6,
+         label=f"optimal pairs (median {_runner.value(o['median_directional_derivative']):.3f})")
+  b.hist(bins[:-1], bins=bins, weights=h["random_pairs"], alpha=0.5,
          label=f"random pairs (median "
-               f"{relu['random_pairs']['median_directional_derivative']:.3f})")
+               f"{_runner.value(relu['random_pairs']['median_directional_derivative']):.3f})")
   b.axvline(1, color="k", ls="--", lw=0.8)
   b.set(xlabel="∇f(x_t)·(y - x)/‖y - x‖", title="Prop. 1 (ReLU critic): slope along segments")
   b.legend(fontsize=7)
   c = axes[2]
-  for act, r in results.items():
-    c.plot(np.arange(len(r["losses"])) * max(1, steps // 200), -r["losses"],
-           label=f"{act}: gap/W1 {r['gap_over_w1']:.3f}")
+  for act, r in critics.items():
+    losses = np.asarray([_runner.value(x) for x in r["losses"]])
+    c.plot(np.arange(len(losses)) * max(1, numbers["steps"] // 200), -losses,
+           label=f"{act}: gap/W1 {_runner.value(r['gap_over_w1']):.3f}")
   c.axhline(w1, color="k", ls="--", lw=0.8, label="exact W1")
   c.set(xlabel="critic step", ylabel="-(critic loss with penalty)",
         title="App. D: training by activation", ylim=(-0.5 * w1, 1.2 * w1))
@@ -227,26 +266,32 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   d2s = jax.vmap(jax.grad(jax.grad(smooth_elu)))
   d.plot(xx, np.asarray(d2(jnp.asarray(xx))), ":", label="ELU'' (jumps at 0)")
   d.plot(xx, np.asarray(d2s(jnp.asarray(xx))), "-.", label="smooth ''")
-  d.set(xlabel="x", title=f"App. D activations: max |difference| {act_dev['max']:.4f}")
+  d.set(xlabel="x", title=f"App. D activations: max |difference| "
+                          f"{numbers['activation_max_deviation']['max']:.4f}")
   d.legend(fontsize=7)
-  for r in results.values():
-    del r["directional_derivatives"], r["random_directional_derivatives"]
-  numbers = dict(n=n, width=width, steps=steps, lr=lr, adam_betas=(0.0, 0.9), gp_weight=LAMBDA,
-                 ts=TS, tolerance=TOLERANCE, w1_exact=w1, random_pairs_mean_length=random_len,
-                 critics=results, activation_max_deviation=act_dev)
-  summary = (f"ReLU critic gap/W1 {relu['gap_over_w1']:.3f}; along optimal pairs the slope has "
-             f"median {o['median_directional_derivative']:.3f} ({o['share_within_tolerance']:.0%} "
-             f"within ±{TOLERANCE}), median cosine {o['median_cosine']:.3f}, |∇f| "
-             f"{o['median_grad_norm']:.3f} (random pairs: slope "
-             f"{relu['random_pairs']['median_directional_derivative']:.3f}, cosine "
-             f"{relu['random_pairs']['median_cosine']:.3f}); App. D: gap/W1 ELU "
-             f"{elu['gap_over_w1']:.3f}, softplus(2x+2)/2-1 {sm['gap_over_w1']:.3f}, slope "
-             f"medians {elu['optimal_pairs']['median_directional_derivative']:.3f} / "
-             f"{sm['optimal_pairs']['median_directional_derivative']:.3f}; the activations "
-             f"differ by at most {act_dev['max']:.4f} (at x = {act_dev['at'][0]:.2f} and "
-             f"{act_dev['at'][1]:.2f})")
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
+  return fig
+
+
+def summary(numbers: Mapping) -> str:
+  v, c = _runner.value, numbers["critics"]
+  relu, elu, sm = c["relu"], c["elu"], c["softplus(2x+2)/2-1"]
+  o, r, dev = relu["optimal_pairs"], relu["random_pairs"], numbers["activation_max_deviation"]
+  slope = lambda x: v(x["optimal_pairs"]["median_directional_derivative"])
+  return (f"ReLU critic gap/W1 {v(relu['gap_over_w1']):.3f}; along optimal pairs the slope has "
+          f"median {v(o['median_directional_derivative']):.3f} "
+          f"({v(o['share_within_tolerance']):.0%} within ±{TOLERANCE}), median cosine "
+          f"{v(o['median_cosine']):.3f}, |∇f| {v(o['median_grad_norm']):.3f} (random pairs: "
+          f"slope {v(r['median_directional_derivative']):.3f}, cosine "
+          f"{v(r['median_cosine']):.3f}); App. D: gap/W1 ELU {v(elu['gap_over_w1']):.3f}, "
+          f"softplus(2x+2)/2-1 {v(sm['gap_over_w1']):.3f}, slope medians {slope(elu):.3f} / "
+          f"{slope(sm):.3f}; the activations differ by at most {dev['max']:.4f} (at x = "
+          f"{dev['at'][0]:.2f} and {dev['at'][1]:.2f})")
+
+
+FIGURE = _runner.Figure(
+    name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge, plot=plot,
+    summary=summary, games=games, note=NOTE)
 
 
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
