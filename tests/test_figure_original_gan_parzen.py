@@ -9,6 +9,7 @@ import scipy.special
 import scipy.stats
 
 from experiments.figures import original_gan_parzen as op
+from experiments.figures import runner
 
 
 def test_parzen_log_likelihood_matches_a_direct_gaussian_mixture():
@@ -40,3 +41,75 @@ def test_interpolation_and_pixel_scaling():
   np.testing.assert_allclose(path[[0, 2, 4]], [[0, 0], [1, -2], [2, -4]])
   np.testing.assert_allclose(op.to_unit(np.array([-3.0, -1.0, 0.0, 1.0, 2.0])),
                              [0, 0, 0.5, 1, 1])
+
+
+# What the paper describes (Table 1, Fig 2): σ an interior maximum on validation, the GAN's
+# samples above uniform noise, an estimate that moves with the number of centres, and samples
+# that are not copies of training images. Numbers as stored (keys and rows of `op.measure`).
+SIZES = dict(iters=4000, dim=16, centres=10000, few_centres=1000, validation=1000, test=2000,
+             nn_samples=500)
+
+
+def _numbers(sigma_index=(6, 5, 4), mean=(191.0, 362.0, -531.0), drift=(65.0, 123.0, 9.0),
+             memorised=0.0, images=True):
+  """Stored numbers of the rows (GAN samples, training images, uniform noise); by default what
+  the paper describes. images False: a run stored before the plot's images were."""
+  table = {}
+  for k, i, m, d in zip((op.GAN, op.REAL, op.NOISE), sigma_index, mean, drift):
+    table[k] = dict(sigma=float(op.SIGMAS[i]), sigma_index=i, se=4.0, mean=m,
+                    validation_curve=[-(j - i) ** 2 for j in range(len(op.SIGMAS))],
+                    mean_few_centres=m - d)
+  n = dict(table=table, sigmas=op.SIGMAS, drift=dict(zip(table, drift)),
+           memorised_share=memorised, sizes=SIZES)
+  if images:
+    n["images"] = dict(samples=np.zeros((12, 28, 28), np.uint8),
+                       nearest=np.full((12, 28, 28), 255, np.uint8),
+                       interpolations=np.zeros((4, 10, 28, 28), np.uint8))
+  return runner.as_stored(n)
+
+
+def test_the_papers_result_passes_every_check():
+  checks = op.judge(_numbers())
+  assert len(checks) == 4 and all(checks.values())
+  assert "between 1000 and 10000 centres" in list(checks)[2]   # the sizes of the stored run
+
+
+@pytest.mark.parametrize("change,failing", [
+    # σ at the grid's edge (the committed run's uniform noise: its curve still rises at 0.5)
+    (dict(sigma_index=(6, 5, len(op.SIGMAS) - 1)), 0),
+    (dict(sigma_index=(0, 5, 4)), 0),
+    # the GAN's samples explain the test set no better than uniform noise; a diverged estimate
+    (dict(mean=(-600.0, 362.0, -531.0)), 1),
+    (dict(mean=(float("-inf"), 362.0, -531.0)), 1),
+    # an estimator that does not move with the number of centres (GAN or real images)
+    (dict(drift=(2.0, 123.0, 9.0)), 2),
+    (dict(drift=(65.0, -10.0, 9.0)), 2),
+    # a generator that copies training images
+    (dict(memorised=0.5), 3),
+    (dict(memorised=float("nan")), 3),
+])
+def test_each_check_fails_when_its_phenomenon_is_absent(change, failing):
+  checks = list(op.judge(_numbers(**change)).values())
+  assert [i for i, ok in enumerate(checks) if not ok] == [failing]
+
+
+def test_summary_and_markdown_read_the_numbers():
+  n = _numbers()
+  assert op.summary(n).startswith("Parzen test log-likelihood (nats, pixels in [0,1], N = "
+                                  "10000): GAN 191 ± 4, training images 362 ± 4, noise -531; "
+                                  "moved +65 / +123 nats from 1000 centres; 0.0% of samples")
+  md = op.markdown_table(n).splitlines()
+  assert md[0].startswith("| kernel centres (N = 10000) |") and "with 1000 centres" in md[0]
+  assert md[2] == "| GAN samples | 0.126 | 191 ± 4 | 126 |"
+
+
+@pytest.mark.slow  # matplotlib: seconds on 2 shared cores
+def test_plot_reads_the_numbers_and_an_old_run_keeps_its_checks():
+  from experiments import common
+  fig = op.plot(_numbers())
+  assert len(fig.axes) == 3
+  common.matplotlib_pyplot().close(fig)
+  # a run stored before the images were: no plot (rebuild keeps its PNG), the same checks
+  with pytest.raises(KeyError):
+    op.plot(_numbers(images=False))
+  assert op.judge(_numbers(images=False)) == op.judge(_numbers())

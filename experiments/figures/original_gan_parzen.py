@@ -1,7 +1,7 @@
 """Goodfellow et al. 2014, Table 1 and Figs 2–3 on Fashion-MNIST: Parzen-window log-likelihood,
 samples beside their nearest training images, and interpolation in z.
 
-  python -m experiments.figures.original_gan_parzen --out runs/figures
+  python -m experiments.figures.original_gan_parzen --out runs/figures [--scale tiny|default|full]
 
 A GAN with the DCGAN generator and discriminator (`image_gan(arch="dcgan")`: tanh output on
 data in [−1, 1]; the −log D generator loss, Adam 2e-4 β1 0.5, batch 100) is trained on the
@@ -30,6 +30,7 @@ straight lines in z between random endpoints.
 from __future__ import annotations
 
 import math
+from typing import Dict, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -37,6 +38,7 @@ import numpy as np
 
 from experiments import common
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 
 NAME = "original_gan_parzen"
 PAPER = ("Goodfellow et al. 2014, Table 1: Parzen-window log-likelihood of the test set under "
@@ -69,6 +71,7 @@ TRAIN_IMAGES = 50000
 # Thresholds of the checks, fixed before the run.
 MAX_MEMORISED = 0.2    # Fig 2: share of samples nearer a training image than 95% of test images
 MIN_DRIFT = 5.0        # the estimator's weakness: nats moved between few_centres and centres
+GAN, REAL, NOISE = "GAN samples", "training images", "uniform noise"   # the table's rows
 
 
 @jax.jit
@@ -120,16 +123,18 @@ def build(shape, s):
 
 def games(scale: str):
   """The one GAN it trains, on the first TRAIN_IMAGES Fashion-MNIST training images."""
-  s = SIZES[scale]
+  s = FIGURE.config(scale)
   shape = (28, 28, 1)
   return [_common.Game("nsgan dcgan", build(shape, s), shape, s["iters"],
                        examples=TRAIN_IMAGES)]
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+def measure(s: Mapping, seed: int) -> Dict:
+  """Train the GAN; Table 1's Parzen estimates (GAN samples, training images and uniform noise
+  as centres), Fig 2's nearest-training-image distances and Fig 3's interpolations, with the
+  images the plot draws (as 8-bit pixel levels of [0, 1])."""
   from wgan_jax import image_metrics as im
   from wgan_jax.data.idx import load_fashion_mnist
-  s = SIZES[scale or ("full" if full else "default")]
   key = jax.random.key(seed)
   train_all, _ = load_fashion_mnist(None, "train")
   test_all, _ = load_fashion_mnist(None, "test")
@@ -146,8 +151,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   train_centres = to_unit(train[rng.choice(len(train), s["centres"], replace=False)])
   noise = np.asarray(jax.random.uniform(k_n, (s["centres"],) + train.shape[1:]))
   table = {}
-  for label, centres in (("GAN samples", to_unit(fakes)), ("training images", train_centres),
-                         ("uniform noise", noise)):
+  for label, centres in ((GAN, to_unit(fakes)), (REAL, train_centres), (NOISE, noise)):
     table[label] = parzen_estimate(val, test, centres)
     few = parzen_estimate(val, test, centres[:s["few_centres"]])
     table[label]["mean_few_centres"] = few["mean"]
@@ -165,43 +169,57 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
                                           jnp.asarray(paths, jnp.float32), train=False)[0])
   frames = frames.reshape(4, 10, *train.shape[1:])
   steps = np.linalg.norm(np.diff(to_unit(frames).reshape(4, 10, -1), axis=1), axis=2)
-
-  gan_row, real_row, noise_row = (table[k] for k in table)
   drift = {k: v["mean"] - v["mean_few_centres"] for k, v in table.items()}
-  interior = all(0 < v["sigma_index"] < len(SIGMAS) - 1 for v in table.values())
-  checks = {
+  level = lambda x: np.round(to_unit(x)[..., 0] * 255).astype(np.uint8)   # [.., 28, 28]
+  return dict(table=table, sigmas=SIGMAS, drift=drift, memorised_share=memorised,
+              memorisation_threshold=tau, nn_sample_distance_median=float(np.median(nn_fake)),
+              nn_test_distance_median=float(np.median(nn_test)),
+              interpolation_step_norms=steps, sizes=dict(s),
+              thresholds=dict(max_memorised=MAX_MEMORISED, min_drift=MIN_DRIFT),
+              images=dict(samples=level(fakes[:12]), nearest=level(train[nearest]),
+                          interpolations=level(frames)))
+
+
+def judge(numbers: Mapping) -> Dict[str, bool]:
+  v, s, table, drift = _runner.value, numbers["sizes"], numbers["table"], numbers["drift"]
+  last = len(numbers["sigmas"]) - 1
+  return {
       "Table 1 method (§5, σ 'obtained by cross validation on the validation set'): each "
-      "estimate's σ is an interior maximum of the validation log-likelihood": interior,
+      "estimate's σ is an interior maximum of the validation log-likelihood":
+          all(0 < r["sigma_index"] < last for r in table.values()),
       "Table 1: the adversarial net's samples give the test set a higher Parzen "
-      "log-likelihood than uniform noise does": gan_row["mean"] > noise_row["mean"],
+      "log-likelihood than uniform noise does": v(table[GAN]["mean"]) > v(table[NOISE]["mean"]),
       f"Table 1 caption ('somewhat high variance and does not perform well in high "
       f"dimensional spaces'): the estimate moves ≥ {MIN_DRIFT:g} nats between "
       f"{s['few_centres']} and {s['centres']} centres, for the GAN and for real images":
-          drift["GAN samples"] >= MIN_DRIFT and drift["training images"] >= MIN_DRIFT,
+          v(drift[GAN]) >= MIN_DRIFT and v(drift[REAL]) >= MIN_DRIFT,
       f"Fig 2 ('the model has not memorized the training set'): ≤ {MAX_MEMORISED:.0%} of the "
       "samples are nearer a training image than 95% of held-out test images are":
-          memorised <= MAX_MEMORISED,
+          v(numbers["memorised_share"]) <= MAX_MEMORISED,
   }
-  fig = _figure(fakes[:12], train[nearest], frames, table)
+
+
+def summary(numbers: Mapping) -> str:
+  v, s, table, drift = _runner.value, numbers["sizes"], numbers["table"], numbers["drift"]
+  gan_row, real_row, noise_row = table[GAN], table[REAL], table[NOISE]
+  return (f"Parzen test log-likelihood (nats, pixels in [0,1], N = {s['centres']}): GAN "
+          f"{v(gan_row['mean']):.0f} ± {v(gan_row['se']):.0f}, training images "
+          f"{v(real_row['mean']):.0f} ± {v(real_row['se']):.0f}, noise "
+          f"{v(noise_row['mean']):.0f}; moved {v(drift[GAN]):+.0f} / {v(drift[REAL]):+.0f} "
+          f"nats from {s['few_centres']} centres; {v(numbers['memorised_share']):.1%} of samples "
+          f"nearer a training image than 95% of test images; {s['iters']} iterations")
+
+
+def markdown_table(numbers: Mapping) -> str:
+  v, s = _runner.value, numbers["sizes"]
   md = ["| kernel centres (N = %d) | σ (validation) | test log-likelihood (nats) | with %d "
         "centres |" % (s["centres"], s["few_centres"]), "|---|---|---|---|"]
-  md += [f"| {k} | {v['sigma']:.3f} | {v['mean']:.0f} ± {v['se']:.0f} | "
-         f"{v['mean_few_centres']:.0f} |" for k, v in table.items()]
+  md += [f"| {k} | {v(r['sigma']):.3f} | {v(r['mean']):.0f} ± {v(r['se']):.0f} | "
+         f"{v(r['mean_few_centres']):.0f} |" for k, r in numbers["table"].items()]
   md += ["", "Published (MNIST, not Fashion-MNIST; Table 1): adversarial nets 225 ± 2, DBN "
          "138 ± 2, Stacked CAE 121 ± 1.6, Deep GSN 214 ± 1.1. Fashion-MNIST's numbers are not "
          "comparable with MNIST's."]
-  summary = (f"Parzen test log-likelihood (nats, pixels in [0,1], N = {s['centres']}): GAN "
-             f"{gan_row['mean']:.0f} ± {gan_row['se']:.0f}, training images "
-             f"{real_row['mean']:.0f} ± {real_row['se']:.0f}, noise {noise_row['mean']:.0f}; "
-             f"moved {drift['GAN samples']:+.0f} / {drift['training images']:+.0f} nats from "
-             f"{s['few_centres']} centres; {memorised:.1%} of samples nearer a training image "
-             f"than 95% of test images; {s['iters']} iterations")
-  numbers = dict(table=table, sigmas=SIGMAS, drift=drift, memorised_share=memorised,
-                 memorisation_threshold=tau, nn_sample_distance_median=float(np.median(nn_fake)),
-                 nn_test_distance_median=float(np.median(nn_test)),
-                 interpolation_step_norms=steps, sizes=s,
-                 thresholds=dict(max_memorised=MAX_MEMORISED, min_drift=MIN_DRIFT))
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER, "\n".join(md))
+  return "\n".join(md)
 
 
 def _nearest_index(x, train):
@@ -212,22 +230,28 @@ def _nearest_index(x, train):
   return np.argmin(d2, axis=1)
 
 
-def _figure(samples, nearest, frames, table):
+def plot(numbers: Mapping):
+  """Fig 2 (samples beside their nearest training image), Fig 3 (interpolations in z) and
+  Table 1's validation curves."""
+  img = {k: np.asarray(x, float) / 255 for k, x in numbers["images"].items()}
   fig = common.matplotlib_pyplot().figure(figsize=(15, 5.2))
   gs = fig.add_gridspec(1, 3, width_ratios=[1, 2.2, 1.3])
   ax = fig.add_subplot(gs[0])
-  pairs = np.concatenate([np.concatenate([a, b], axis=1) for a, b in zip(samples, nearest)])
-  ax.imshow(np.clip(pairs[..., 0], -1, 1), cmap="gray", vmin=-1, vmax=1)
+  pairs = np.concatenate([np.concatenate([a, b], axis=1)
+                          for a, b in zip(img["samples"], img["nearest"])])
+  ax.imshow(pairs, cmap="gray", vmin=0, vmax=1)
   ax.set_title("Fig 2: samples (left)\nand their nearest training image", fontsize=8)
   ax.axis("off")
   ax = fig.add_subplot(gs[1])
-  rows = [np.concatenate(list(r[..., 0]), axis=1) for r in frames]
-  ax.imshow(np.clip(np.concatenate(rows), -1, 1), cmap="gray", vmin=-1, vmax=1)
+  rows = [np.concatenate(list(r), axis=1) for r in img["interpolations"]]
+  ax.imshow(np.concatenate(rows), cmap="gray", vmin=0, vmax=1)
   ax.set_title("Fig 3: G along straight lines in z", fontsize=8)
   ax.axis("off")
   ax = fig.add_subplot(gs[2])
-  for label, v in table.items():
-    ax.plot(SIGMAS, v["validation_curve"], "o-", ms=3, label=f"{label}: test {v['mean']:.0f}")
+  for label, r in numbers["table"].items():
+    curve = [_runner.value(x) for x in r["validation_curve"]]
+    ax.plot(numbers["sigmas"], curve, "o-", ms=3,
+            label=f"{label}: test {_runner.value(r['mean']):.0f}")
   ax.set_xscale("log")
   ax.set_xlabel("σ (pixels in [0, 1])")
   ax.set_ylabel("validation log-likelihood (nats)")
@@ -237,5 +261,10 @@ def _figure(samples, nearest, frames, table):
   return fig
 
 
+FIGURE = _runner.Figure(
+    name=NAME, paper=PAPER, scales=SIZES, measure=measure, judge=judge, plot=plot,
+    summary=summary, markdown=markdown_table, games=games, note=NOTE, published=PUBLISHED)
+
+
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
