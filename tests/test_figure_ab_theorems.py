@@ -1,6 +1,8 @@
 """Arjovsky & Bottou Thms 2.5 and 2.6 as computed by experiments/figures/ab_theorems.py: the
 quadratures against closed forms, the Thm 2.5 identity to finite-difference precision (and not
-with another factor on the JSD), and the Cauchy law of the noisy -log D gradient."""
+with another factor on the JSD), the Cauchy law of the noisy -log D gradient, and the checks on
+constructed numbers (each fails when its phenomenon is absent). Its tiny run is in
+tests/test_figures.py (`fast_results`)."""
 
 import math
 
@@ -8,7 +10,9 @@ import jax
 import numpy as np
 import pytest
 
+from experiments import common
 from experiments.figures import ab_theorems as ab
+from experiments.figures import runner
 
 
 def test_quadratures_match_closed_forms():
@@ -49,3 +53,70 @@ def test_overlapping_supports_are_outside_theorem_2_6():
   st = ab.theorem_2_6(jax.random.key(4), draws=2000, batches=(64,), mu=ab.NEAR)[64]
   assert st["tail_ratio"]["minus_log_d"] < 5
   assert st["ks_cauchy"] > 0.3
+
+
+def _numbers(**changes):
+  """Stored numbers of a run with both theorems' phenomena (the default run's values,
+  rounded); `changes` {"a/b/c": value} replace single numbers (None: a diverged value)."""
+  main = dict(ks_cauchy=0.004, ks_normal=0.19, tail_ratio=dict(minus_log_d=31.0, original=3.4),
+              chain_variance_spread=dict(minus_log_d=500.0, original=1.2),
+              iqr=dict(minus_log_d=2.0, original=0.0016),
+              variance_drift=dict(minus_log_d=30.0, original=1.01))
+  n = dict(
+      theorem_2_5=dict(rows=[{}] * 21, max_rel_error=2e-9,
+                       best_rel_error_of_alternatives=dict(kl_minus_jsd=0.25, kl=0.5),
+                       curve_mu=np.linspace(-4, 4, 5), curve_rhs=np.arange(5.0),
+                       curve_lhs=np.arange(5.0), curve_kl=np.arange(5.0) * 2,
+                       curve_kl_minus_jsd=np.arange(5.0) * 1.5),
+      theorem_2_6={str(m): dict(main, iqr=dict(minus_log_d=2.0, original=0.0128 / m ** 0.5))
+                   for m in ab.BATCHES},
+      theorem_2_6_overlapping=dict(main, tail_ratio=dict(minus_log_d=3.4, original=3.4)),
+      setting=dict(draws=20000, batches=ab.BATCHES),
+      iqr_shrink_batch1_to_512=dict(minus_log_d=1.0, original=22.6),
+      histogram=dict(minus_log_d=np.full(ab.HIST_BINS, 0.004), original=np.full(ab.HIST_BINS, 0.004)),
+      running_variance=dict(draws=[11, 100, 20000], minus_log_d=[0.1, 0.5, 1.0],
+                            original=[0.9, 1.0, 1.0]))
+  n["theorem_2_6"][str(ab.MAIN_BATCH)] = main
+  n = runner.as_stored(n)
+  for path, v in changes.items():
+    *head, last = path.split("/")
+    d = n
+    for k in head:
+      d = d[k]
+    d[last] = v
+  return n
+
+
+def test_checks_pass_on_the_theorems_phenomena():
+  assert list(ab.judge(_numbers()).values()) == [True] * 6
+
+
+M = f"theorem_2_6/{ab.MAIN_BATCH}"
+
+
+@pytest.mark.parametrize("changes, failing", [
+    ({"theorem_2_5/max_rel_error": 1e-3}, 0),                       # the identity misses
+    ({"theorem_2_5/max_rel_error": None}, 0),
+    ({"theorem_2_5/best_rel_error_of_alternatives/kl_minus_jsd": 1e-3}, 1),  # factor 1 fits too
+    ({f"{M}/ks_cauchy": 0.1}, 2),                                   # not the Cauchy law
+    ({f"{M}/ks_normal": 0.01}, 2),                                  # a normal law fits as well
+    ({f"{M}/tail_ratio/minus_log_d": 5.0}, 3),                      # no heavy tails
+    ({f"{M}/tail_ratio/original": 10.0}, 3),                        # the original cost's heavy
+    ({"iqr_shrink_batch1_to_512/minus_log_d": 8.0}, 4),             # averaging helps -log D
+    ({"iqr_shrink_batch1_to_512/original": 2.0}, 4),                # ... or not the original
+    ({f"{M}/chain_variance_spread/minus_log_d": 2.0}, 5),           # a variance to estimate
+    ({f"{M}/chain_variance_spread/original": 5.0}, 5),              # none for the original
+])
+def test_each_check_fails_when_its_phenomenon_is_absent(changes, failing):
+  got = list(ab.judge(_numbers(**changes)).values())
+  assert got == [i != failing for i in range(6)], got
+
+
+def test_summary_and_plot_read_the_stored_numbers():
+  n = _numbers()
+  s = ab.summary(n)
+  assert s.startswith("Thm 2.5 max relative error 2.0e-09 over 21 (μ, s) (KL - JSD misses by "
+                      "≥ 25%)") and s.endswith("the -log D tail ratio is 3.4")
+  fig = ab.plot(n)
+  assert len(fig.axes) == 4
+  common.matplotlib_pyplot().close(fig)

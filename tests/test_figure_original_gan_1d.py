@@ -1,4 +1,6 @@
-"""original_gan_1d (Goodfellow et al. Fig 1, Prop. 1, Thm 1): the closed forms it judges by."""
+"""original_gan_1d (Goodfellow et al. Fig 1, Prop. 1, Thm 1): the closed forms it judges by, and
+its checks on constructed snapshots (each fails when its phenomenon is absent). Its tiny run is
+in tests/test_figures.py (`tiny_results`, slow tier)."""
 
 import math
 
@@ -6,7 +8,9 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from experiments import common
 from experiments.figures import original_gan_1d as og
+from experiments.figures import runner
 
 X = np.linspace(-10, 10, 4001)
 
@@ -58,3 +62,48 @@ def test_histogram_density_integrates_to_one_and_follows_the_samples():
   dens = og.histogram_density(rng.normal(size=1000000), grid)
   assert np.sum(dens) * (grid[1] - grid[0]) == pytest.approx(1.0, abs=1e-3)
   np.testing.assert_allclose(dens[::50], scipy.stats.norm.pdf(grid[::50]), atol=0.02)
+
+
+def _snapshot(it, jsd=0.005, d_gap=0.01, v_minus_c=0.005, half_gap=0.02):
+  pd = og.p_data(og.GRID)
+  return dict(iteration=it, seconds=0.0, p_g=pd, d_star=np.full(len(og.GRID), 0.5),
+              d_trained=np.full(len(og.GRID), 0.5), d_game=np.full(len(og.GRID), 0.5),
+              jsd=jsd, c_of_g=og.virtual_criterion(jsd),
+              v_trained=og.virtual_criterion(jsd) + v_minus_c, d_gap=d_gap, half_gap=half_gap,
+              sample_mean=2.0, sample_std=0.5)
+
+
+def _numbers(changes=None):
+  """Stored numbers of three snapshots with the paper's phenomena (D = D*, V = C(G), and at
+  the end p_g = p_data, D = ½); `changes` {snapshot index: keyword changes} remove them."""
+  evals = [_snapshot(it, **(changes or {}).get(i, {})) for i, it in enumerate((0, 10, 20))]
+  return runner.as_stored(dict(grid=og.GRID, p_data=og.p_data(og.GRID), evaluations=evals,
+                               sizes=og.SIZES["tiny"]))
+
+
+def test_checks_pass_on_the_papers_phenomena():
+  assert list(og.judge(_numbers()).values()) == [True] * 3
+
+
+@pytest.mark.parametrize("changes, failing", [
+    ({1: dict(d_gap=0.08)}, 0),            # the fitted D misses D* at one snapshot
+    ({0: dict(v_minus_c=-0.05)}, 1),       # V below C(G) by 0.05 nats
+    ({2: dict(v_minus_c=0.03)}, 1),        # ... or above it
+    ({2: dict(jsd=0.1)}, 2),               # p_g ≠ p_data at the end
+    ({2: dict(half_gap=0.2)}, 2),          # D ≠ ½ at the end
+    ({1: dict(jsd=0.1)}, None),            # an oscillation before the end is no failure
+    ({2: dict(half_gap=float("nan"))}, 2), # a diverged value (stored None) passes no check
+    ({0: dict(d_gap=float("inf"))}, 0),
+])
+def test_each_check_fails_when_its_phenomenon_is_absent(changes, failing):
+  got = list(og.judge(_numbers(changes)).values())
+  assert got == [i != failing for i in range(3)], got
+
+
+def test_summary_and_plot_read_the_stored_numbers():
+  n = _numbers({0: dict(jsd=0.3)})
+  assert og.summary(n).startswith("JSD(p_data ‖ p_g) 0.300 → 0.0050 nats over 20 iterations; "
+                                  "worst mean |D − D*| 0.010; worst |V − C(G)| 0.0050 nats")
+  fig = og.plot(n)
+  assert len(fig.axes) == 3
+  common.matplotlib_pyplot().close(fig)

@@ -11,6 +11,8 @@ import optax
 import pytest
 
 import wgan_jax as wj
+from experiments import common
+from experiments.figures import runner
 from experiments.figures import vanishing_gradients as vg
 from wgan_jax.models import MLPCritic, MLPGenerator
 
@@ -34,7 +36,7 @@ def _judge(**by_epochs):
   stats = {e: vg.summarise(_logs()) for e in vg.EPOCHS}
   for e, kw in by_epochs.items():
     stats[int(e[1:])] = vg.summarise(_logs(**kw))
-  return list(vg.judge(stats).values())
+  return list(vg.judge_stats(stats).values())
 
 
 def test_checks_pass_on_the_papers_curves():
@@ -64,9 +66,9 @@ def test_a_curve_that_rises_then_falls_back_is_no_fall():
   logs = dict(_logs(), grad_original=up_down)
   assert vg.log10_change(up_down) == pytest.approx(np.mean(np.log10(up_down[-10:])), rel=1e-9)
   assert vg.summarise(logs)["log10_fall_from_peak_original"] < -2
-  checks = list(vg.judge({e: vg.summarise(logs) for e in vg.EPOCHS}).values())
+  checks = list(vg.judge_stats({e: vg.summarise(logs) for e in vg.EPOCHS}).values())
   assert checks == [True, True, False, True, True]
-  assert vg.judge({}) and not any(vg.judge({}).values())  # no generators: nothing passes
+  assert vg.judge_stats({}) and not any(vg.judge_stats({}).values())  # no generators: none
 
 
 def test_log10_change_uses_first_point_and_the_tail_geometric_mean():
@@ -76,13 +78,60 @@ def test_log10_change_uses_first_point_and_the_tail_geometric_mean():
 
 
 def test_sizes_and_schedule():
-  full = vg.sizes("full")
+  full = vg.FIGURE.config("full")
   assert (full["images"], full["dim"], full["d_steps"], full["log_every"]) == (60000, 64, 4000, 10)
   assert vg.epoch_iterations(60000) == 938 and vg.epoch_iterations(4096) == 64
   assert vg.spread_steps(4000, 10).tolist() == [10, 20, 50, 100, 200, 500, 1000, 2000, 4000]
   assert vg.spread_steps(40, 10).tolist() == [10, 20, 40]
   with pytest.raises(ValueError, match="scale"):
-    vg.sizes("huge")
+    vg.FIGURE.config("huge")
+
+
+def _numbers(**by_epochs):
+  """Stored numbers of the three probes (no noise) with the paper's curves, those of
+  `by_epochs` (e.g. e25=dict(...)) changed as in `_judge`, as `measure` returns them."""
+  logs = {e: _logs(**by_epochs.get(f"e{e}", {})) for e in vg.EPOCHS}
+  levels = np.zeros((vg.SHOWN, 28, 28, 1), np.uint8)
+  return runner.as_stored(dict(
+      setup=dict(scale="default", subset_images=4096, models="DCGAN dim 16 (G and D with "
+                 "BatchNorm)", discriminator_steps=N * 10),
+      discriminator_steps=np.arange(1, N + 1) * 10, spread_steps=[10, 20, 50, 100, 200, N * 10],
+      logs={vg.label(0.0, e): lg for e, lg in logs.items()},
+      stats={vg.label(0.0, e): vg.summarise(lg) for e, lg in logs.items()},
+      extension_instance_noise={}, samples={f"{e} epochs": levels for e in vg.EPOCHS},
+      real=levels))
+
+
+def test_judge_reads_the_stored_stats_as_judge_stats_reads_them():
+  for kw in ({}, dict(e25=dict(original=(0.0, -1.5))), dict(e1=dict(accuracy=0.9))):
+    stats = {e: vg.summarise(_logs(**kw.get(f"e{e}", {}))) for e in vg.EPOCHS}
+    assert vg.judge(_numbers(**kw)) == vg.judge_stats(stats)
+  n = _numbers()
+  n["stats"][vg.label(0.0, 10)]["final_error"] = None   # a diverged probe (non-finite)
+  assert list(vg.judge(n).values()) == [False, True, True, True, True]
+  del n["stats"][vg.label(0.0, 25)]                     # a probe missing: no check passes
+  assert not any(vg.judge(n).values())
+
+
+def test_summary_and_plot_read_the_stored_numbers():
+  n = _numbers(e25=dict(original=(0.0, -1.5)))
+  s = vg.summary(n)
+  assert s.startswith("default: DCGAN dim 16, epoch = 64 it. over 4096 images, 2000 D steps. "
+                      "log10 change of ‖∇ original‖ (1/10/25 ep.): -2.9 / -2.9 / -1.5 (paper")
+  assert s.endswith("instance noise σ 0.3: ‖∇ original‖ not run at this scale")
+  fig = vg.plot(n)
+  assert len(fig.axes) == 12
+  common.matplotlib_pyplot().close(fig)
+  del n["samples"]   # a run stored before the samples were: no plot (rebuild keeps its PNG)
+  with pytest.raises(KeyError):
+    vg.plot(n)
+
+
+def test_grey_levels_store_images_in_8_bits():
+  x = np.array([-1.0, -0.5, 0.0, 1.0, 1.5])
+  levels = vg.grey_levels(x)
+  assert levels.dtype == np.uint8 and levels.tolist() == [0, 64, 128, 255, 255]
+  np.testing.assert_allclose(levels / 127.5 - 1, np.clip(x, -1, 1), atol=1 / 255)
 
 
 def _toy(objective, lr_d=2e-4, depth=3):

@@ -32,6 +32,7 @@ import scipy.integrate
 import scipy.stats
 
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 
 NAME = "ab_theorems"
 PAPER = ("Arjovsky & Bottou 2017 Thm 2.5: with an optimal discriminator the -log D generator "
@@ -211,9 +212,31 @@ def games(scale: str) -> list:
   return []
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
-  scale = scale or ("full" if full else "default")
-  draws = dict(tiny=2000, default=20000, full=100000)[scale]
+SCALES = {   # draws: noise draws per batch size (Thm 2.6); curve_points: the plotted μ grid
+    "tiny": dict(draws=2000, curve_points=11),
+    "default": dict(draws=20000, curve_points=41),
+    "full": dict(draws=100000, curve_points=41),
+}
+HIST_RANGE, HIST_BINS = 60.0, 241   # the plotted histograms: (gradient − median)/(IQR/2)
+
+
+def _histogram(g, iqr_g):
+  """The density of (g − median)/(IQR/2), clipped to ±HIST_RANGE, in HIST_BINS bins."""
+  u = (g - np.median(g)) / (iqr_g / 2)  # a unit Cauchy / 1.48σ normal after this
+  return np.histogram(np.clip(u, -HIST_RANGE, HIST_RANGE), bins=HIST_BINS,
+                      range=(-HIST_RANGE, HIST_RANGE), density=True)[0]
+
+
+def _log_spaced(n: int, points: int = 400) -> np.ndarray:
+  """About `points` distinct draw counts from 11 to n, evenly spaced in log (n included)."""
+  return np.unique(np.round(np.geomspace(11, n, points)).astype(int))
+
+
+def measure(config, seed: int):
+  """Thm 2.5 on the (μ, s) grid and along μ at s = 1; Thm 2.6's statistics at every batch
+  size (and with overlapping supports at the main one), with the main batch size's histograms
+  and running variances for the plot."""
+  draws = config["draws"]
   key = jax.random.key(seed)
   rows = theorem_2_5()
   worst = max(r["rel_error"] for r in rows)
@@ -223,48 +246,89 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   main, near_main = noisy[MAIN_BATCH], near[MAIN_BATCH]
   b0, b1 = BATCHES[0], BATCHES[-1]
   shrink = {k: noisy[b0]["iqr"][k] / noisy[b1]["iqr"][k] for k in ("minus_log_d", "original")}
-  ks_bound = 2.0 / math.sqrt(draws)  # above the 99.9% KS quantile (1.95/√n)
-  # log of a normal sample variance of n draws has s.d. ≈ √(2/n); 20 of them span ≈ 3.7 s.d.
-  spread_bound = math.exp(6 * math.sqrt(2 / (draws // 20)))
-  checks = {
-      f"Thm 2.5: E_z[-∇ log D*(g(z))] = ∇[KL(P_g‖P_r) - 2·JSD] (max relative error over "
-      f"{len(rows)} (μ, s) < 1e-6)": worst < 1e-6,
-      "Thm 2.5: the -2·JSD term is needed (KL - JSD and KL alone miss by > 1% at the best "
-      "(μ, s))": min(worst_alt.values()) > 1e-2,
-      f"Thm 2.6: the -log D gradient (batch {MAIN_BATCH}) follows the centred Cauchy law of "
-      f"scale σ_r/σ_ε (KS distance < {ks_bound:.3f}; to the IQR-matched normal > 0.05)":
-          main["ks_cauchy"] < ks_bound and main["ks_normal"] > 0.05,
-      "Thm 2.6: heavy tails: (q99 - q1)/IQR of the -log D gradient > 15 (Cauchy 31.8), of the "
-      "original cost's < 5 (normal 3.45)":
-          main["tail_ratio"]["minus_log_d"] > 15 and main["tail_ratio"]["original"] < 5,
-      f"Thm 2.6: averaging does not help: the -log D gradient's IQR shrinks < 2x from batch {b0} "
-      f"to {b1}; the original cost's > {math.sqrt(b1) / 2:.0f}x (finite variance: "
-      f"√{b1} = {math.sqrt(b1):.0f}x)":
-          shrink["minus_log_d"] < 2 and shrink["original"] > math.sqrt(b1) / 2,
-      "Thm 2.6: no variance to estimate: 20 equal runs of the draws give -log D sample variances "
-      f"that differ by > 10x; the original cost's by < {spread_bound:.2f}x (finite variance)":
-          main["chain_variance_spread"]["minus_log_d"] > 10
-          and main["chain_variance_spread"]["original"] < spread_bound,
-  }
-  fig, axes = _common.subplots(1, 4, figsize=(19, 4.2))
-  a = axes[0]
-  grid = np.linspace(-4, 4, 11 if scale == "tiny" else 41)
+  grid = np.linspace(-4, 4, config["curve_points"])
   curve = np.array([objective_gradient(m, 1.0) for m in grid])[:, 0]
   lhs_c = np.array([expected_minus_log_d_gradient(m, 1.0) for m in grid])[:, 0]
   kl_c = np.array([objective_gradient(m, 1.0, 0.0) for m in grid])[:, 0]
   kj_c = np.array([objective_gradient(m, 1.0, 1.0) for m in grid])[:, 0]
-  a.plot(grid, curve, label="∇μ[KL - 2 JSD] (finite diff.)")
-  a.plot(grid, lhs_c, "o", ms=3, label="E[-∇μ log D*(g(z))] (quadrature)")
-  a.plot(grid, kl_c, "--", label="∇μ KL alone")
-  a.plot(grid, kj_c, ":", label="∇μ[KL - JSD]")
-  a.set(xlabel="μ (P_g = N(μ, 1), P_r = N(0, 1))", title=f"Thm 2.5: max rel. error {worst:.1e}")
+  costs = ("minus_log_d", "original")
+  at = _log_spaced(draws)
+  return dict(
+      theorem_2_5=dict(rows=rows, max_rel_error=worst, fd_step=FD_STEP,
+                       best_rel_error_of_alternatives=worst_alt,
+                       max_kl_quadrature_error=max(r["kl_quad_error"] for r in rows),
+                       curve_mu=grid, curve_rhs=curve, curve_lhs=lhs_c, curve_kl=kl_c,
+                       curve_kl_minus_jsd=kj_c),
+      theorem_2_6={str(m): {k: v for k, v in st.items() if k not in costs}
+                   for m, st in noisy.items()},
+      theorem_2_6_overlapping={k: v for k, v in near_main.items() if k not in costs},
+      setting=dict(p_r="N(0, 1)", p_g_far=f"N({FAR}, {G_STD}^2)",
+                   p_g_near=f"N({NEAR}, {G_STD}^2)", sigma_eps=NOISE_D, sigma_r=NOISE_GRAD,
+                   draws=draws, batches=BATCHES, cauchy_scale=NOISE_GRAD / NOISE_D,
+                   cauchy_tail_ratio=CAUCHY_TAIL_RATIO, normal_tail_ratio=NORMAL_TAIL_RATIO),
+      iqr_shrink_batch1_to_512=shrink,
+      # the plot's batch-MAIN_BATCH panels: histograms and running variances (÷ final)
+      histogram={k: _histogram(main[k], main["iqr"][k]) for k in costs},
+      running_variance=dict(draws=at, **{
+          k: running_variance(main[k])[at - 1] / running_variance(main[k])[-1] for k in costs}))
+
+
+def _bounds(draws: int):
+  """(the KS bound, the bound on the original cost's chain variance spread) at `draws`."""
+  ks_bound = 2.0 / math.sqrt(draws)  # above the 99.9% KS quantile (1.95/√n)
+  # log of a normal sample variance of n draws has s.d. ≈ √(2/n); 20 of them span ≈ 3.7 s.d.
+  return ks_bound, math.exp(6 * math.sqrt(2 / (draws // 20)))
+
+
+def judge(numbers):
+  v = _runner.value
+  t25, setting = numbers["theorem_2_5"], numbers["setting"]
+  main = numbers["theorem_2_6"][str(MAIN_BATCH)]
+  b0, b1 = setting["batches"][0], setting["batches"][-1]
+  shrink = numbers["iqr_shrink_batch1_to_512"]
+  ks_bound, spread_bound = _bounds(setting["draws"])
+  return {
+      f"Thm 2.5: E_z[-∇ log D*(g(z))] = ∇[KL(P_g‖P_r) - 2·JSD] (max relative error over "
+      f"{len(t25['rows'])} (μ, s) < 1e-6)": v(t25["max_rel_error"]) < 1e-6,
+      "Thm 2.5: the -2·JSD term is needed (KL - JSD and KL alone miss by > 1% at the best "
+      "(μ, s))": min(v(x) for x in t25["best_rel_error_of_alternatives"].values()) > 1e-2,
+      f"Thm 2.6: the -log D gradient (batch {MAIN_BATCH}) follows the centred Cauchy law of "
+      f"scale σ_r/σ_ε (KS distance < {ks_bound:.3f}; to the IQR-matched normal > 0.05)":
+          v(main["ks_cauchy"]) < ks_bound and v(main["ks_normal"]) > 0.05,
+      "Thm 2.6: heavy tails: (q99 - q1)/IQR of the -log D gradient > 15 (Cauchy 31.8), of the "
+      "original cost's < 5 (normal 3.45)":
+          v(main["tail_ratio"]["minus_log_d"]) > 15 and v(main["tail_ratio"]["original"]) < 5,
+      f"Thm 2.6: averaging does not help: the -log D gradient's IQR shrinks < 2x from batch {b0} "
+      f"to {b1}; the original cost's > {math.sqrt(b1) / 2:.0f}x (finite variance: "
+      f"√{b1} = {math.sqrt(b1):.0f}x)":
+          v(shrink["minus_log_d"]) < 2 and v(shrink["original"]) > math.sqrt(b1) / 2,
+      "Thm 2.6: no variance to estimate: 20 equal runs of the draws give -log D sample variances "
+      f"that differ by > 10x; the original cost's by < {spread_bound:.2f}x (finite variance)":
+          v(main["chain_variance_spread"]["minus_log_d"]) > 10
+          and v(main["chain_variance_spread"]["original"]) < spread_bound,
+  }
+
+
+def plot(numbers):
+  t25, setting = numbers["theorem_2_5"], numbers["setting"]
+  main = numbers["theorem_2_6"][str(MAIN_BATCH)]
+  arr = lambda x: np.asarray([_runner.value(y) for y in x], float)
+  fig, axes = _common.subplots(1, 4, figsize=(19, 4.2))
+  a = axes[0]
+  grid = arr(t25["curve_mu"])
+  a.plot(grid, arr(t25["curve_rhs"]), label="∇μ[KL - 2 JSD] (finite diff.)")
+  a.plot(grid, arr(t25["curve_lhs"]), "o", ms=3, label="E[-∇μ log D*(g(z))] (quadrature)")
+  a.plot(grid, arr(t25["curve_kl"]), "--", label="∇μ KL alone")
+  a.plot(grid, arr(t25["curve_kl_minus_jsd"]), ":", label="∇μ[KL - JSD]")
+  a.set(xlabel="μ (P_g = N(μ, 1), P_r = N(0, 1))",
+        title=f"Thm 2.5: max rel. error {_runner.value(t25['max_rel_error']):.1e}")
   a.legend(fontsize=7)
   b = axes[1]
+  edges = np.linspace(-HIST_RANGE, HIST_RANGE, HIST_BINS + 1)
   for k, lab in (("minus_log_d", "-log D cost"), ("original", "original cost")):
-    g = main[k]
-    u = (g - np.median(g)) / (main["iqr"][k] / 2)  # a unit Cauchy / 1.48σ normal after this
-    b.hist(np.clip(u, -60, 60), bins=241, range=(-60, 60), density=True, histtype="step",
-           log=True, label=f"{lab} (tail ratio {main['tail_ratio'][k]:.1f})")
+    b.stairs(arr(numbers["histogram"][k]), edges,
+             label=f"{lab} (tail ratio {_runner.value(main['tail_ratio'][k]):.1f})")
+  b.set_yscale("log")
   u = np.linspace(-60, 60, 601)
   b.plot(u, scipy.stats.cauchy.pdf(u), "k--", lw=0.8, label="Cauchy")
   b.plot(u, scipy.stats.norm.pdf(u, scale=1 / 0.6745), "k:", lw=0.8, label="normal")
@@ -272,46 +336,47 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
         title=f"Thm 2.6: batch-{MAIN_BATCH} gradients, D* ≈ 0")
   b.legend(fontsize=7)
   c = axes[2]
+  batches = setting["batches"]
   for k, lab in (("minus_log_d", "-log D cost"), ("original", "original cost")):
-    v = np.array([noisy[m]["iqr"][k] for m in BATCHES])
-    c.loglog(BATCHES, v / v[0], "o-", label=lab)
-  c.loglog(BATCHES, 1 / np.sqrt(BATCHES), "k:", label="1/√batch")
+    v = arr([numbers["theorem_2_6"][str(m)]["iqr"][k] for m in batches])
+    c.loglog(batches, v / v[0], "o-", label=lab)
+  c.loglog(batches, 1 / np.sqrt(batches), "k:", label="1/√batch")
   c.set(xlabel="batch size", ylabel="IQR of the batch-mean gradient (÷ batch 1)",
         title="averaging over a batch")
   c.legend(fontsize=7)
   d = axes[3]
-  n = np.arange(1, draws + 1)
+  rv = numbers["running_variance"]
   for k, lab in (("minus_log_d", "-log D cost"), ("original", "original cost")):
-    v = running_variance(main[k])
-    d.loglog(n[10:], v[10:] / v[-1], label=f"{lab} (drift {main['variance_drift'][k]:.2f}x)")
+    d.loglog(rv["draws"], arr(rv[k]),
+             label=f"{lab} (drift {_runner.value(main['variance_drift'][k]):.2f}x)")
   d.set(xlabel="noise draws", ylabel="running variance (÷ final)", title="variance over draws")
   d.legend(fontsize=7)
-  numbers = dict(
-      theorem_2_5=dict(rows=rows, max_rel_error=worst, fd_step=FD_STEP,
-                       best_rel_error_of_alternatives=worst_alt,
-                       max_kl_quadrature_error=max(r["kl_quad_error"] for r in rows),
-                       curve_mu=grid, curve_rhs=curve, curve_lhs=lhs_c),
-      theorem_2_6={str(m): {k: v for k, v in st.items() if k not in ("minus_log_d", "original")}
-                   for m, st in noisy.items()},
-      theorem_2_6_overlapping={k: v for k, v in near_main.items()
-                               if k not in ("minus_log_d", "original")},
-      setting=dict(p_r="N(0, 1)", p_g_far=f"N({FAR}, {G_STD}^2)",
-                   p_g_near=f"N({NEAR}, {G_STD}^2)", sigma_eps=NOISE_D, sigma_r=NOISE_GRAD,
-                   draws=draws, batches=BATCHES, cauchy_scale=NOISE_GRAD / NOISE_D,
-                   cauchy_tail_ratio=CAUCHY_TAIL_RATIO, normal_tail_ratio=NORMAL_TAIL_RATIO),
-      iqr_shrink_batch1_to_512=shrink)
-  summary = (f"Thm 2.5 max relative error {worst:.1e} over {len(rows)} (μ, s) (KL - JSD misses "
-             f"by ≥ {worst_alt['kl_minus_jsd']:.0%}); Thm 2.6 at batch {MAIN_BATCH}: -log D "
-             f"gradient tail ratio {main['tail_ratio']['minus_log_d']:.1f} (Cauchy 31.8), KS to "
-             f"Cauchy {main['ks_cauchy']:.3f}, IQR shrink 1→{b1}: "
-             f"{shrink['minus_log_d']:.2f}x, variances of 20 "
-             f"runs differ {main['chain_variance_spread']['minus_log_d']:.0f}x; original cost: "
-             f"tail ratio {main['tail_ratio']['original']:.2f}, shrink {shrink['original']:.1f}x, "
-             f"variances differ {main['chain_variance_spread']['original']:.2f}x; with "
-             f"overlapping supports (D* ~ 0.3) the -log D tail ratio is "
-             f"{near_main['tail_ratio']['minus_log_d']:.1f}")
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
+  return fig
+
+
+def summary(numbers):
+  t25 = numbers["theorem_2_5"]
+  main = numbers["theorem_2_6"][str(MAIN_BATCH)]
+  near_main = numbers["theorem_2_6_overlapping"]
+  shrink = numbers["iqr_shrink_batch1_to_512"]
+  b1 = numbers["setting"]["batches"][-1]
+  v = _runner.value
+  return (f"Thm 2.5 max relative error {v(t25['max_rel_error']):.1e} over {len(t25['rows'])} "
+          f"(μ, s) (KL - JSD misses by ≥ "
+          f"{v(t25['best_rel_error_of_alternatives']['kl_minus_jsd']):.0%}); Thm 2.6 at batch "
+          f"{MAIN_BATCH}: -log D gradient tail ratio {v(main['tail_ratio']['minus_log_d']):.1f} "
+          f"(Cauchy 31.8), KS to Cauchy {v(main['ks_cauchy']):.3f}, IQR shrink 1→{b1}: "
+          f"{v(shrink['minus_log_d']):.2f}x, variances of 20 "
+          f"runs differ {v(main['chain_variance_spread']['minus_log_d']):.0f}x; original cost: "
+          f"tail ratio {v(main['tail_ratio']['original']):.2f}, shrink "
+          f"{v(shrink['original']):.1f}x, variances differ "
+          f"{v(main['chain_variance_spread']['original']):.2f}x; with overlapping supports "
+          f"(D* ~ 0.3) the -log D tail ratio is {v(near_main['tail_ratio']['minus_log_d']):.1f}")
+
+
+FIGURE = _runner.Figure(name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge,
+                        plot=plot, summary=summary, games=games, note=NOTE)
 
 
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))

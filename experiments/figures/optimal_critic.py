@@ -16,6 +16,7 @@ import scipy.stats
 
 import wgan_jax as wj
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 from experiments.figures._common import train_critic
 
 NAME = "optimal_critic"
@@ -36,15 +37,24 @@ class MLP(nn.Module):
     return nn.Dense(1)(h)[:, 0]
 
 
+SCALES = {   # steps: each network's training steps; width: its hidden layers' width
+    "tiny": dict(steps=50, width=16),
+    "default": dict(steps=3000, width=64),
+    "full": dict(steps=20000, width=128),
+}
+INNER = (-4.0, 4.0)   # where the critic should be linear with a useful gradient
+
+
 def games(scale: str) -> list:
   """Trains no GAN: critics fitted to fixed real and fake samples; no generator step."""
   return []
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
-  scale = scale or ("full" if full else "default")
-  steps = dict(tiny=50, default=3000, full=20000)[scale]
-  model = MLP(dict(tiny=16, default=64, full=128)[scale])
+def measure(config, seed: int):
+  """The trained discriminator and clipped critic, their input gradients and the densities on
+  401 points of [-5, 5]; the critic's line fit on [-4, 4]."""
+  steps = config["steps"]
+  model = MLP(config["width"])
 
   def sample_pair(k):
     k0, k1 = jax.random.split(k)
@@ -68,18 +78,42 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   dd = np.abs(np.asarray(jax.vmap(jax.grad(lambda v: d_fn(pd, v)))(jnp.asarray(x))))
   df = np.abs(np.asarray(jax.vmap(jax.grad(lambda v: f_fn(pc, v)))(jnp.asarray(x))))
   pr, pg = scipy.stats.norm(REAL, STD).pdf(x), scipy.stats.norm(FAKE, STD).pdf(x)
-  inner = (x >= -4) & (x <= 4)
+  inner = (x >= INNER[0]) & (x <= INNER[1])
   slope, icpt = np.polyfit(x[inner], f[inner], 1)
   resid = f[inner] - (slope * x[inner] + icpt)
   r2 = 1 - resid.var() / f[inner].var()
-  at_fake = np.abs(x - FAKE) < STD
-  checks = {
+  return dict(x=x, real_density=pr, fake_density=pg, discriminator=d, critic=f,
+              discriminator_grad=dd, critic_grad=df, critic_linear_r2=r2,
+              critic_slope=slope, steps=steps)
+
+
+def _curves(numbers, *keys):
+  """The stored curves `keys` as float arrays (a stored None is NaN)."""
+  return tuple(np.asarray([_runner.value(v) for v in numbers[k]], float) for k in keys)
+
+
+def _regions(x):
+  """(where the fakes are: |x − FAKE| < STD, the inner interval)."""
+  return np.abs(x - FAKE) < STD, (x >= INNER[0]) & (x <= INNER[1])
+
+
+def judge(numbers):
+  x, dd, df = _curves(numbers, "x", "discriminator_grad", "critic_grad")
+  at_fake, inner = _regions(x)
+  return {
       "the discriminator's gradient where the fakes are is < 1% of its peak":
           bool(dd[at_fake].max() < 0.01 * dd.max()),
-      "the critic is close to linear on [-4, 4] (R² of a line > 0.95)": bool(r2 > 0.95),
+      "the critic is close to linear on [-4, 4] (R² of a line > 0.95)":
+          bool(_runner.value(numbers["critic_linear_r2"]) > 0.95),
       "the critic's gradient is useful everywhere on [-4, 4] (min > 10% of max)":
           bool(df[inner].min() > 0.1 * df[inner].max()),
   }
+
+
+def plot(numbers):
+  x, pr, pg, d, f, dd, df = _curves(numbers, "x", "real_density", "fake_density",
+                                    "discriminator", "critic", "discriminator_grad",
+                                    "critic_grad")
   fig, (a, b) = _common.subplots(1, 2, figsize=(11, 4))
   a.fill_between(x, pr / pr.max(), alpha=0.3, label="real density (scaled)")
   a.fill_between(x, pg / pg.max(), alpha=0.3, label="fake density (scaled)")
@@ -93,13 +127,20 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   b.set_xlabel("x")
   b.set_title("gradients")
   b.legend(fontsize=8)
-  numbers = dict(x=x, real_density=pr, fake_density=pg, discriminator=d, critic=f,
-                 discriminator_grad=dd, critic_grad=df, critic_linear_r2=r2,
-                 critic_slope=slope, steps=steps)
-  summary = (f"|dD/dx| at the fakes ≤ {dd[at_fake].max():.2e} (peak {dd.max():.2e}); critic "
-             f"linear R² {r2:.3f}, gradient min/max {df[inner].min() / df[inner].max():.2f}")
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
+  return fig
+
+
+def summary(numbers):
+  x, dd, df = _curves(numbers, "x", "discriminator_grad", "critic_grad")
+  at_fake, inner = _regions(x)
+  return (f"|dD/dx| at the fakes ≤ {dd[at_fake].max():.2e} (peak {dd.max():.2e}); critic "
+          f"linear R² {_runner.value(numbers['critic_linear_r2']):.3f}, gradient min/max "
+          f"{df[inner].min() / df[inner].max():.2f}")
+
+
+FIGURE = _runner.Figure(name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge,
+                        plot=plot, summary=summary, games=games)
 
 
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))

@@ -1,6 +1,6 @@
 """Goodfellow et al. 2014, Fig 1: the original GAN on a 1-D problem, measured.
 
-  python -m experiments.figures.original_gan_1d --out runs/figures
+  python -m experiments.figures.original_gan_1d --out runs/figures [--scale tiny|default|full]
 
 p_data = N(MU, SIGMA²) on the line; the generator maps z ~ N(0, 1) through an MLP; the
 discriminator is an MLP; they play the GAN game (Algorithm 1, k = 1 discriminator step per
@@ -30,6 +30,7 @@ import scipy.stats
 
 import wgan_jax as wj
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 from experiments.figures._common import train_critic
 from wgan_jax.models import MLPCritic, MLPGenerator
 
@@ -118,12 +119,12 @@ def build(s):
 def games(scale: str):
   """The one GAN it trains (its sampler draws the 1-D data); the discriminators fitted at each
   snapshot are critic-only fits, not GAN steps."""
-  s = SIZES[scale]
+  s = FIGURE.config(scale)
   return [_common.Game("nsgan", build(s), None, s["iters"])]
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
-  s = SIZES[scale or ("full" if full else "default")]
+def measure(s, seed: int):
+  """Train the game; at each snapshot p_g, D*, the fitted and the game's D, JSD, C(G), V."""
   key = jax.random.key(seed)
   gan = build(s)
   d_model = MLPCritic(width=s["d_width"])
@@ -166,8 +167,24 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
 
   evals, _ = _common.train(gan, key, evaluate, iters=s["iters"],
                            eval_every=max(1, s["iters"] // s["snapshots"]), eval_at_start=True)
+  return dict(grid=GRID, p_data=p_data(GRID), evaluations=evals, sizes=s,
+              thresholds=dict(max_d_gap=MAX_D_GAP, max_c_gap=MAX_C_GAP,
+                              max_end_jsd=MAX_END_JSD, max_end_half=MAX_END_HALF))
+
+
+def _snapshots(numbers):
+  """The stored snapshots, their scalars as floats (a stored None is NaN)."""
+  return [{k: (_runner.value(v) if k in _SCALARS else v) for k, v in e.items()}
+          for e in numbers["evaluations"]]
+
+
+_SCALARS = ("jsd", "c_of_g", "v_trained", "d_gap", "half_gap", "sample_mean", "sample_std")
+
+
+def judge(numbers):
+  evals = _snapshots(numbers)
   end = evals[-1]
-  checks = {
+  return {
       f"Prop. 1: D trained against each frozen G matches D* = p_data/(p_data + p_g) (mean "
       f"|D − D*| ≤ {MAX_D_GAP:g} under the mixture) at every snapshot":
           all(e["d_gap"] <= MAX_D_GAP for e in evals),
@@ -177,29 +194,35 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
       f"|D − ½| ≤ {MAX_END_HALF:g} under p_data)":
           end["jsd"] <= MAX_END_JSD and end["half_gap"] <= MAX_END_HALF,
   }
-  fig = _figure(evals)
-  summary = (f"JSD(p_data ‖ p_g) {evals[0]['jsd']:.3f} → {end['jsd']:.4f} nats over "
-             f"{s['iters']} iterations; worst mean |D − D*| {max(e['d_gap'] for e in evals):.3f}; "
-             f"worst |V − C(G)| {max(abs(e['v_trained'] - e['c_of_g']) for e in evals):.4f} "
-             f"nats; at the end mean |D − ½| {end['half_gap']:.3f}, samples "
-             f"{end['sample_mean']:.2f} ± {end['sample_std']:.2f} (data {MU} ± {SIGMA})")
-  numbers = dict(grid=GRID, p_data=p_data(GRID), evaluations=evals, sizes=s,
-                 thresholds=dict(max_d_gap=MAX_D_GAP, max_c_gap=MAX_C_GAP,
-                                 max_end_jsd=MAX_END_JSD, max_end_half=MAX_END_HALF))
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
 
 
-def _figure(evals):
+def summary(numbers):
+  evals = _snapshots(numbers)
+  end = evals[-1]
+  return (f"JSD(p_data ‖ p_g) {evals[0]['jsd']:.3f} → {end['jsd']:.4f} nats over "
+          f"{numbers['sizes']['iters']} iterations; worst mean |D − D*| "
+          f"{max(e['d_gap'] for e in evals):.3f}; worst |V − C(G)| "
+          f"{max(abs(e['v_trained'] - e['c_of_g']) for e in evals):.4f} nats; at the end mean "
+          f"|D − ½| {end['half_gap']:.3f}, samples {end['sample_mean']:.2f} ± "
+          f"{end['sample_std']:.2f} (data {MU} ± {SIGMA})")
+
+
+def plot(numbers):
+  """One panel per snapshot: p_data, p_g, the game's and the fitted D, and D*."""
+  evals = _snapshots(numbers)
+  curve = lambda x: np.asarray([_runner.value(v) for v in x], float)
+  grid, pd = curve(numbers["grid"]), curve(numbers["p_data"])
   n = len(evals)
   fig, axes = _common.subplots(1, n, figsize=(3.2 * n, 3.4), sharey=True)
   axes = np.atleast_1d(axes)
-  pd = p_data(GRID)
   for ax, e in zip(axes, evals):
-    ax.plot(GRID, pd / pd.max(), color="k", ls=":", lw=1.2, label="p_data (scaled)")
-    ax.plot(GRID, e["p_g"] / pd.max(), color="tab:green", label="p_g (scaled)")
-    ax.plot(GRID, e["d_game"], color="tab:blue", ls="--", lw=1, label="D in the game")
-    ax.plot(GRID, e["d_trained"], color="tab:blue", lw=1.5, label="D trained vs frozen G")
-    ax.plot(GRID, e["d_star"], color="tab:red", lw=0.8, label="D* = p_data/(p_data+p_g)")
+    ax.plot(grid, pd / pd.max(), color="k", ls=":", lw=1.2, label="p_data (scaled)")
+    ax.plot(grid, curve(e["p_g"]) / pd.max(), color="tab:green", label="p_g (scaled)")
+    ax.plot(grid, curve(e["d_game"]), color="tab:blue", ls="--", lw=1, label="D in the game")
+    ax.plot(grid, curve(e["d_trained"]), color="tab:blue", lw=1.5,
+            label="D trained vs frozen G")
+    ax.plot(grid, curve(e["d_star"]), color="tab:red", lw=0.8,
+            label="D* = p_data/(p_data+p_g)")
     ax.axhline(0.5, color="0.6", lw=0.6)
     ax.set_title(f"iteration {e['iteration']}\nJSD {e['jsd']:.3f}, V {e['v_trained']:+.3f}, "
                  f"C(G) {e['c_of_g']:+.3f}", fontsize=8)
@@ -210,5 +233,10 @@ def _figure(evals):
   return fig
 
 
+FIGURE = _runner.Figure(name=NAME, paper=PAPER, scales=SIZES, measure=measure, judge=judge,
+                        plot=plot, summary=summary, games=games, note=NOTE,
+                        published=PUBLISHED)
+
+
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))

@@ -18,6 +18,7 @@ import numpy as np
 import optax
 
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 from experiments.figures._common import train_critic
 
 NAME = "parallel_lines"
@@ -72,19 +73,51 @@ def estimates(thetas, key, *, steps: int, batch: int, width: int):
   return np.asarray(w), np.asarray(js)
 
 
+SCALES = {
+    # points: the θ grid on [-1, 1]; steps, batch, width: each critic's training
+    "tiny": dict(points=5, steps=30, batch=256, width=16),
+    "default": dict(points=11, steps=600, batch=256, width=64),
+    "full": dict(points=21, steps=3000, batch=256, width=256),
+}
+FAR = 0.4  # "far" θ: |θ| ≥ FAR, where the discriminator's JS bound should be near log 2
+
+
 def games(scale: str) -> list:
   """Trains no GAN: critics (and discriminators) fitted to two fixed parallel-line
   distributions; no generator step."""
   return []
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
-  scale = scale or ("full" if full else "default")
-  thetas = np.round(np.linspace(-1, 1, dict(tiny=5, default=11, full=21)[scale]), 6)
-  steps = dict(tiny=30, default=600, full=3000)[scale]
-  w_hat, js_hat = estimates(thetas, jax.random.key(seed), steps=steps, batch=256,
-                            width=dict(tiny=16, default=64, full=256)[scale])
-  cf = closed_forms(thetas)
+def measure(config, seed: int):
+  """Both estimates at every θ of the grid, beside the closed forms."""
+  thetas = np.round(np.linspace(-1, 1, config["points"]), 6)
+  w_hat, js_hat = estimates(thetas, jax.random.key(seed), steps=config["steps"],
+                            batch=config["batch"], width=config["width"])
+  return dict(theta=thetas, closed_form=closed_forms(thetas), w_estimate=w_hat,
+              js_estimate=js_hat, critic_steps=config["steps"])
+
+
+def _arrays(numbers):
+  """θ, the W estimate and the JS estimate as float arrays (a stored None is NaN)."""
+  return tuple(np.asarray([_runner.value(v) for v in numbers[k]], float)
+               for k in ("theta", "w_estimate", "js_estimate"))
+
+
+def judge(numbers):
+  thetas, w_hat, js_hat = _arrays(numbers)
+  far, zero = np.abs(thetas) >= FAR, thetas == 0
+  return {
+      "trained critic's W estimate within 0.1 of |θ| at every θ":
+          bool(np.all(np.abs(w_hat - np.abs(thetas)) < 0.1)),
+      "W estimate increases with |θ| (a usable gradient)":
+          bool(np.corrcoef(np.abs(thetas), w_hat)[0, 1] > 0.95),
+      "JS estimate saturates near log 2 for |θ| ≥ 0.4 (> 0.6)": bool(np.all(js_hat[far] > 0.6)),
+      "JS estimate near 0 at θ = 0 (< 0.05)": bool(np.all(np.abs(js_hat[zero]) < 0.05)),
+  }
+
+
+def plot(numbers):
+  thetas, w_hat, js_hat = _arrays(numbers)
   fig, (a, b) = _common.subplots(1, 2, figsize=(10, 3.8))
   fine = np.linspace(-1, 1, 401)
   a.plot(fine, np.abs(fine), label="W = |θ| (closed form)")
@@ -98,23 +131,20 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
     ax.set_xlabel("θ")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-  nz = thetas != 0
-  far = np.abs(thetas) >= 0.4
-  checks = {
-      "trained critic's W estimate within 0.1 of |θ| at every θ":
-          bool(np.all(np.abs(w_hat - cf["w"]) < 0.1)),
-      "W estimate increases with |θ| (a usable gradient)":
-          bool(np.corrcoef(np.abs(thetas), w_hat)[0, 1] > 0.95),
-      "JS estimate saturates near log 2 for |θ| ≥ 0.4 (> 0.6)": bool(np.all(js_hat[far] > 0.6)),
-      "JS estimate near 0 at θ = 0 (< 0.05)": bool(np.all(np.abs(js_hat[~nz]) < 0.05)),
-  }
-  numbers = dict(theta=thetas, closed_form=cf, w_estimate=w_hat, js_estimate=js_hat,
-                 critic_steps=steps)
-  summary = (f"max |Ŵ − |θ|| = {np.max(np.abs(w_hat - cf['w'])):.3f}; JS estimate "
-             f"{js_hat[far].min():.3f}–{js_hat[far].max():.3f} for |θ| ≥ 0.4, "
-             f"{float(js_hat[~nz][0]):.3f} at θ = 0")
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
+  return fig
+
+
+def summary(numbers):
+  thetas, w_hat, js_hat = _arrays(numbers)
+  far, zero = np.abs(thetas) >= FAR, thetas == 0
+  return (f"max |Ŵ − |θ|| = {np.max(np.abs(w_hat - np.abs(thetas))):.3f}; JS estimate "
+          f"{js_hat[far].min():.3f}–{js_hat[far].max():.3f} for |θ| ≥ 0.4, "
+          f"{float(js_hat[zero][0]):.3f} at θ = 0")
+
+
+FIGURE = _runner.Figure(name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge,
+                        plot=plot, summary=summary, games=games)
 
 
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))

@@ -29,8 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments import common
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 
 NAME = "vanishing_gradients"
 PAPER = ("Arjovsky & Bottou 2017 (arXiv:1701.04862), Figs 1–3: a DCGAN trained 1, 10 and 25 "
@@ -60,14 +60,15 @@ NOISE_STD = 0.3   # the instance-noise extension, on images in [-1, 1]
 SCALES = {
     # images: the subset an epoch runs over; dim: the DCGAN's width; d_steps: the fresh D's
     # steps; spread_batches: z-batches per spread measurement; noise_epochs: the generators
-    # probed again with instance noise.
-    "tiny": dict(images=128, dim=8, d_steps=40, log_every=10, spread_batches=3,
+    # probed again with instance noise; scale: the config's name (in the numbers' setup).
+    "tiny": dict(scale="tiny", images=128, dim=8, d_steps=40, log_every=10, spread_batches=3,
                  noise_epochs=()),
-    "default": dict(images=4096, dim=16, d_steps=2000, log_every=10, spread_batches=16,
-                    noise_epochs=(25,)),
-    "full": dict(images=60000, dim=64, d_steps=4000, log_every=10, spread_batches=32,
-                 noise_epochs=EPOCHS),
+    "default": dict(scale="default", images=4096, dim=16, d_steps=2000, log_every=10,
+                    spread_batches=16, noise_epochs=(25,)),
+    "full": dict(scale="full", images=60000, dim=64, d_steps=4000, log_every=10,
+                 spread_batches=32, noise_epochs=EPOCHS),
 }
+SHOWN = 16   # generated (and real) images stored per panel, as 8-bit grey levels
 
 # Thresholds of the checks, fixed before any run (decades = log10 units).
 MIN_FALL_DECADES = 2.0      # Fig 2: "decay ... orders of magnitude" (their best case: 5)
@@ -76,12 +77,6 @@ MIN_SPREAD_GROWTH = 2.0     # Fig 3: "the variance ... is also increasing" (s.d.
 MAX_FINAL_ERROR = 0.01      # Fig 1: "the error quickly going to 0" (log 2 ≈ 0.69 at chance)
 MIN_FINAL_ACCURACY = 0.99   # Fig 1: the accuracy "goes to 1"
 TAIL = 0.05                 # a curve's end value: geometric mean over its last 5% of points
-
-
-def sizes(scale: str) -> Dict:
-  if scale not in SCALES:
-    raise ValueError(f"scale: must be one of {list(SCALES)}, got {scale!r}")
-  return dict(SCALES[scale])
 
 
 def epoch_iterations(images: int, batch: int = BATCH) -> int:
@@ -207,7 +202,7 @@ def _first(curve, value, log_every):
   return int((hit[0] + 1) * log_every) if len(hit) else None
 
 
-def judge(stats: Mapping[int, Mapping]) -> Dict[str, bool]:
+def judge_stats(stats: Mapping[int, Mapping]) -> Dict[str, bool]:
   """The paper's claims about Figs 1–3 as checks on `summarise` numbers per epoch count."""
   every = lambda f: bool(stats) and all(f(s) for s in stats.values())
   return {
@@ -260,16 +255,26 @@ def games(scale: str):
   """The GAN it trains: the nsgan DCGAN pretrained for the last of `EPOCHS` epochs (the
   probes then train fresh discriminators against frozen generators: critic steps only, no
   generator step, so no fused GAN step)."""
-  sz = sizes(scale)
+  sz = FIGURE.config(scale)
   return [_common.Game("pretraining nsgan", build("nsgan", 0.0, FASHION_SHAPE, sz),
                        FASHION_SHAPE, EPOCHS[-1] * epoch_iterations(sz["images"]),
                        examples=sz["images"])]
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+def label(std: float, epochs: int) -> str:
+  """The key of a probe in the numbers' logs and stats."""
+  return f"noise {std}, {epochs} epochs"
+
+
+def grey_levels(x) -> np.ndarray:
+  """Images in [-1, 1] as 8-bit grey levels (0 = -1, 255 = 1): how the numbers store them."""
+  return np.round((np.clip(np.asarray(x, np.float32), -1, 1) + 1) * 127.5).astype(np.uint8)
+
+
+def measure(sz: Mapping, seed: int) -> Dict:
+  """Pretrain the DCGAN, probe each frozen generator with a fresh D (and, for `noise_epochs`,
+  with instance noise); the probes' logs and `summarise` stats, and the images shown."""
   from wgan_jax.data.idx import load_fashion_mnist
-  scale = scale or ("full" if full else "default")
-  sz = sizes(scale)
   key = jax.random.key(seed)
   train_images, _ = load_fashion_mnist(None, "train")
   subset = np.asarray(jax.random.permutation(jax.random.fold_in(key, 0),
@@ -277,7 +282,7 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   data = jnp.asarray(train_images[np.sort(subset)])
   shape = tuple(data.shape[1:])
   epoch_iters = epoch_iterations(sz["images"])
-  t0, c0 = time.time(), common.cpu_seconds()
+  t0 = time.time()
   make = lambda objective, noise: build(objective, noise, shape, sz)
   snapshots = pretrain(make("nsgan", 0.0), data, jax.random.fold_in(key, 1), epoch_iters)
   pretrain_seconds = time.time() - t0
@@ -291,18 +296,16 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
     logs[(std, e)] = probe(gan_orig, gan_ns, snapshots[e], jax.random.fold_in(key, 2), data,
                            d_steps=sz["d_steps"], log_every=sz["log_every"],
                            spread_at=spread_at, spread_batches=sz["spread_batches"], std=std)
-    probe_seconds[f"noise {std}, {e} epochs"] = time.time() - t1
+    probe_seconds[label(std, e)] = time.time() - t1
   stats = {k: summarise(v, sz["log_every"]) for k, v in logs.items()}
-  checks = judge({e: stats[(0.0, e)] for e in EPOCHS})
   steps = np.arange(1, sz["d_steps"] // sz["log_every"] + 1) * sz["log_every"]
   samples = {e: np.asarray(make("nsgan", 0.0).sample(snapshots[e], jax.random.fold_in(key, 3),
                                                       36)) for e in EPOCHS}
-  fig = _figure(logs, stats, steps, spread_at, samples, np.asarray(data[:36]))
-  label = lambda std, e: f"noise {std}, {e} epochs"
   falls = {e: stats[(0.0, e)]["log10_change_original"] for e in EPOCHS}
   noisy = {e: stats[(NOISE_STD, e)] for e in sz["noise_epochs"]}
-  numbers = dict(
-      setup=dict(scale=scale, data="Fashion-MNIST train split (Debian dataset-fashion-mnist)",
+  return dict(
+      setup=dict(scale=sz["scale"],
+                 data="Fashion-MNIST train split (Debian dataset-fashion-mnist)",
                  subset_images=sz["images"], epoch=f"{epoch_iters} generator iterations "
                  f"(⌈{sz['images']} / {BATCH}⌉, batches drawn uniformly with replacement from "
                  f"the subset)", epochs=EPOCHS, pretraining="nsgan (DCGAN recipe: Adam 2e-4, "
@@ -328,32 +331,50 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
               final_accuracy=s["final_accuracy"],
               falls_less_than_without_noise=s["log10_change_original"] >
               stats[(0.0, e)]["log10_change_original"]) for e, s in noisy.items()},
-      seconds=dict(pretraining=pretrain_seconds, probes=probe_seconds,
-                   total=time.time() - t0, process_cpu=common.cpu_seconds() - c0))
-  summary = (f"{scale}: DCGAN dim {sz['dim']}, epoch = {epoch_iters} it. over {sz['images']} "
-             f"images, {sz['d_steps']} D steps. log10 change of ‖∇ original‖ (1/10/25 ep.): " +
-             " / ".join(f"{falls[e]:+.1f}" for e in EPOCHS) + " (paper: down to −5); of "
-             "‖∇ −log D‖: " + " / ".join(f"{stats[(0.0, e)]['log10_change_logd']:+.1f}"
-                                          for e in EPOCHS) +
-             "; D accuracy " + " / ".join(f"{stats[(0.0, e)]['final_accuracy']:.3f}"
-                                          for e in EPOCHS) +
-             "; s.d. of log10 ‖∇ −log D‖ over z first → last " +
-             " / ".join(f"{stats[(0.0, e)]['spread_logd_first']:.2f}→"
-                        f"{stats[(0.0, e)]['spread_logd_last']:.2f}" for e in EPOCHS) +
-             f". Extension, instance noise σ {NOISE_STD}: ‖∇ original‖ " +
-             (", ".join(f"{e} ep. {s['log10_change_original']:+.1f}" for e, s in noisy.items())
-              or "not run at this scale"))
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
+      # the plot's bottom row: SHOWN samples of each frozen generator, and SHOWN real images
+      samples={f"{e} epochs": grey_levels(samples[e][:SHOWN]) for e in EPOCHS},
+      real=grey_levels(data[:SHOWN]),
+      seconds=dict(pretraining=pretrain_seconds, probes=probe_seconds))
 
 
-def _figure(logs, stats, steps, spread_at, samples, real):
+def _stats(numbers: Mapping, std: float = 0.0) -> Dict[int, Mapping]:
+  """The stored `summarise` stats of the probes at noise `std`, by epochs (a stored None is
+  NaN)."""
+  out = {}
+  for e in EPOCHS:
+    st = numbers["stats"].get(label(std, e))
+    if st is not None:
+      out[e] = {k: (v if k == "first_step_accuracy_1" else _runner.value(v))
+                for k, v in st.items()}
+  return out
+
+
+def judge(numbers: Mapping) -> Dict[str, bool]:
+  """The paper's claims on the stored numbers (`judge_stats` of the noise-free probes; none
+  holds where a generator's probe is missing)."""
+  stats = _stats(numbers)
+  return judge_stats(stats if len(stats) == len(EPOCHS) else {})
+
+
+def _curve(x) -> np.ndarray:
+  return np.asarray(x, float) if x is not None else np.array(np.nan)
+
+
+def plot(numbers: Mapping):
+  """Rows: the probes without noise, with instance noise (the extension); the generators'
+  samples and the real images."""
+  tiles = [(f"G after {e} epochs", numbers["samples"][f"{e} epochs"]) for e in EPOCHS]
+  tiles.append(("real (the subset)", numbers["real"]))
+  steps, spread_at = _curve(numbers["discriminator_steps"]), _curve(numbers["spread_steps"])
   fig, axes = _common.subplots(3, 4, figsize=(17, 11))
   for r, std in enumerate((0.0, NOISE_STD)):
     tag = "no noise" if std == 0 else f"EXTENSION (not in the paper): instance noise σ {std}"
     for c, e in enumerate(EPOCHS):
-      if (std, e) not in logs:
+      lg = numbers["logs"].get(label(std, e))
+      if lg is None:
         continue
-      lg, col, lab = logs[(std, e)], f"C{c}", f"G after {e} epochs"
+      lg = {k: _curve(v) for k, v in lg.items()}
+      col, lab = f"C{c}", f"G after {e} epochs"
       axes[r, 0].semilogy(steps, lg["d_loss"], color=col, label=lab)
       axes[r, 0].plot(steps, lg["d_accuracy"], "--", color=col, lw=0.8)
       axes[r, 1].semilogy(steps, lg["grad_original"], color=col, label=lab)
@@ -372,16 +393,39 @@ def _figure(logs, stats, steps, spread_at, samples, real):
       a.set_xlabel("discriminator iterations")
       if a.get_legend_handles_labels()[0]:
         a.legend(fontsize=6)
-  for c, (title, x) in enumerate([(f"G after {e} epochs", samples[e]) for e in EPOCHS] +
-                                 [("real (the subset)", real)]):
+  for c, (title, levels) in enumerate(tiles):
+    x = np.asarray(levels, np.float32) / 127.5 - 1
     n = int(math.isqrt(len(x)))
-    tiles = np.asarray(x[:n * n, ..., 0]).reshape(n, n, *x.shape[1:3])
-    grid = np.concatenate([np.concatenate(list(row), axis=1) for row in tiles], axis=0)
+    grid = np.concatenate([np.concatenate(list(row), axis=1)
+                           for row in x[:n * n, ..., 0].reshape(n, n, *x.shape[1:3])], axis=0)
     axes[2, c].imshow(grid, cmap="gray", vmin=-1, vmax=1)
     axes[2, c].set_title(title, fontsize=9)
     axes[2, c].axis("off")
   return fig
 
 
+def summary(numbers: Mapping) -> str:
+  setup, stats = numbers["setup"], _stats(numbers)
+  images = setup["subset_images"]
+  model = setup["models"].split(" (")[0]
+  noisy = {k.split()[0]: _runner.value(v["log10_change_original"])
+           for k, v in numbers["extension_instance_noise"].items()}
+  return (f"{setup['scale']}: {model}, epoch = {epoch_iterations(images)} it. over {images} "
+          f"images, {setup['discriminator_steps']} D steps. log10 change of ‖∇ original‖ "
+          "(1/10/25 ep.): " + " / ".join(f"{stats[e]['log10_change_original']:+.1f}"
+                                         for e in EPOCHS) + " (paper: down to −5); of "
+          "‖∇ −log D‖: " + " / ".join(f"{stats[e]['log10_change_logd']:+.1f}" for e in EPOCHS) +
+          "; D accuracy " + " / ".join(f"{stats[e]['final_accuracy']:.3f}" for e in EPOCHS) +
+          "; s.d. of log10 ‖∇ −log D‖ over z first → last " +
+          " / ".join(f"{stats[e]['spread_logd_first']:.2f}→{stats[e]['spread_logd_last']:.2f}"
+                     for e in EPOCHS) +
+          f". Extension, instance noise σ {NOISE_STD}: ‖∇ original‖ " +
+          (", ".join(f"{e} ep. {v:+.1f}" for e, v in noisy.items()) or "not run at this scale"))
+
+
+FIGURE = _runner.Figure(name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge,
+                        plot=plot, summary=summary, games=games, note=NOTE)
+
+
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
