@@ -24,7 +24,7 @@ from typing import Optional
 from experiments.cli import OptionError, build, check_choice, check_positive, leaf_names, opt
 from experiments.loop import LoopConfig
 from wgan_jax import check_critic_norm as check, get_objective as get, make_config
-from wgan_jax.config import OBJECTIVES
+from wgan_jax.config import COMPUTE_DTYPES, OBJECTIVES
 from wgan_jax.data import TOY_DATASETS
 from wgan_jax.metrics import EXACT_W1_MAX
 from wgan_jax.mixture import MIX_OBJECTIVES
@@ -92,6 +92,10 @@ class GameConfig:
                          "cutout; images only", metavar="POLICY")
   skip_nonfinite: bool = opt(False, "skip updates whose gradients are not finite "
                              "(optax.apply_if_finite) instead of stopping the run")
+  compute_dtype: str = opt("float32", "dtype of the networks' matmuls and convolutions: "
+                           "bfloat16 is mixed precision for accelerators (parameters, "
+                           "optimiser, losses and the penalty's gradient norm stay float32; "
+                           "slow on a CPU)", choices=COMPUTE_DTYPES)
   mixture: Optional[int] = opt(None, "MIX+GAN (Arora et al. 2017): T generators and T critics "
                                "with learned mixture weights, payoff averaged over all pairs "
                                "(default 1: the plain GAN; 5 with a mix+ objective)",
@@ -124,7 +128,7 @@ class GameConfig:
     fields = ("batch_size", "n_critic", "optimizer", "lr_d", "lr_g", "beta1", "beta2",
               "clip_value", "gp_weight", "gp_target", "instance_noise", "instance_noise_anneal",
               "weight_penalty", "r1_weight", "r2_weight", "lazy_every", "ema_decay", "ema_start",
-              "ac_weight")
+              "ac_weight", "compute_dtype")
     values.update({k: getattr(self, k) for k in fields if getattr(self, k) is not None})
     values.update(latent_dim=latent_dim,
                   lr_decay_steps=iters if self.lr_decay == "linear" else 0,

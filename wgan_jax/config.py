@@ -21,6 +21,9 @@ from wgan_jax.objectives import REGISTRY, Objective
 
 OBJECTIVES = tuple(REGISTRY)
 OPTIMIZERS = ("adam", "rmsprop")
+# The dtype of the networks' matmuls and convolutions (mixed precision): the parameters, the
+# optimiser, the losses and the penalty's gradient norm stay float32 in every case.
+COMPUTE_DTYPES = ("float32", "bfloat16")
 
 
 def get_objective(name) -> Objective:
@@ -77,6 +80,7 @@ class GANConfig:
   diffaugment: str = ""                   # DiffAugment policy, e.g. "color,translation,cutout"
   num_classes: int = 0                    # >0: a class-conditional game over this many classes
   ac_weight: float = 0.0                  # AC-GAN: weight of the auxiliary classifier's loss
+  compute_dtype: str = "float32"          # "bfloat16": the networks run in bf16 (mixed precision)
 
   def __post_init__(self):
     def bad(field, msg):
@@ -88,6 +92,8 @@ class GANConfig:
     game = get_objective(self.objective)
     if self.optimizer not in OPTIMIZERS:
       bad("optimizer", f"unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}")
+    if self.compute_dtype not in COMPUTE_DTYPES:
+      bad("compute_dtype", f"must be one of {list(COMPUTE_DTYPES)}, got {self.compute_dtype!r}")
     for name in ("batch_size", "latent_dim", "n_critic", "warmup_critic_iters",
                  "warmup_generator_iters", "warmup_every"):
       v = getattr(self, name)

@@ -463,16 +463,37 @@ class GAN:
       return x
     return jax.vmap(lambda xi, k: penalties.instance_noise(xi, k, std))(x, keys)
 
+  def _compute(self, variables, x):
+    """(variables, x) in the config's compute dtype: with `compute_dtype="bfloat16"` every
+    floating leaf is cast to bfloat16, so the network's matmuls and convolutions run in it
+    (mixed precision); the float32 originals stay in the state, and gradients flow back
+    through the casts to them in float32."""
+    if self.config.compute_dtype == "float32":
+      return variables, x
+    dt = jnp.dtype(self.config.compute_dtype)
+    cast = lambda a: a.astype(dt) if jnp.issubdtype(jnp.result_type(a), jnp.floating) else a
+    return jax.tree_util.tree_map(cast, variables), jax.tree_util.tree_map(cast, x)
+
+  def _stored(self, out, new_ms, model_state):
+    """A network's outputs in float32 and its updated statistics in the state's own dtypes
+    (float32: the loop's carry keeps its types) after a mixed-precision call."""
+    if self.config.compute_dtype == "float32":
+      return out, new_ms
+    up = lambda a: a.astype(jnp.float32) if jnp.issubdtype(a.dtype, jnp.floating) else a
+    new_ms = jax.tree_util.tree_map(lambda n, o: n.astype(o.dtype), new_ms, model_state)
+    return jax.tree_util.tree_map(up, out), new_ms
+
   def apply_generator(self, params, model_state, z, *, train: bool, labels=None):
     """One generator network on z (and the classes `labels` [B] of a conditional game):
     (x, new model_state); BatchNorm statistics update when training."""
-    variables = {"params": params, **model_state}
+    variables, z = self._compute({"params": params, **model_state}, z)
     kw = self._label_kwargs(labels)
     if train and model_state:
       x, new_ms = self.generator.apply(variables, z, train=True, mutable=list(model_state),
                                        **kw)
-      return x, dict(new_ms)
-    return self.generator.apply(variables, z, train=train, **kw), model_state
+      return self._stored(x, dict(new_ms), model_state)
+    return self._stored(self.generator.apply(variables, z, train=train, **kw), model_state,
+                        model_state)
 
   def apply_critic(self, params, model_state, x, *, train: bool, labels=None):
     """One critic network on x (and the classes `labels` of a conditional game):
@@ -495,13 +516,14 @@ class GAN:
       scores, logits, new_ms = self.apply_critic_with_classes(params, model_state, x,
                                                               train=train, labels=labels)
       return scores, logits, {**new_ms, spectral.COLLECTION: vectors}
-    variables = {"params": params, **model_state}
+    variables, x = self._compute({"params": params, **model_state}, x)
     kw = self._label_kwargs(labels)
     if train and model_state:
       out, new_ms = self.critic.apply(variables, x, train=True, mutable=list(model_state), **kw)
-      new_ms = dict(new_ms)
+      out, new_ms = self._stored(out, dict(new_ms), model_state)
     else:
-      out, new_ms = self.critic.apply(variables, x, train=train, **kw), model_state
+      out, new_ms = self._stored(self.critic.apply(variables, x, train=train, **kw),
+                                 model_state, model_state)
     if self.config.ac_weight > 0:
       if not (isinstance(out, tuple) and len(out) == 2):
         raise ConfigError("critic", "ac_weight > 0 (AC-GAN) needs a critic that returns "
