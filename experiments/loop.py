@@ -33,7 +33,7 @@ import optax
 
 from experiments.cli import OptionError, check_choice, check_positive, opt, renamed
 from wgan_jax import IndependentRuns, plan_blocks
-from wgan_jax.summary import JsonlWriter, TensorBoardWriter, read_jsonl
+from wgan_jax.summary import JsonlWriter, MultiWriter, Prefixed, ProgressWriter, TensorBoardWriter, read_jsonl
 
 PARALLEL = ("none", "pmap", "shard_map")
 
@@ -323,25 +323,27 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
       raise renamed(e, "parallel", batch_size="batch_size", backend="parallel") from None
     to_device, to_host, step_for = trainer.put, trainer.get, trainer.train_step
 
-  writers = []
-  if main_process and workdir is not None:
-    writers = [JsonlWriter(os.path.join(workdir, "metrics.jsonl"),
-                           resume_from=start if loop.resume else None),
-               TensorBoardWriter(os.path.join(workdir, "tensorboard"))]
   history: Dict[str, List] = {"iteration": []}
   evals: List[Dict] = []
   if workdir is not None and loop.resume:  # the logs of the iterations before the checkpoint
     history, evals = _logged_before(workdir, start)
-  eval_log = None
+  # One writer protocol (`write_scalars`): the losses go to metrics.jsonl, TensorBoard and the
+  # console's progress bar, the evaluations to evaluations.jsonl and TensorBoard (eval/NAME).
+  loss_writers, eval_writers, owned = [], [], []
   if main_process and workdir is not None:
-    eval_log = JsonlWriter(os.path.join(workdir, "evaluations.jsonl"),
-                           resume_from=start if loop.resume else None)
-    writers.append(eval_log)
+    resume_from = start if loop.resume else None
+    tensorboard = TensorBoardWriter(os.path.join(workdir, "tensorboard"))
+    metrics_log = JsonlWriter(os.path.join(workdir, "metrics.jsonl"), resume_from=resume_from)
+    eval_log = JsonlWriter(os.path.join(workdir, "evaluations.jsonl"), resume_from=resume_from)
+    owned = [metrics_log, eval_log, tensorboard]
+    loss_writers = [metrics_log, tensorboard]
+    eval_writers = [eval_log, Prefixed("eval/", tensorboard)]
   stop_at = min(loop.iters, loop.stop_at) if loop.stop_at else loop.iters
-  bar = None
+  console = None
   if loop.progress and main_process:
-    from tqdm import tqdm
-    bar = tqdm(total=loop.iters, initial=start, unit="it", dynamic_ncols=True, file=sys.stderr)
+    console = ProgressWriter(loop.iters, start, show=_postfix)
+    owned.append(console)
+  losses, evaluations = MultiWriter(loss_writers), MultiWriter(eval_writers)
   compiled: Dict = {}
   clock = [0.0]  # seconds of compiled calls only (exclude_compile_time)
   t0 = time.time()
@@ -361,24 +363,33 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
     ckpt.save(step, st, dict(train_seconds=seconds(), iteration=step))
     last_saved = step
 
-  def _log(metrics, i, it):
+  def log(metrics, i, it):
     if it % loop.log_every == 0 or it == stop_at:
       row = _row(metrics, i)
       history["iteration"].append(it)
       for name, v in row.items():
         history.setdefault(name, []).append(v)
-      if writers:
-        writers[0].write(dict(iteration=it, seconds=seconds(), **row))
-        writers[1].scalars(it, row)
+      losses.write_scalars(it, dict(seconds=seconds(), **row))
 
   def run_evaluation(it):
     ev = evaluate(_host(to_host(pstate)), jax.random.fold_in(k_eval, it), it)
     evals.append(dict(iteration=it, seconds=seconds(), **ev))
-    if writers:
-      eval_log.write(evals[-1])
-      writers[1].scalars(it, {f"eval/{k_}": v for k_, v in ev.items() if isinstance(v, float)})
+    evaluations.write_scalars(it, {k_: v for k_, v in evals[-1].items() if k_ != "iteration"})
 
-  def blocks():  # compiled calls that stop at every evaluation, checkpoint and sample point
+  def sample(it):
+    (on_sample or evaluate)(_host(to_host(pstate)), jax.random.fold_in(k_eval, it), it)
+
+  # The periodic actions hung on the walk (CLU's PeriodicAction, on the blocks' boundaries):
+  # each runs after the block that ends at a multiple of its period below stop_at, in order.
+  evaluating = evaluate is not None and main_process
+  hooks = [
+      _Every(loop.checkpoint_every if ckpt else None, lambda it: save(it, to_host(pstate))),
+      _Every(loop.eval_every if evaluating else None, run_evaluation),
+      _Every(loop.sample_every if main_process and (on_sample or evaluate) else None, sample,
+             unless=loop.eval_every if evaluating else None),  # an evaluation point samples
+  ]
+
+  def blocks():  # compiled calls that stop at every period (on every process alike)
     marks = {stop_at}
     for every in (loop.eval_every, loop.checkpoint_every if ckpt else None, loop.sample_every):
       if every:
@@ -399,11 +410,10 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
     clock[0] += time.time() - t
     return out
 
-  if evaluate is not None and loop.eval_at_start and start == 0 and main_process:
+  if evaluating and loop.eval_at_start and start == 0:
     run_evaluation(0)
-  elif (evaluate is not None and main_process and loop.resume and loop.eval_every
-        and 0 < start < stop_at and start % loop.eval_every == 0
-        and not any(e.get("iteration") == start for e in evals)):
+  elif (evaluating and loop.resume and loop.eval_every and 0 < start < stop_at
+        and start % loop.eval_every == 0 and not any(e.get("iteration") == start for e in evals)):
     # scheduled at the checkpoint's iteration but lost to a stop between the two (or never
     # run: --stop-at there): the same state and key as an uninterrupted run's
     run_evaluation(start)
@@ -422,7 +432,7 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
           # the draws depend on the counters only), so the checkpoint is the last finite state
           for _ in range(idx):
             pstate, m1 = step_for(n_critic, 1)(pstate, k_train, data)
-            _log(_host(m1), 0, g + 1)
+            log(_host(m1), 0, g + 1)
             g += 1
           save(g, to_host(pstate))
           reason = StopReason.NONFINITE
@@ -433,22 +443,12 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
           break
         pstate = new_pstate
         for i in range(k):
-          _log(metrics, i, g + i + 1)
+          log(metrics, i, g + i + 1)
         g += k
-        if bar is not None:
-          bar.update(k)
-          post = {"d": f"{np.mean(metrics['d_loss'][..., -1]):.3f}",
-                  "g": f"{np.mean(metrics['g_loss'][..., -1]):.3f}"}
-          if "w_estimate" in metrics:
-            post["W"] = f"{np.mean(metrics['w_estimate'][..., -1]):.3f}"
-          bar.set_postfix(post, refresh=False)
-        if ckpt is not None and g % loop.checkpoint_every == 0 and g < stop_at:
-          save(g, to_host(pstate))
-        if main_process and g < stop_at:
-          if evaluate is not None and g % loop.eval_every == 0:
-            run_evaluation(g)
-          elif loop.sample_every and g % loop.sample_every == 0 and (on_sample or evaluate):
-            (on_sample or evaluate)(_host(to_host(pstate)), jax.random.fold_in(k_eval, g), g)
+        if console is not None:
+          console.write_scalars(g, metrics)
+        for hook in hooks:
+          hook(g, stop_at)
         if sig.received:
           reason = StopReason.SIGNAL
           stopped = f"stopped by {sig.received} at generator iteration {g}"
@@ -461,9 +461,7 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
       reason = StopReason.SIGNAL
       stopped = f"interrupted at generator iteration {g}"
     finally:
-      if bar is not None:
-        bar.close()
-      for w in writers:
+      for w in owned:
         w.close()
   state = _host(to_host(pstate))
   skipped = _skipped_updates(state) if gan.config.skip_nonfinite else None
@@ -493,6 +491,30 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
       resume_changes=resume_changes)
 from wgan_jax.checkpoint import CheckpointError, Checkpointer
 from wgan_jax.parallel import ParallelTrainer
+
+
+@dataclasses.dataclass(frozen=True)
+class _Every:
+  """A periodic action of the loop: `action(g)` after the block ending at generator iteration
+  g, when g is a multiple of `every` (None: never) below the run's stop and not a multiple of
+  `unless`."""
+  every: Optional[int]
+  action: Callable[[int], None]
+  unless: Optional[int] = None
+
+  def __call__(self, g: int, stop_at: int) -> None:
+    if self.every and g % self.every == 0 and g < stop_at and not (
+        self.unless and g % self.unless == 0):
+      self.action(g)
+
+
+def _postfix(metrics: Dict[str, np.ndarray]) -> Dict[str, str]:
+  """The progress bar's postfix: the last iteration's losses (mean over seeds)."""
+  post = {"d": f"{np.mean(metrics['d_loss'][..., -1]):.3f}",
+          "g": f"{np.mean(metrics['g_loss'][..., -1]):.3f}"}
+  if "w_estimate" in metrics:
+    post["W"] = f"{np.mean(metrics['w_estimate'][..., -1]):.3f}"
+  return post
 
 
 # Fingerprint fields a resume may change: they do not change the run before the checkpoint.

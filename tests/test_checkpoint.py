@@ -36,3 +36,21 @@ def test_another_fingerprint_is_refused_naming_each_field(tmp_path):
     other.restore(STATE)
   other.close()
   assert "--" not in str(e.value)
+
+
+def test_a_field_added_since_resumes_at_its_old_value_only(tmp_path):
+  """A checkpoint written before `compute_dtype` existed was written in float32: it resumes a
+  float32 run, and is another configuration for a bfloat16 one."""
+  old = Checkpointer(str(tmp_path), {"config": {"gp_weight": 10.0}})
+  old.save(1, STATE)
+  old.close()
+  same = Checkpointer(str(tmp_path), {"config": {"gp_weight": 10.0, "compute_dtype": "float32"}})
+  state, _ = same.restore(STATE)
+  same.close()
+  assert int(state["step"]) == 4
+  other = Checkpointer(str(tmp_path), {"config": {"gp_weight": 10.0,
+                                                  "compute_dtype": "bfloat16"}})
+  with pytest.raises(CheckpointError, match="config.compute_dtype: checkpoint 'unset', this "
+                     "run 'bfloat16'"):
+    other.restore(STATE)
+  other.close()

@@ -72,3 +72,36 @@ def test_jsonl_writer_replaces_non_finite_and_truncates_on_resume(tmp_path):
   summary.JsonlWriter(str(path)).close()  # a fresh run starts the file anew
   assert path.read_text() == ""
 
+
+
+def test_one_protocol_multiwriter_and_prefixed(tmp_path):
+  """JSONL and TensorBoard behind `write_scalars`: a MultiWriter sends the same scalars to both,
+  Prefixed renames them on the way (the loop's eval/NAME), non-scalars stay out of TensorBoard."""
+  tb = summary.TensorBoardWriter(str(tmp_path / "tb"))
+  log = summary.JsonlWriter(str(tmp_path / "m.jsonl"))
+  both = summary.MultiWriter([log, summary.Prefixed("eval/", tb)])
+  both.write_scalars(5, {"w1": 0.5, "per_mode": [1, 2]})
+  both.close()   # closes the JSONL; the TensorBoard writer is its owner's (Prefixed wraps it)
+  tb.close()
+  assert read_scalars(tmp_path / "tb") == {"eval/w1": [(5, 0.5)]}
+  assert [json.loads(l) for l in open(tmp_path / "m.jsonl")] == [
+      {"iteration": 5, "w1": 0.5, "per_mode": [1, 2]}]
+
+
+def test_a_real_runs_tensorboard_folder_reads_back(tmp_path):
+  """The toy job's tensorboard/ holds its losses at every logged iteration and its evaluations
+  under eval/, at the same steps and values as metrics.jsonl and evaluations.jsonl."""
+  from experiments import toy
+  out = tmp_path / "run"
+  assert toy.main(["--iters", "20", "--iters-per-call", "10", "--eval-every", "10", "--width",
+                   "8", "--num-samples", "100", "--no-progress", "--log-every", "5",
+                   "--batch-size", "32", "--out", str(out)]) == 0
+  tb = read_scalars(out / "tensorboard")
+  logged = [json.loads(l) for l in open(out / "metrics.jsonl")]
+  assert [s for s, _ in tb["d_loss"]] == [r["iteration"] for r in logged] == [5, 10, 15, 20]
+  for (_, v), r in zip(tb["g_loss"], logged):
+    assert abs(v - r["g_loss"]) <= 1e-6 * max(1.0, abs(r["g_loss"]))
+  evals = [json.loads(l) for l in open(out / "evaluations.jsonl")]
+  assert [e["iteration"] for e in evals] == [10]
+  assert [s for s, _ in tb["eval/w1_exact"]] == [10]
+  assert abs(tb["eval/w1_exact"][0][1] - evals[0]["w1_exact"]) < 1e-6

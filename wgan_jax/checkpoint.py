@@ -43,6 +43,12 @@ def _flat(tree: Any, prefix: str = "") -> Dict[str, Any]:
   return out
 
 
+# Fingerprint fields added after checkpoints were first written, with the value every
+# checkpoint without them was written with: such a checkpoint resumes a run at that value (a
+# new option at its old behaviour is not "another configuration").
+LATER_FIELDS = {"config.compute_dtype": "float32"}
+
+
 class Checkpointer:
   """Save and restore a run's state in `directory`, keeping the last `max_to_keep`."""
 
@@ -157,8 +163,8 @@ class Checkpointer:
     diffs, changed = [], []
     for k in sorted(set(ours) | set(theirs)):
       a, b = theirs.get(k, "unset"), ours.get(k, "unset")
-      if a == b:
-        continue
+      if a == b or (k not in theirs and k in LATER_FIELDS and LATER_FIELDS[k] == b):
+        continue   # (a field added since the checkpoint, at the value it was written with)
       line = f"{k}: checkpoint {a!r}, this run {b!r}"
       (changed if any(k == m or k.startswith(m + ".") for m in allowed) else diffs).append(line)
     if diffs:

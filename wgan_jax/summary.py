@@ -1,7 +1,9 @@
-"""Metric writers: JSON lines, and TensorBoard event files through tensorboardX.
+"""Metric writers: JSON lines, TensorBoard event files through tensorboardX, and the console's
+progress bar, behind one protocol (`MetricWriter`, CLU's `write_scalars(step, scalars)`).
 
 `TensorBoardWriter` wraps tensorboardX's `SummaryWriter` (event files without TensorFlow); it is
 imported when the first writer is made, so the rest of the library does not need tensorboardX.
+`MultiWriter` sends the same scalars to several writers, `Prefixed` renames them on the way.
 """
 
 from __future__ import annotations
@@ -9,7 +11,18 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Dict, Mapping
+import sys
+from typing import Callable, Dict, Mapping, Optional, Protocol, Sequence
+
+
+class MetricWriter(Protocol):
+  """What the training loop writes its losses and evaluations through."""
+
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    """Record `scalars` at generator iteration `step`."""
+
+  def close(self) -> None:
+    """Flush and release the writer's file."""
 
 
 class TensorBoardWriter:
@@ -29,11 +42,14 @@ class TensorBoardWriter:
     self.logdir = logdir
     self._writer = SummaryWriter(logdir=logdir, flush_secs=flush_secs)
 
-  def scalars(self, step: int, values: Mapping[str, float]) -> None:
-    """Writes each finite value of `values` under its name at `step`."""
-    for tag, v in values.items():
-      if math.isfinite(v):
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    """Writes each finite number of `scalars` under its name at `step` (other values, such as
+    a list of per-mode counts, are not scalars and are left out)."""
+    for tag, v in scalars.items():
+      if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
         self._writer.add_scalar(tag, float(v), global_step=int(step))
+
+  scalars = write_scalars
 
   def close(self) -> None:
     self._writer.close()
@@ -80,5 +96,59 @@ class JsonlWriter:
     self._f.write(json.dumps(clean) + "\n")
     self._f.flush()
 
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    """One line {"iteration": step, **scalars} (a non-finite float written as null)."""
+    self.write(dict(iteration=step, **scalars))
+
   def close(self) -> None:
     self._f.close()
+
+
+class Prefixed:
+  """A writer that renames every scalar `prefix + name` on its way to `writer` (e.g. the
+  evaluations as eval/NAME in TensorBoard, beside the losses)."""
+
+  def __init__(self, prefix: str, writer: MetricWriter):
+    self.prefix, self.writer = prefix, writer
+
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    self.writer.write_scalars(step, {self.prefix + k: v for k, v in scalars.items()})
+
+  def close(self) -> None:   # the wrapped writer is closed by its owner
+    pass
+
+
+class MultiWriter:
+  """The same scalars to each of `writers`; `close` closes them all."""
+
+  def __init__(self, writers: Sequence[MetricWriter]):
+    self.writers = list(writers)
+
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    for w in self.writers:
+      w.write_scalars(step, scalars)
+
+  def close(self) -> None:
+    for w in self.writers:
+      w.close()
+
+
+class ProgressWriter:
+  """The console: a tqdm progress bar of the generator iterations, its postfix the latest
+  losses (`show` picks and formats them, e.g. {"d": "0.123"})."""
+
+  def __init__(self, total: int, initial: int,
+               show: Optional[Callable[[Mapping], Dict[str, str]]] = None, file=None):
+    from tqdm import tqdm
+    self._bar = tqdm(total=total, initial=initial, unit="it", dynamic_ncols=True,
+                     file=file or sys.stderr)
+    self._show = show or (lambda s: {k: f"{v:.3f}" for k, v in s.items()})
+    self._step = initial
+
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    self._bar.update(step - self._step)
+    self._step = step
+    self._bar.set_postfix(self._show(scalars), refresh=False)
+
+  def close(self) -> None:
+    self._bar.close()
