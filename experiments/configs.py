@@ -17,6 +17,7 @@ command line's flags.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 from typing import Optional
@@ -31,6 +32,20 @@ from wgan_jax.mixture import MIX_OBJECTIVES
 
 OPTIMIZERS = ("adam", "rmsprop")
 NORMS = ("none", "layer", "batch")
+
+
+def _built_once(method):
+  """A job config's derived library config (`gan_config()`), built on first use and kept on
+  the frozen tree: one `GANConfig` per run, however many places ask for it (a changed tree,
+  `dataclasses.replace`, is a new tree and builds its own)."""
+  name = f"_{method.__name__}_value"
+
+  @functools.wraps(method)
+  def once(self):
+    if name not in self.__dict__:
+      object.__setattr__(self, name, method(self))
+    return self.__dict__[name]
+  return once
 
 
 def _objectives():
@@ -234,6 +249,7 @@ class ToyConfig:
                         f"data points (an n×n matrix, O(n³) time): at most {EXACT_W1_MAX:,}, "
                         f"got {self.loop.num_samples:,}")
 
+  @_built_once
   def gan_config(self):
     # Toy runs use the official toy code's λ = 0.1 for the gradient penalty.
     gp = dict(gp_weight=0.1) if get_objective(self.game.base_objective).gradient_penalty else {}
@@ -349,6 +365,7 @@ class ImageConfig:
     check_fits("batch_size", 4.0 * b * self.model.dim * 16, f"the first layer's activations of "
                f"a batch of {b} (at least 4×4 pixels × dim {self.model.dim})")
 
+  @_built_once
   def gan_config(self):
     conditional = {}
     if self.model.conditional != "none":
@@ -454,6 +471,7 @@ class TextConfig:
                         "runs in experiments.toy and experiments.images")
     _validate_game(self)
 
+  @_built_once
   def gan_config(self):
     n = TEXT_N_CRITIC[self.game.objective]
     n_critic = 5 if (n == 10 and self.preset == "default") else n

@@ -63,3 +63,18 @@ def test_configs_are_frozen_values():
   with pytest.raises(dataclasses.FrozenInstanceError):
     c.loop.iters = 3
   assert dataclasses.replace(c.loop, iters=3).iters == 3 and c.loop.iters == 8000
+
+
+@pytest.mark.parametrize("job", ["toy", "images", "text"])
+def test_the_library_config_is_built_once_per_run(job, monkeypatch):
+  """Was: GANConfig rebuilt 3-5 times per run. The tree builds it on first use and keeps it;
+  a changed tree (dataclasses.replace) builds its own."""
+  from experiments import builders, configs
+  calls = []
+  real = configs.make_config
+  monkeypatch.setattr(configs, "make_config", lambda *a, **k: calls.append(1) or real(*a, **k))
+  c = get_config(job, iters=10)
+  getattr(builders, f"{job}_run" if job != "images" else "image_run")(c)
+  assert c.gan_config() is c.gan_config() and len(calls) == 1
+  other = dataclasses.replace(c, game=dataclasses.replace(c.game, batch_size=32))
+  assert other.gan_config().batch_size == 32 and len(calls) == 2
