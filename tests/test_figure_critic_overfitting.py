@@ -13,6 +13,7 @@ import pytest
 
 import wgan_jax as wj
 from experiments.figures import critic_overfitting as co
+from experiments.figures import runner
 
 
 def test_thirds_drops_the_first_remainder():
@@ -91,10 +92,14 @@ def _curves(train=(2.0, 1.0, 3.0), validation=(2.0, 1.0, 0.0), noise=0.05, seed=
 
 
 def _judge(gp=None, clip=None):
+  """The checks on the stored numbers of constructed curves (and the same on their statistics
+  before storing)."""
   stats = {"gradient penalty": _curves(**(gp or {})),
            "weight clipping": _curves(**(clip or dict(train=(0.1, 0.2, 0.3),
                                                        validation=(0.1, 0.1, 0.1))))}
-  return list(co.judge(stats).values())
+  checks = co.judge(runner.as_stored(dict(stats=stats)))
+  assert checks == co.judge_stats(stats)
+  return list(checks.values())
 
 
 def test_checks_pass_on_the_papers_curves():
@@ -119,6 +124,30 @@ def test_checks_pass_on_the_papers_curves():
 ])
 def test_each_check_fails_when_its_phenomenon_is_absent(gp, clip, expected):
   assert _judge(gp, clip) == expected
+
+
+def test_infinite_z_survives_storage():
+  """Constant thirds: a change with s.e. 0 has z ±inf, which JSON stores as None; the stored
+  numbers are judged as the statistics were (every check passes), and a non-finite curve (z
+  NaN, also None) passes none."""
+  t, v = np.repeat([0.0, 1.0, 2.0], 2), np.repeat([0.0, 0.0, -1.0], 2)
+  stats = {"gradient penalty": co.summarise(t, v), "weight clipping": co.summarise(t, v)}
+  gp = stats["gradient penalty"]
+  assert (gp["gap_growth"]["z"], gp["train_rise"]["z"], gp["validation_rise"]["z"]) == (
+      math.inf, math.inf, -math.inf)
+  stored = runner.as_stored(dict(stats=stats))
+  assert stored["stats"]["gradient penalty"]["train_rise"]["z"] is None
+  assert list(co.judge(stored).values()) == list(co.judge_stats(stats).values()) == [True] * 3
+  nan = {k: co.summarise(np.full(6, math.nan), v) for k in stats}
+  assert list(co.judge(runner.as_stored(dict(stats=nan))).values()) == [False] * 3
+
+
+def test_summary_reads_the_stored_numbers():
+  stats = {"gradient penalty": _curves(), "weight clipping": _curves()}
+  n = runner.as_stored(dict(stats=stats, sizes=co.FIGURE.config("default")))
+  assert co.summary(n).startswith("DIM 16, 2500 it., 1000 train / 1000 validation images. GP: ")
+  del n["sizes"]   # a run stored before the numbers held the sizes
+  assert co.summary(n).startswith("GP: train − validation gap early → late third ")
 
 
 @pytest.mark.slow  # compiling the penalty's double gradient through the convolutions: ~20 s
@@ -170,16 +199,18 @@ def test_build_is_gan_mnist_recipe():
           clip.config.n_critic) == ("rmsprop", 5e-5, 0.01, False, 5)
   assert gp.generator.norm == gp.critic.norm == "none"
   assert clip.generator.norm == clip.critic.norm == "batch"
-  assert co.sizes("full")["iters"] == 20000 and co.sizes("full")["dim"] == 64
+  assert co.FIGURE.config("full")["iters"] == 20000 and co.FIGURE.config("full")["dim"] == 64
+  with pytest.raises(ValueError, match="scale"):
+    co.FIGURE.config("huge")
 
 
 @pytest.mark.slow
 def test_run_tiny_end_to_end(tmp_path):
-  r = co.run(str(tmp_path), scale="tiny")
+  r = runner.run(co.FIGURE, str(tmp_path), scale="tiny")
   assert (tmp_path / "critic_overfitting.png").stat().st_size > 0
   saved = json.loads((tmp_path / "critic_overfitting.json").read_text())
   assert len(saved["checks"]) == 3 and all(isinstance(v, bool) for v in saved["checks"].values())
-  sz = co.sizes("tiny")
+  sz = co.FIGURE.config("tiny")
   for label, _ in co.PANELS:
     evals = saved["numbers"]["curves"][label]
     assert [e["iteration"] for e in evals] == list(range(0, sz["iters"] + 1, sz["eval_every"]))
@@ -191,4 +222,5 @@ def test_run_tiny_end_to_end(tmp_path):
     assert np.isfinite(saved["numbers"]["minibatch_cost"][label]["negative_cost"]).all()
   assert saved["numbers"]["stats"]["weight clipping"]["train_thirds"][0] != \
       saved["numbers"]["stats"]["gradient penalty"]["train_thirds"][0]
-  assert r["summary"].startswith("tiny")
+  assert saved["numbers"]["sizes"] == sz
+  assert r["summary"].startswith(f"DIM {sz['dim']}, {sz['iters']} it., {sz['images']} train")

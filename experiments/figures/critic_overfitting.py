@@ -26,15 +26,14 @@ minibatches (gan_mnist's 'train disc cost') is plotted too, faintly.
 from __future__ import annotations
 
 import math
-import time
 from typing import Dict, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import common
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 from wgan_jax.train import CriticDraws
 
 NAME = "critic_overfitting"
@@ -84,12 +83,6 @@ SCALES = {
 Z_MIN = 2.0
 
 
-def sizes(scale: str) -> Dict:
-  if scale not in SCALES:
-    raise ValueError(f"scale: must be one of {list(SCALES)}, got {scale!r}")
-  return dict(SCALES[scale])
-
-
 def subset_indices(key, population: int, n: int) -> np.ndarray:
   """n distinct indices of [0, population), drawn uniformly by `key`, in increasing order."""
   if not 0 < n <= population:
@@ -125,7 +118,7 @@ def build(objective: str, dim: int, batch: int):
 
 def games(scale: str):
   """The two panels' GANs at `scale`, each trained once on `images` training images."""
-  sz = sizes(scale)
+  sz = FIGURE.config(scale)
   return [_common.Game(label, build(objective, sz["dim"], sz["batch"]), (28, 28, 1),
                        sz["iters"], examples=sz["images"]) for label, objective in PANELS]
 
@@ -221,7 +214,7 @@ def diverges(s: Mapping) -> bool:
   return s["gap_growth"]["z"] >= Z_MIN and s["late_gap"] > 0
 
 
-def judge(stats: Mapping[str, Mapping]) -> Dict[str, bool]:
+def judge_stats(stats: Mapping[str, Mapping]) -> Dict[str, bool]:
   """The paper's Fig 5b claims as checks on `summarise` numbers per panel."""
   gp, clip = stats["gradient penalty"], stats["weight clipping"]
   return {
@@ -262,10 +255,9 @@ def train_panel(objective: str, sz: Mapping, train_x, val_x, key):
   return evals, minibatch, r.train_seconds
 
 
-def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
-  scale = scale or ("full" if full else "default")
-  sz = sizes(scale)
-  t0, c0 = time.time(), common.cpu_seconds()
+def measure(sz: Mapping, seed: int) -> Dict:
+  """Train both panels' GANs on the same random training set; the negative critic loss on it
+  and on the validation set over training, the statistics the checks read, and the sizes."""
   key = jax.random.key(seed)
   train_x, val_x = load_sets(key, sz["images"], sz["validation"])
   curves, minibatch, seconds, stats = {}, {}, {}, {}
@@ -274,11 +266,8 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
         objective, sz, train_x, val_x, jax.random.fold_in(key, 2 + i))
     after0 = [e for e in curves[label] if e["iteration"] > 0]
     stats[label] = summarise([e["train"] for e in after0], [e["validation"] for e in after0])
-  checks = judge(stats)
-  fig = _figure(curves, minibatch, stats, sz)
-  gp, clip = stats["gradient penalty"], stats["weight clipping"]
-  numbers = dict(
-      setup=dict(scale=scale, data="Fashion-MNIST (Debian dataset-fashion-mnist)",
+  return dict(
+      setup=dict(data="Fashion-MNIST (Debian dataset-fashion-mnist)",
                  training_set=f"{len(train_x)} random train-split images (fold_in(key, 0))",
                  validation_set=f"{len(val_x)} random test-split images (fold_in(key, 1))",
                  models=f"official WGAN-GP MNIST G and D (gan_mnist.py), DIM {sz['dim']} "
@@ -292,34 +281,67 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
                  paper="1000 MNIST images, 2×10⁴ generator iterations, gan_mnist models"),
       thresholds=dict(z_min=Z_MIN, rise_window="middle third -> late third",
                       gap_window="early third -> late third"),
-      curves=curves, minibatch_cost=minibatch, stats=stats,
-      seconds=dict(train=seconds, total=time.time() - t0, process_cpu=common.cpu_seconds() - c0))
-  summary = (f"{scale}: DIM {sz['dim']}, {sz['iters']} it., {len(train_x)} train / "
-             f"{len(val_x)} validation images. GP: train − validation gap early → late third "
-             f"{gp['gap_thirds'][0]:.3g} → {gp['gap_thirds'][2]:.3g} (z {gp['gap_growth']['z']:.1f}"
-             f", {100 * gp['late_gap_relative']:.1f}% of the training value); middle → late "
-             f"third: train {gp['train_thirds'][1]:.3g} → {gp['train_thirds'][2]:.3g} (z "
-             f"{gp['train_rise']['z']:.1f}), validation {gp['validation_thirds'][1]:.3g} → "
-             f"{gp['validation_thirds'][2]:.3g} (z {gp['validation_rise']['z']:.1f}). Clipping: "
-             f"gap {clip['gap_thirds'][0]:.3g} → {clip['gap_thirds'][2]:.3g} (z "
-             f"{clip['gap_growth']['z']:.1f}, {100 * clip['late_gap_relative']:.1f}%)")
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
+      curves=curves, minibatch_cost=minibatch, stats=stats, seconds=dict(train=seconds),
+      sizes=dict(sz))
 
 
-def _figure(curves, minibatch, stats, sz):
+# ------------------------------------------------------------------ reading the stored numbers
+def stored_z(c: Mapping) -> float:
+  """A stored `change`'s z: None is ±inf where the s.e. is 0 and the change is not (as
+  `change` computes it; JSON has no inf), else NaN (a non-finite curve)."""
+  if c["z"] is not None:
+    return float(c["z"])
+  d, se = _runner.value(c["change"]), _runner.value(c["se"])
+  return math.copysign(math.inf, d) if se == 0 and d != 0 and not math.isnan(d) else math.nan
+
+
+def stored_stats(numbers: Mapping) -> Dict[str, Dict]:
+  """Each panel's stored `summarise` numbers as `judge_stats` reads them: every change's z
+  (`stored_z`), every other non-finite number (None) NaN."""
+  def num(k, v):
+    if isinstance(v, dict):
+      return dict(v, z=stored_z(v))
+    return [_runner.value(x) for x in v] if isinstance(v, list) else _runner.value(v)
+  return {label: {k: num(k, v) for k, v in st.items()} for label, st in numbers["stats"].items()}
+
+
+def judge(numbers: Mapping) -> Dict[str, bool]:
+  """The paper's Fig 5b claims on the stored numbers (`judge_stats` of their statistics)."""
+  return judge_stats(stored_stats(numbers))
+
+
+def summary(numbers: Mapping) -> str:
+  stats, sz = stored_stats(numbers), numbers.get("sizes")
+  gp, clip = stats["gradient penalty"], stats["weight clipping"]
+  head = (f"DIM {sz['dim']}, {sz['iters']} it., {sz['images']} train / {sz['validation']} "
+          "validation images. ") if sz else ""   # (no sizes: a run stored before they were)
+  return (f"{head}GP: train − validation gap early → late third "
+          f"{gp['gap_thirds'][0]:.3g} → {gp['gap_thirds'][2]:.3g} (z {gp['gap_growth']['z']:.1f}"
+          f", {100 * gp['late_gap_relative']:.1f}% of the training value); middle → late "
+          f"third: train {gp['train_thirds'][1]:.3g} → {gp['train_thirds'][2]:.3g} (z "
+          f"{gp['train_rise']['z']:.1f}), validation {gp['validation_thirds'][1]:.3g} → "
+          f"{gp['validation_thirds'][2]:.3g} (z {gp['validation_rise']['z']:.1f}). Clipping: "
+          f"gap {clip['gap_thirds'][0]:.3g} → {clip['gap_thirds'][2]:.3g} (z "
+          f"{clip['gap_growth']['z']:.1f}, {100 * clip['late_gap_relative']:.1f}%)")
+
+
+def plot(numbers: Mapping):
   """Top: the negative critic loss on both sets (as Fig 5b); bottom: their difference."""
+  sz = numbers["sizes"]   # (a run stored before the figure kept its sizes: KeyError)
+  stats, minibatch = stored_stats(numbers), numbers["minibatch_cost"]
   fig, axes = _common.subplots(2, 2, figsize=(12, 7.6), sharex="col",
                                gridspec_kw=dict(height_ratios=(2, 1)))
-  for c, (label, evals) in enumerate(curves.items()):
+  for c, (label, evals) in enumerate(numbers["curves"].items()):
     ax, gx = axes[0, c], axes[1, c]
-    it = [e["iteration"] for e in evals]
+    it = np.array([e["iteration"] for e in evals])
+    train = np.array([e["train"] for e in evals], float)        # None (non-finite): NaN
+    validation = np.array([e["validation"] for e in evals], float)
     mb = minibatch[label]
-    ax.plot(mb["iteration"], mb["negative_cost"], color="0.75", lw=0.5,
+    ax.plot(mb["iteration"], np.array(mb["negative_cost"], float), color="0.75", lw=0.5,
             label="training minibatches (gan_mnist's train cost)")
-    ax.plot(it, [e["train"] for e in evals], color="C0", label=f"training set ({sz['images']})")
-    ax.plot(it, [e["validation"] for e in evals], color="C1",
-            label=f"validation set ({sz['validation']}, test split)")
-    gx.plot(it[1:], [e["train"] - e["validation"] for e in evals[1:]], color="C2")
+    ax.plot(it, train, color="C0", label=f"training set ({sz['images']})")
+    ax.plot(it, validation, color="C1", label=f"validation set ({sz['validation']}, test split)")
+    gx.plot(it[1:], train[1:] - validation[1:], color="C2")
     gx.axhline(0.0, color="0.3", lw=0.8)
     n = (len(evals) - 1) // 3
     for a in (ax, gx):
@@ -333,10 +355,11 @@ def _figure(curves, minibatch, stats, sz):
                  f"{s['validation_rise']['z']:.1f})", fontsize=8)
     gx.set_title(f"train − validation: early→late third {s['gap_thirds'][0]:.3g}→"
                  f"{s['gap_thirds'][2]:.3g} (z {s['gap_growth']['z']:.1f})", fontsize=8)
-    lo = min(min(e["train"], e["validation"]) for e in evals[1:])
-    hi = max(max(e["train"], e["validation"]) for e in evals[1:])
-    pad = 0.15 * (hi - lo) + 1e-9
-    ax.set_ylim(lo - pad, hi + pad)
+    both = np.r_[train[1:], validation[1:]]
+    if np.isfinite(both).any():
+      lo, hi = np.nanmin(both), np.nanmax(both)
+      pad = 0.15 * (hi - lo) + 1e-9
+      ax.set_ylim(lo - pad, hi + pad)
     ax.set_ylabel("negative critic loss")
     ax.legend(fontsize=7)
     gx.set_xlabel("generator iterations")
@@ -346,5 +369,10 @@ def _figure(curves, minibatch, stats, sz):
   return fig
 
 
+FIGURE = _runner.Figure(
+    name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge, plot=plot,
+    summary=summary, games=games, note=NOTE, published=PUBLISHED)
+
+
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
