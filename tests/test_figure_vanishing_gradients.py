@@ -85,15 +85,22 @@ def test_sizes_and_schedule():
   assert vg.spread_steps(40, 10).tolist() == [10, 20, 40]
   with pytest.raises(ValueError, match="scale"):
     vg.FIGURE.config("huge")
+  # dcgan.torch's batch and XLA's own optimisation but at the tiny scale (a smoke test whose
+  # compiles take its time)
+  for scale in ("default", "full"):
+    assert vg.FIGURE.config(scale)["batch"] == vg.BATCH == 64
+    assert not vg.FIGURE.config(scale).get("fast_compile")
+  tiny = vg.FIGURE.config("tiny")
+  assert tiny["fast_compile"] and vg.epoch_iterations(tiny["images"], tiny["batch"]) == 2
 
 
 def _numbers(**by_epochs):
   """Stored numbers of the three probes (no noise) with the paper's curves, those of
   `by_epochs` (e.g. e25=dict(...)) changed as in `_judge`, as `measure` returns them."""
   logs = {e: _logs(**by_epochs.get(f"e{e}", {})) for e in vg.EPOCHS}
-  levels = np.zeros((vg.SHOWN, 28, 28, 1), np.uint8)
+  levels = np.zeros((4, 8, 8, 1), np.uint8)   # small images: as_stored is quick
   return runner.as_stored(dict(
-      setup=dict(scale="default", subset_images=4096, models="DCGAN dim 16 (G and D with "
+      setup=dict(scale="default", subset_images=4096, batch=64, models="DCGAN dim 16 (G and D with "
                  "BatchNorm)", discriminator_steps=N * 10),
       discriminator_steps=np.arange(1, N + 1) * 10, spread_steps=[10, 20, 50, 100, 200, N * 10],
       logs={vg.label(0.0, e): lg for e, lg in logs.items()},
@@ -178,6 +185,11 @@ def test_probe_shows_the_vanishing_gradient_against_a_disjoint_frozen_generator(
   assert logs["d_accuracy"][-1] >= 0.99 and logs["d_loss"][-1] < 0.05 * logs["d_loss"][0], logs
   assert vg.log10_change(logs["grad_original"]) < -1.0
   assert vg.log10_change(logs["grad_logd"]) > vg.log10_change(logs["grad_original"]) + 1.0
+  # compiled at XLA's lowest optimisation level (the tiny scale's probe): the same computation
+  fast = vg.probe(g_orig, g_ns, pretrained, jax.random.key(1), None, d_steps=300, log_every=10,
+                  spread_at=[10, 300], spread_batches=4, compiler_options=vg.FAST_COMPILE)
+  for k, v in logs.items():
+    np.testing.assert_allclose(fast[k], v, rtol=1e-3, err_msg=k)
 
 
 @pytest.mark.slow

@@ -11,8 +11,9 @@ Here on Fashion-MNIST (28×28, Debian's `dataset-fashion-mnist`) with the DCGAN 
 `wgan_jax.models.dcgan` (BatchNorm in G and D, the `nsgan` recipe: Adam 2e-4, β1 .5, batch 64,
 z ∈ R^100 as dcgan.torch). An "epoch" is ⌈N / 64⌉ generator iterations, one discriminator step
 each, real batches drawn uniformly with replacement from a fixed random subset of N training
-images: N = 60,000 (all of them) at `scale="full"`, fewer at the CPU default (see `SCALES`).
-The fresh discriminator has the pretraining's architecture and optimiser.
+images: N = 60,000 (all of them) at `scale="full"`, fewer at the CPU default (see `SCALES`;
+the tiny smoke test: 32 images, batch 16). The fresh discriminator has the pretraining's
+architecture and optimiser.
 
 Extension (not a figure of the paper; A&B §3 is theory): the same probe with instance noise
 ε ~ N(0, σ²I) added to the discriminator's real and fake inputs (and to G(z) in the gradients).
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Dict, Mapping, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -58,17 +59,23 @@ BATCH = 64        # dcgan.torch's batchSize
 LATENT = 100      # dcgan.torch's nz
 NOISE_STD = 0.3   # the instance-noise extension, on images in [-1, 1]
 SCALES = {
-    # images: the subset an epoch runs over; dim: the DCGAN's width; d_steps: the fresh D's
-    # steps; spread_batches: z-batches per spread measurement; noise_epochs: the generators
-    # probed again with instance noise; scale: the config's name (in the numbers' setup).
-    "tiny": dict(scale="tiny", images=128, dim=8, d_steps=40, log_every=10, spread_batches=3,
-                 noise_epochs=()),
-    "default": dict(scale="default", images=4096, dim=16, d_steps=2000, log_every=10,
-                    spread_batches=16, noise_epochs=(25,)),
-    "full": dict(scale="full", images=60000, dim=64, d_steps=4000, log_every=10,
+    # images: the subset an epoch runs over; batch: the batch size of every step; dim: the
+    # DCGAN's width; d_steps: the fresh D's steps; spread_batches: z-batches per spread
+    # measurement; noise_epochs: the generators probed again with instance noise; scale: the
+    # config's name (in the numbers' setup); fast_compile: the figure's own programs (the
+    # probe, the sampler) compiled with `FAST_COMPILE`. tiny is a smoke test: its compiles,
+    # not its steps, take its time.
+    "tiny": dict(scale="tiny", images=32, batch=16, dim=8, d_steps=40, log_every=10,
+                 spread_batches=3, noise_epochs=(), fast_compile=True),
+    "default": dict(scale="default", images=4096, batch=BATCH, dim=16, d_steps=2000,
+                    log_every=10, spread_batches=16, noise_epochs=(25,)),
+    "full": dict(scale="full", images=60000, batch=BATCH, dim=64, d_steps=4000, log_every=10,
                  spread_batches=32, noise_epochs=EPOCHS),
 }
 SHOWN = 16   # generated (and real) images stored per panel, as 8-bit grey levels
+# XLA at its lowest optimisation level: the tiny probe compiles in about 1/3 of the time (and
+# runs its few steps slower)
+FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 # Thresholds of the checks, fixed before any run (decades = log10 units).
 MIN_FALL_DECADES = 2.0      # Fig 2: "decay ... orders of magnitude" (their best case: 5)
@@ -117,10 +124,12 @@ def generator_cost_grad_norms(gan_orig, gan_ns, state, z, noise_key=None, std=0.
 
 
 def probe(gan_orig, gan_ns, pretrained, key, data, *, d_steps: int, log_every: int,
-          spread_at: Sequence[int], spread_batches: int, std: float = 0.0):
+          spread_at: Sequence[int], spread_batches: int, std: float = 0.0,
+          compiler_options: Optional[Mapping] = None):
   """Train a fresh D against the frozen G of `pretrained` (the original-cost GAN's critic
   step; `gan_orig` and `gan_ns` share G, D and config but for the generator cost). Compiled
-  once per GAN and sizes (`GAN.compiled`), so probing several generators compiles once.
+  once per GAN and sizes (`GAN.compiled`), so probing several generators compiles once;
+  `compiler_options` go to XLA (e.g. `FAST_COMPILE`).
 
   Returns a dict of host arrays: every `log_every` D steps d_loss / d_accuracy (their means
   over those steps, a running average as the paper's) and grad_original / grad_logd (on one
@@ -163,8 +172,9 @@ def probe(gan_orig, gan_ns, pretrained, key, data, *, d_steps: int, log_every: i
     return jax.lax.scan(block, state, jnp.arange(n_logs))[1]
 
   name = ("vanishing_gradients.probe", id(gan_ns), d_steps, log_every,
-          tuple(int(s) for s in spread_at), spread_batches, std)
-  logs = jax.device_get(gan_orig.compiled(name, lambda: jax.jit(program))(pretrained, key, data))
+          tuple(int(s) for s in spread_at), spread_batches, std, bool(compiler_options))
+  logs = jax.device_get(gan_orig.compiled(name, lambda: jax.jit(
+      program, compiler_options=compiler_options))(pretrained, key, data))
   logs = {k: np.asarray(v) for k, v in logs.items()}
   for k in ("spread_original", "spread_logd"):
     logs[k] = logs[k][is_spread]
@@ -247,8 +257,8 @@ FASHION_SHAPE = (28, 28, 1)   # Fashion-MNIST's images
 def build(objective: str, noise: float, shape, sz: Mapping):
   """The DCGAN of `objective` with instance noise `noise` at sizes `sz`."""
   from experiments.builders import image_gan
-  return image_gan(objective, shape, dim=sz["dim"], batch_size=BATCH, latent_dim=LATENT,
-                   instance_noise=noise)
+  return image_gan(objective, shape, dim=sz["dim"], batch_size=sz["batch"],
+                   latent_dim=LATENT, instance_noise=noise)
 
 
 def games(scale: str):
@@ -256,9 +266,9 @@ def games(scale: str):
   probes then train fresh discriminators against frozen generators: critic steps only, no
   generator step, so no fused GAN step)."""
   sz = FIGURE.config(scale)
+  iterations = EPOCHS[-1] * epoch_iterations(sz["images"], sz["batch"])
   return [_common.Game("pretraining nsgan", build("nsgan", 0.0, FASHION_SHAPE, sz),
-                       FASHION_SHAPE, EPOCHS[-1] * epoch_iterations(sz["images"]),
-                       examples=sz["images"])]
+                       FASHION_SHAPE, iterations, examples=sz["images"])]
 
 
 def label(std: float, epochs: int) -> str:
@@ -281,36 +291,42 @@ def measure(sz: Mapping, seed: int) -> Dict:
                                              len(train_images)))[:sz["images"]]
   data = jnp.asarray(train_images[np.sort(subset)])
   shape = tuple(data.shape[1:])
-  epoch_iters = epoch_iterations(sz["images"])
+  epoch_iters = epoch_iterations(sz["images"], sz["batch"])
   t0 = time.time()
   make = lambda objective, noise: build(objective, noise, shape, sz)
-  snapshots = pretrain(make("nsgan", 0.0), data, jax.random.fold_in(key, 1), epoch_iters)
+  pretraining = make("nsgan", 0.0)
+  snapshots = pretrain(pretraining, data, jax.random.fold_in(key, 1), epoch_iters)
   pretrain_seconds = time.time() - t0
   spread_at = spread_steps(sz["d_steps"], sz["log_every"])
   runs = [(0.0, e) for e in EPOCHS] + [(NOISE_STD, e) for e in sz["noise_epochs"]]
   logs, probe_seconds = {}, {}
-  gans = {std: (make("gan", std), make("nsgan", std)) for std in (0.0, NOISE_STD)}
+  options = FAST_COMPILE if sz.get("fast_compile") else None
+  gans = {std: (make("gan", std), make("nsgan", std)) for std in {s for s, _ in runs}}
   for std, e in runs:
     gan_orig, gan_ns = gans[std]
     t1 = time.time()
     logs[(std, e)] = probe(gan_orig, gan_ns, snapshots[e], jax.random.fold_in(key, 2), data,
                            d_steps=sz["d_steps"], log_every=sz["log_every"],
-                           spread_at=spread_at, spread_batches=sz["spread_batches"], std=std)
+                           spread_at=spread_at, spread_batches=sz["spread_batches"], std=std,
+                           compiler_options=options)
     probe_seconds[label(std, e)] = time.time() - t1
   stats = {k: summarise(v, sz["log_every"]) for k, v in logs.items()}
   steps = np.arange(1, sz["d_steps"] // sz["log_every"] + 1) * sz["log_every"]
-  samples = {e: np.asarray(make("nsgan", 0.0).sample(snapshots[e], jax.random.fold_in(key, 3),
-                                                      36)) for e in EPOCHS}
+  # one compiled program for the samples of every generator (was: the sampler run op by op,
+  # each op compiled on its own, on a GAN built per generator)
+  sample = jax.jit(lambda state, k: pretraining.sample(state, k, SHOWN),
+                   compiler_options=options)
+  samples = {e: np.asarray(sample(snapshots[e], jax.random.fold_in(key, 3))) for e in EPOCHS}
   falls = {e: stats[(0.0, e)]["log10_change_original"] for e in EPOCHS}
   noisy = {e: stats[(NOISE_STD, e)] for e in sz["noise_epochs"]}
   return dict(
       setup=dict(scale=sz["scale"],
                  data="Fashion-MNIST train split (Debian dataset-fashion-mnist)",
                  subset_images=sz["images"], epoch=f"{epoch_iters} generator iterations "
-                 f"(⌈{sz['images']} / {BATCH}⌉, batches drawn uniformly with replacement from "
-                 f"the subset)", epochs=EPOCHS, pretraining="nsgan (DCGAN recipe: Adam 2e-4, "
-                 "β1 0.5, one D step per G step)", models=f"DCGAN dim {sz['dim']} (G and D "
-                 "with BatchNorm)", batch=BATCH, latent_dim=LATENT,
+                 f"(⌈{sz['images']} / {sz['batch']}⌉, batches drawn uniformly with replacement "
+                 f"from the subset)", epochs=EPOCHS,
+                 pretraining="nsgan (DCGAN recipe: Adam 2e-4, β1 0.5, one D step per G step)", models=f"DCGAN dim {sz['dim']} (G and D "
+                 "with BatchNorm)", batch=sz["batch"], latent_dim=LATENT,
                  discriminator_steps=sz["d_steps"], log_every=sz["log_every"],
                  d_loss="mean real + mean fake cross-entropy of the fresh D (2 log 2 ≈ 1.39 "
                  "at chance), averaged over each log_every steps",
@@ -332,7 +348,7 @@ def measure(sz: Mapping, seed: int) -> Dict:
               falls_less_than_without_noise=s["log10_change_original"] >
               stats[(0.0, e)]["log10_change_original"]) for e, s in noisy.items()},
       # the plot's bottom row: SHOWN samples of each frozen generator, and SHOWN real images
-      samples={f"{e} epochs": grey_levels(samples[e][:SHOWN]) for e in EPOCHS},
+      samples={f"{e} epochs": grey_levels(samples[e]) for e in EPOCHS},
       real=grey_levels(data[:SHOWN]),
       seconds=dict(pretraining=pretrain_seconds, probes=probe_seconds))
 
@@ -410,8 +426,9 @@ def summary(numbers: Mapping) -> str:
   model = setup["models"].split(" (")[0]
   noisy = {k.split()[0]: _runner.value(v["log10_change_original"])
            for k, v in numbers["extension_instance_noise"].items()}
-  return (f"{setup['scale']}: {model}, epoch = {epoch_iterations(images)} it. over {images} "
-          f"images, {setup['discriminator_steps']} D steps. log10 change of ‖∇ original‖ "
+  epoch = epoch_iterations(images, setup["batch"])
+  return (f"{setup['scale']}: {model}, epoch = {epoch} it. over {images} images, "
+          f"{setup['discriminator_steps']} D steps. log10 change of ‖∇ original‖ "
           "(1/10/25 ep.): " + " / ".join(f"{stats[e]['log10_change_original']:+.1f}"
                                          for e in EPOCHS) + " (paper: down to −5); of "
           "‖∇ −log D‖: " + " / ".join(f"{stats[e]['log10_change_logd']:+.1f}" for e in EPOCHS) +
