@@ -3,6 +3,8 @@ a critic's Lipschitz-normalised objective against it, and the checks of the pape
 constructed critics whose answer is known (a 1-Lipschitz optimal critic reaches W1; a linear
 critic cannot see a difference in higher moments)."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,6 +12,8 @@ import pytest
 import scipy.stats
 
 import wgan_jax as wj
+from experiments import common
+from experiments.figures import runner
 from experiments.figures import value_surfaces as vs
 
 
@@ -103,3 +107,67 @@ def test_checks_fail_on_critics_that_have_not_converged():
   short = dict(r, normalised_over_w1=0.5)
   assert all(vs.clip_checks("line", short, [0.5, 0.5, 0.5]).values())
   assert not any(vs.clip_checks("line", short, [0.1, 0.3, 0.5]).values())
+
+
+def _numbers(changes=()):
+  """Stored numbers with the paper's picture on every data set (the penalised critic at W1 with
+  ‖∇f‖ = 1, the clipped one 40% short, both converged), then `changes` {(name, method): report
+  fields}; non-finite values as None, as JSON stores them."""
+  reports, trajectories = {}, {}
+  for name in vs.DATASETS:
+    reports[f"{name}/gp"] = dict(w1=2.0, objective_over_w1=1.02, normalised_over_w1=0.95,
+                                 median_grad_norm_interpolates=0.97)
+    reports[f"{name}/clip"] = dict(w1=2.0, objective_over_w1=0.001, normalised_over_w1=0.6,
+                                   median_grad_norm_interpolates=0.01)
+    trajectories[f"{name}/gp"] = dict(objective=[1.0, 2.0, 2.04], normalised_objective=[1, 2, 2])
+    trajectories[f"{name}/clip"] = dict(objective=[0.0, 0.0, 0.0],
+                                        normalised_objective=[0.8, 1.2, 1.21])
+  for (name, method), fields in dict(changes).items():
+    reports[f"{name}/{method}"] = dict(reports[f"{name}/{method}"], **fields)
+  return runner.as_stored(dict(reports=reports, trajectories=trajectories))
+
+
+ABSENT = {  # a change that removes one phenomenon: the index of the check it must fail
+    "8gaussians GP critic 20% below W1": ((("8gaussians", "gp"), dict(objective_over_w1=0.8)), 0),
+    "8gaussians clipped critic reaches W1": ((("8gaussians", "clip"),
+                                              dict(normalised_over_w1=0.95)), 1),
+    "25gaussians GP critic with ‖∇f‖ 1.5": ((("25gaussians", "gp"),
+                                             dict(median_grad_norm_interpolates=1.5)), 2),
+    "25gaussians clipped critic reaches W1": ((("25gaussians", "clip"),
+                                               dict(normalised_over_w1=1.0)), 3),
+    "swissroll GP critic diverged": ((("swissroll", "gp"), dict(objective_over_w1=math.inf)), 4),
+    "swissroll clipped critic diverged": ((("swissroll", "clip"),
+                                           dict(normalised_over_w1=math.nan)), 5),
+}
+
+
+def test_judge_passes_on_the_papers_picture():
+  assert list(vs.judge(_numbers()).values()) == [True] * 6
+
+
+@pytest.mark.parametrize("change,failing", ABSENT.values(), ids=list(ABSENT))
+def test_each_check_fails_when_its_phenomenon_is_absent(change, failing):
+  got = list(vs.judge(_numbers([change])).values())
+  assert got == [i != failing for i in range(6)]
+
+
+def test_judge_reads_the_trajectories_converged():
+  """A penalised critic still rising (by 50% of W1 over the second half) fails its check."""
+  numbers = _numbers()
+  numbers["trajectories"]["8gaussians/gp"]["objective"] = [0.5, 1.0, 2.0]
+  assert list(vs.judge(numbers).values()) == [False] + [True] * 5
+
+
+@pytest.mark.slow  # matplotlib
+def test_plot_and_summary_read_only_the_stored_numbers():
+  k = 8
+  grid = np.linspace(-3, 3, k)
+  numbers = _numbers()
+  numbers.update(runner.as_stored(dict(
+      grid=grid, points={n: dict(real=np.zeros((5, 2)), fake=np.ones((5, 2)))
+                         for n in vs.DATASETS},
+      **{f"{n}/{m}": np.outer(grid, grid) for n in vs.DATASETS for m in ("clip", "gp")})))
+  fig = vs.plot(numbers)
+  assert len(fig.axes) == 6 and "objective/W1 1.020" in fig.axes[3].get_title()
+  common.matplotlib_pyplot().close(fig)
+  assert "8gaussians 0.60 vs 0.95" in vs.summary(numbers)

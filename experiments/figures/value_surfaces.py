@@ -25,6 +25,7 @@ import optax
 
 import wgan_jax as wj
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 from wgan_jax.data import make_toy_dataset
 from wgan_jax.models import MLPCritic
 from wgan_jax.penalties import critic_input_gradient_norms
@@ -54,6 +55,7 @@ SCALES = dict(tiny=dict(width=16, clip_steps=20, gp_steps=20, evals=2, n_eval=12
               full=dict(width=512, clip_steps=50000, gp_steps=20000, evals=10, n_eval=4096,
                         grid_points=128))
 BATCH = 256
+SHOWN = 512    # held-out points drawn under each surface (and stored for the plot)
 
 # Thresholds (stated before measuring).
 GP_W1_TOLERANCE = 0.10     # the penalised critic's objective within 10% of exact W1
@@ -161,15 +163,15 @@ def games(scale: str) -> list:
   return []
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
-  scale = scale or ("full" if full else "default")
-  cfg = SCALES[scale]
+def measure(cfg, seed: int):
+  """Train the clipped and the penalised critic on each data set; their reports against the
+  exact W1 of held-out points, trajectories, value surfaces on the grid, and the first
+  held-out points (for the plot)."""
   critic = MLPCritic(width=cfg["width"])
   grid = np.linspace(-3, 3, cfg["grid_points"], dtype=np.float32)
   xx, yy = np.meshgrid(grid, grid)
   pts = jnp.asarray(np.stack([xx.ravel(), yy.ravel()], 1))
-  fig, axes = _common.subplots(2, 3, figsize=(13, 8.6))
-  numbers, reports, trajectories, checks = dict(grid=grid), {}, {}, {}
+  numbers, reports, trajectories, points = dict(grid=grid), {}, {}, {}
   n = cfg["n_eval"]
   for j, name in enumerate(DATASETS):
     ds = make_toy_dataset(name)
@@ -178,41 +180,79 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
     real = ds.sample(k0, n)
     fake = ds.sample(k1, n) + jax.random.normal(k2, (n, 2))  # independent of `real`
     w1 = wj.wasserstein1_exact(real, fake)
+    show = min(n, SHOWN)
+    points[name] = dict(real=np.round(np.asarray(real[:show]), 4),
+                        fake=np.round(np.asarray(fake[:show]), 4))
     for i, method in enumerate(("clip", "gp")):
       key = jax.random.fold_in(jax.random.key(seed), 10 * j + i)
       steps = cfg["clip_steps" if method == "clip" else "gp_steps"]
       params, obj, normd = train(critic, ds, method, key, steps=steps, evals=cfg["evals"],
                                  eval_points=(real, fake))
       f = lambda x, p=params: critic.apply(p, x)
-      r = critic_report(f, real, fake, k3, w1=w1)
-      reports[f"{name}/{method}"] = r
+      reports[f"{name}/{method}"] = critic_report(f, real, fake, k3, w1=w1)
       trajectories[f"{name}/{method}"] = dict(objective=obj, normalised_objective=normd)
-      values = np.asarray(critic.apply(params, pts)).reshape(xx.shape)
-      numbers[f"{name}/{method}"] = values
+      numbers[f"{name}/{method}"] = np.asarray(critic.apply(params, pts)).reshape(xx.shape)
+  numbers.update(reports=reports, trajectories=trajectories, gp_weight=GP_WEIGHT, clip=CLIP,
+                 **cfg, points=points)
+  return numbers
+
+
+def _stored(x):
+  """A stored report or trajectory with every None (a non-finite value) as NaN."""
+  if isinstance(x, dict):
+    return {k: _stored(v) for k, v in x.items()}
+  if isinstance(x, list):
+    return [_stored(v) for v in x]
+  return _runner.value(x)
+
+
+def judge(numbers) -> dict:
+  """Each data set's penalised and clipped critic against the exact W1 (`gp_checks`,
+  `clip_checks`) on the stored reports and trajectories."""
+  reports, t = _stored(numbers["reports"]), _stored(numbers["trajectories"])
+  checks = {}
+  for name in DATASETS:
+    checks.update(gp_checks(name, reports[f"{name}/gp"], t[f"{name}/gp"]["objective"]))
+    checks.update(clip_checks(name, reports[f"{name}/clip"],
+                              t[f"{name}/clip"]["normalised_objective"]))
+  return checks
+
+
+def plot(numbers):
+  """Each critic's value surface over the held-out real (orange) and fake (green) points."""
+  grid = np.asarray(numbers["grid"], float)
+  xx, yy = np.meshgrid(grid, grid)
+  fig, axes = _common.subplots(2, 3, figsize=(13, 8.6))
+  for j, name in enumerate(DATASETS):
+    real, fake = (np.asarray(numbers["points"][name][k], float) for k in ("real", "fake"))
+    for i, method in enumerate(("clip", "gp")):
+      r = _stored(numbers["reports"][f"{name}/{method}"])
       ax = axes[i, j]
-      ax.contour(xx, yy, values, levels=20, linewidths=0.8)
-      show = min(n, 512)
-      ax.scatter(np.asarray(real[:show, 0]), np.asarray(real[:show, 1]), s=2, c="tab:orange")
-      ax.scatter(np.asarray(fake[:show, 0]), np.asarray(fake[:show, 1]), s=2, c="tab:green")
+      ax.contour(xx, yy, np.asarray(numbers[f"{name}/{method}"], float), levels=20,
+                 linewidths=0.8)
+      ax.scatter(real[:, 0], real[:, 1], s=2, c="tab:orange")
+      ax.scatter(fake[:, 0], fake[:, 1], s=2, c="tab:green")
       label = "weight clipping" if method == "clip" else f"gradient penalty (λ = {GP_WEIGHT:g})"
       ax.set_title(f"{name}, {label}\nobjective/W1 {r['objective_over_w1']:.3f}, "
                    f"normalised/W1 {r['normalised_over_w1']:.3f}, median ‖∇f‖ "
                    f"{r['median_grad_norm_interpolates']:.2g}", fontsize=8)
       ax.set(xlim=(-3, 3), ylim=(-3, 3), aspect="equal")
-    t = trajectories
-    checks.update(gp_checks(name, reports[f"{name}/gp"], t[f"{name}/gp"]["objective"]))
-    checks.update(clip_checks(name, reports[f"{name}/clip"],
-                              t[f"{name}/clip"]["normalised_objective"]))
-  numbers.update(reports=reports, trajectories=trajectories, gp_weight=GP_WEIGHT, clip=CLIP,
-                 **cfg)
-  summary = "normalised objective / exact W1, clip vs GP: " + ", ".join(
+  return fig
+
+
+def summary(numbers) -> str:
+  reports = _stored(numbers["reports"])
+  return "normalised objective / exact W1, clip vs GP: " + ", ".join(
       f"{n_} {reports[f'{n_}/clip']['normalised_over_w1']:.2f} vs "
       f"{reports[f'{n_}/gp']['normalised_over_w1']:.2f}" for n_ in DATASETS) + \
       "; GP objective / W1: " + ", ".join(
       f"{n_} {reports[f'{n_}/gp']['objective_over_w1']:.3f} (median ‖∇f‖ "
       f"{reports[f'{n_}/gp']['median_grad_norm_interpolates']:.2f})" for n_ in DATASETS)
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
+
+
+FIGURE = _runner.Figure(name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge,
+                        plot=plot, summary=summary, games=games, note=NOTE)
 
 
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
