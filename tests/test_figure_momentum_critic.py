@@ -9,6 +9,7 @@ import pytest
 
 import wgan_jax as wj
 from experiments.figures import momentum_critic as mc
+from experiments.figures import runner
 from wgan_jax.data import make_toy_dataset
 from wgan_jax.models import MLPCritic, MLPGenerator
 
@@ -62,14 +63,68 @@ def _stats(neg_share, after_neg, after_pos, rough):
               w1_change_after_positive=after_pos, w1_roughness=rough)
 
 
+PAPER_STATS = {"RMSProp 5e-5 (paper)": _stats(0.0, np.nan, 0.0, 0.05),
+               "Adam 5e-5, β1 0.5": _stats(0.0, np.nan, 0.0, 0.06),
+               "Adam 1e-3, β1 0.5": _stats(0.1, 0.2, -0.01, 0.2)}
+
+
 def test_judge_passes_only_on_the_papers_picture():
-  paper = {"RMSProp 5e-5 (paper)": _stats(0.0, np.nan, 0.0, 0.05),
-           "Adam 5e-5, β1 0.5": _stats(0.0, np.nan, 0.0, 0.06),
-           "Adam 1e-3, β1 0.5": _stats(0.1, 0.2, -0.01, 0.2)}
-  assert all(mc.judge(paper).values())
+  paper = PAPER_STATS
+  assert all(mc.judge_stats(paper).values())
   calm = dict(paper, **{"Adam 1e-3, β1 0.5": _stats(0.0, np.nan, 0.0, 0.2)})
-  assert list(mc.judge(calm).values())[:2] == [False, False]
+  assert list(mc.judge_stats(calm).values())[:2] == [False, False]
   harmless = dict(paper, **{"Adam 1e-3, β1 0.5": _stats(0.1, -0.1, 0.0, 0.2)})
-  assert list(mc.judge(harmless).values())[1] is False
+  assert list(mc.judge_stats(harmless).values())[1] is False
   rough_rms = dict(paper, **{"RMSProp 5e-5 (paper)": _stats(0.0, np.nan, 0.0, 0.1)})
-  assert list(mc.judge(rough_rms).values())[2] is False
+  assert list(mc.judge_stats(rough_rms).values())[2] is False
+
+
+ABSENT = {  # a change that removes one phenomenon: the checks that must then fail
+    "Adam's cosine never negative": (("Adam 1e-3, β1 0.5", _stats(0.01, 0.2, -0.01, 0.2)),
+                                     [False, False, True]),
+    "samples improve after a negative cosine": (("Adam 1e-3, β1 0.5",
+                                                 _stats(0.1, -0.05, -0.01, 0.2)),
+                                                [True, False, True]),
+    "worse, but no more than after a positive one": (("Adam 1e-3, β1 0.5",
+                                                      _stats(0.1, 0.2, 0.3, 0.2)),
+                                                     [True, False, True]),
+    "the only negative cosine is the last evaluation (nothing ahead: None)": (
+        ("Adam 1e-3, β1 0.5", _stats(0.1, np.nan, -0.01, 0.2)), [True, False, True]),
+    "RMSProp as erratic as an Adam run": (("RMSProp 5e-5 (paper)", _stats(0.0, np.nan, 0.0,
+                                                                          0.06)),
+                                          [True, True, False]),
+}
+
+
+@pytest.mark.parametrize("change,expected", ABSENT.values(), ids=list(ABSENT))
+def test_judge_reads_the_stored_numbers_and_each_check_fails_without_its_phenomenon(change,
+                                                                                    expected):
+  """judge(numbers) on the stats as JSON stores them (NaN as None): the paper's picture passes
+  every check, and each change that removes one phenomenon fails the checks it grounds (the
+  'worse after a negative cosine' check needs a negative cosine, so it fails with the first)."""
+  assert list(mc.judge(runner.as_stored(dict(stats=PAPER_STATS))).values()) == [True] * 3
+  label, stats = change
+  numbers = runner.as_stored(dict(stats=dict(PAPER_STATS, **{label: stats})))
+  assert list(mc.judge(numbers).values()) == expected
+
+
+def test_summary_reads_the_stored_stats():
+  stats = {k: dict(v, min_cosine=-0.1, final_w1=0.5) for k, v in PAPER_STATS.items()}
+  s = mc.summary(runner.as_stored(dict(stats=stats)))
+  assert "Adam 1e-3, β1 0.5: cos < 0 at 10% of evaluations (min -0.10), W1 0.500" in s
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_png_and_json(tmp_path):
+  r = runner.run(mc.FIGURE, str(tmp_path), scale="tiny")
+  assert (tmp_path / "momentum_critic.png").read_bytes()[:4] == b"\x89PNG"
+  n = r["numbers"]
+  s = mc.FIGURE.config("tiny")
+  for label in mc.RUNS:
+    c = n["curves"][label]
+    assert c["iteration"] == list(range(s["eval_every"], s["iters"] + 1, s["eval_every"]))
+    assert np.asarray(c["cosine"]).shape == (len(c["iteration"]), s["cos_batches"])
+    # RMSProp's step is the gradient rescaled by positive factors, then clipped: cos ≥ 0
+    if label.startswith("RMSProp"):
+      assert min(map(min, c["cosine"])) >= 0
+  assert r["checks"] == mc.judge(n) and len(r["checks"]) == 3

@@ -1,6 +1,6 @@
 """WGAN §4.2 (negative result): a momentum optimiser on the critic and the cosine of its step.
 
-  python -m experiments.figures.momentum_critic --out runs/figures
+  python -m experiments.figures.momentum_critic --out runs/figures [--scale tiny|default|full]
 
 WGAN with weight clipping (c = 0.01, n_critic = 5, batch 256) on the ring of 8 Gaussians, the
 official toy MLPs, trained with the paper's RMSProp (5e-5) and with Adam (β1 = 0.5, β2 = 0.9) at
@@ -27,6 +27,7 @@ import optax
 
 import wgan_jax as wj
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 from wgan_jax.data import make_toy_dataset
 from wgan_jax.models import MLPCritic, MLPGenerator
 
@@ -99,7 +100,8 @@ def summarise(cos: np.ndarray, w1: np.ndarray) -> dict:
               final_w1=float(np.asarray(w1)[-1]))
 
 
-def judge(stats) -> dict:
+def judge_stats(stats) -> dict:
+  """The paper's claims on each run's `summarise` statistics {label: stats}."""
   rms = stats["RMSProp 5e-5 (paper)"]
   adams = {k: v for k, v in stats.items() if k.startswith("Adam")}
   neg = [v for v in adams.values() if v["negative_share"] >= MIN_NEGATIVE_SHARE]
@@ -128,13 +130,14 @@ def build(label: str, s, ds):
 
 def games(scale: str):
   """The three WGANs (one optimiser each) on the ring at `scale`, one run each."""
-  s = SIZES[scale]
+  s = FIGURE.config(scale)
   ds = make_toy_dataset("8gaussians")
   return [_common.Game(label, build(label, s, ds), None, s["iters"]) for label in RUNS]
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
-  s = SIZES[scale or ("full" if full else "default")]
+def measure(s, seed: int):
+  """Train the three WGANs; the cosines and exact W1 at every evaluation, the critic's W
+  estimate, and each run's statistics (`summarise`)."""
   ds = make_toy_dataset("8gaussians")
   key = jax.random.key(seed)
   curves, stats = {}, {}
@@ -160,15 +163,32 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
     curves[label] = dict(iteration=it, cosine=cos, w1=w1, w_estimate=west,
                          w_estimate_iteration=np.asarray(r.history["iteration"]))
     stats[label] = summarise(cos, w1)
-  checks = judge(stats)
-  fig = _figure(curves, stats)
-  summary = "; ".join(f"{k}: cos < 0 at {v['negative_share']:.0%} of evaluations (min "
-                      f"{v['min_cosine']:+.2f}), W1 {v['final_w1']:.3f} at the end, "
-                      f"s.d. of Δlog W1 {v['w1_roughness']:.3f}" for k, v in stats.items())
-  return _common.save(out, NAME, fig, dict(curves=curves, stats=stats, sizes=s,
-                                           thresholds=dict(min_negative_share=MIN_NEGATIVE_SHARE,
-                                                           worse_ahead=WORSE_AHEAD)),
-                      checks, summary, PAPER)
+  return dict(curves=curves, stats=stats, sizes=s,
+              thresholds=dict(min_negative_share=MIN_NEGATIVE_SHARE, worse_ahead=WORSE_AHEAD))
+
+
+def _stats(numbers) -> dict:
+  """The stored statistics, a non-finite value (None) as NaN."""
+  return {label: {k: _runner.value(v) for k, v in st.items()}
+          for label, st in numbers["stats"].items()}
+
+
+def judge(numbers) -> dict:
+  """The paper's claims (`judge_stats`) on the stored statistics."""
+  return judge_stats(_stats(numbers))
+
+
+def summary(numbers) -> str:
+  return "; ".join(f"{k}: cos < 0 at {v['negative_share']:.0%} of evaluations (min "
+                   f"{v['min_cosine']:+.2f}), W1 {v['final_w1']:.3f} at the end, "
+                   f"s.d. of Δlog W1 {v['w1_roughness']:.3f}" for k, v in _stats(numbers).items())
+
+
+def plot(numbers):
+  """Per run: the mean cosine at each evaluation, the exact W1 and the critic's W estimate."""
+  curves = {label: {k: np.asarray(v, float) for k, v in c.items()}  # None (non-finite): NaN
+            for label, c in numbers["curves"].items()}
+  return _figure(curves, _stats(numbers))
 
 
 def _figure(curves, stats):
@@ -195,5 +215,9 @@ def _figure(curves, stats):
   return fig
 
 
+FIGURE = _runner.Figure(name=NAME, paper=PAPER, scales=SIZES, measure=measure, judge=judge,
+                        plot=plot, summary=summary, games=games, note=NOTE, published=PUBLISHED)
+
+
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
