@@ -1,10 +1,12 @@
 """One module per paper figure or table; each writes NAME.png and NAME.json into --out.
 
-Every module defines NAME, PAPER (the paper's claim, quoted with section and figure), and
-`run(out, full=False, seed=0, scale=None)`, which returns {"numbers": ..., "checks": {claim:
-bool}, "summary": str}; optionally NOTE (what RESULTS.md says about its runs) and PUBLISHED (the
-paper's own number, for RESULTS.md's summary table). Each runs as
-`python -m experiments.figures.NAME`. Training goes through `experiments.loop`.
+Every module defines NAME, PAPER (the paper's claim, quoted with section and figure) and
+FIGURE, a `runner.Figure` value: its named scales (configs), `measure(config, seed) ->
+numbers`, `judge(numbers) -> {claim: bool | "underpowered"}`, `plot(numbers)` and
+`summary(numbers)`; optionally NOTE (what RESULTS.md says about its runs) and PUBLISHED (the
+paper's own number, for RESULTS.md's summary table). `runner.run(FIGURE, out, scale=, seed=)`
+measures and saves it, `runner.rebuild(FIGURE, out)` re-judges and re-plots stored numbers; each
+runs as `python -m experiments.figures.NAME`. Training goes through `experiments.loop`.
 """
 
 FIGURES = ("parallel_lines", "optimal_critic", "vanishing_gradients", "value_surfaces",
