@@ -200,6 +200,65 @@ def quality(metrics, x) -> Dict[str, float]:
   return out
 
 
+# ------------------------------------------------------------ image runs, scored
+def per_run(score: Callable, x) -> Dict[str, list]:
+  """score(x_i) of each run's samples x [K, n, ...] as {name: [value of run i]} (the names in
+  the order they first appear; None where a run lacks one)."""
+  scores = [score(xi) for xi in x]
+  return {q: [s.get(q) for s in scores] for q in dict.fromkeys(q for s in scores for q in s)}
+
+
+def train_scored(gan, keys, score: Callable, *, data, samples: int, final: int = 0,
+                 runs: Optional[int] = None, sample: Optional[Callable] = None, **loop):
+  """Train `gan` through `train`, scoring its samples at iteration 0, every `eval_every`
+  iterations and after the last; then draw `final` fresh samples.
+
+  One run (`runs` None): keys (init, train, eval); each evaluation is `score(x)` of `samples`
+  samples drawn (`sample_in_chunks` of `sample`, default gan.sample) with fold_in(eval, 0),
+  the same latents every time; the final samples are drawn with fold_in(eval, 1).
+  `runs` seeds trained at once: keys (init [runs], train [runs], eval); each evaluation draws
+  every run's samples with the loop's evaluation key split over the runs and scores them
+  `per_run`; the final samples [runs, final, ...] with fold_in(eval, 1) split over the runs.
+  `loop`: `LoopConfig` fields (iters, eval_every, ...).
+
+  Returns (evaluations [{iteration, seconds, score names}], the final samples as a numpy
+  array (None when `final` is 0), RunResult)."""
+  from experiments.evaluators import sample_in_chunks
+  k_eval = keys[2]
+  if runs is None:
+    sample = sample or gan.sample
+    draw = lambda state, k, n: sample_in_chunks(sample, state, k, n)
+    evaluate = lambda state, _, it: score(draw(state, jax.random.fold_in(k_eval, 0), samples))
+  else:
+    sample = jax.jit(jax.vmap(gan.sample, in_axes=(0, 0, None)), static_argnums=2)
+    draw = lambda states, k, n: np.asarray(sample(states, jax.random.split(k, runs), n))
+    evaluate = lambda states, k, it: per_run(score, draw(states, k, samples))
+    loop["seeds"] = runs
+  evals, r = train(gan, keys, evaluate, data=data, eval_at_start=True, **loop)
+  x = draw(r.state, jax.random.fold_in(k_eval, 1), final) if final else None
+  return evals, x, r
+
+
+def stored_images(x, n: int = 16):
+  """The first n images of x [N, ...] in [-1, 1] as a figure's numbers keep them for its
+  plot: grey levels 0-255 (a PNG's own resolution; a non-finite pixel is 0), uint8. The
+  indented JSON holds one line per level: keep n (and a grey image's channel axis) small."""
+  v = np.nan_to_num(np.clip(np.asarray(x[:n], np.float32), -1, 1), nan=-1.0)
+  return np.round((v + 1) * 127.5).astype(np.uint8)
+
+
+def images_of(stored) -> np.ndarray:
+  """`stored_images`' levels (as stored: nested lists) back as images in [-1, 1]."""
+  return np.asarray(stored, np.float32) / 127.5 - 1
+
+
+def median_run(values) -> int:
+  """The index of the run whose value is the median of `values` (the lower middle one for an
+  even count, the first of equal ones; NaN sorts last): the seed a figure plots under its mean
+  over seeds."""
+  return int(np.argsort(np.asarray(values, float), kind="stable")[(len(values) - 1) // 2])
+
+
 # ------------------------------------------------------------ seeded toy tables
 TOY_DATASETS = ("8gaussians", "25gaussians")
 TOY_METHODS = {  # the rows of mode_collapse and the plain runs of mixture_modes (same keys)
