@@ -85,11 +85,19 @@ def test_plain_run_builds_the_plain_gan():
 
 @pytest.mark.slow
 def test_mixture_modes_figure_tiny(tmp_path):
-  from experiments.figures import mixture_modes
-  r = mixture_modes.run(str(tmp_path), scale="tiny")
+  from experiments.figures import mixture_modes, runner
+  r = runner.run(mixture_modes.FIGURE, str(tmp_path), scale="tiny")
   assert (tmp_path / "mixture_modes.png").read_bytes()[:4] == b"\x89PNG"
   data = json.loads((tmp_path / "mixture_modes.json").read_text())
   assert data["name"] == "mixture_modes" and len(data["numbers"]["table"]) == 8
   assert r["checks"] and "mix+wgan-gp" in r["markdown"]
   for w in data["numbers"]["mixtures"].values():
     assert np.allclose(np.sum(w["final_w_g"], -1), 1, atol=1e-5)
+  # each panel plots its row's median seed (by modes), a mixture's with its components
+  n = data["numbers"]
+  for t in n["table"]:
+    shown = n["samples"][f"{t['dataset']}/{t['method']}"]
+    assert np.asarray(shown["x"]).shape == (2500, 2)
+    modes = sorted(p["modes"] for p in t["per_seed"])
+    assert t["per_seed"][shown["seed"]]["modes"] == modes[(len(modes) - 1) // 2]
+    assert ("components" in shown) == t["method"].startswith("mix+")
