@@ -2,17 +2,24 @@
 is measured exactly (against jax.grad, and in closed form where float32 would underflow), and
 each check of the paper's claims fails on a profile or histogram where the phenomenon is absent."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
+from experiments import common
 from experiments.figures import gradient_norms as gn
+from experiments.figures import runner
+from wgan_jax.models import MLPCritic
 
 WIDTH = 8
 
 
 def _mlp(key, width=WIDTH, depth=gn.DEPTH):
-  return gn.init_mlp(key, [2] + [width] * depth + [1])
+  """The figure's critic (a `wgan_jax.models` MLP) as Dense layers [(W, b)]."""
+  return gn.layers(MLPCritic(width=width, depth=depth).init(key, jnp.zeros((1, 2)))["params"])
 
 
 def test_log_norms_match_autodiff_through_the_dense_outputs():
@@ -131,3 +138,122 @@ def test_histogram_weights_exclude_first_and_last_layers():
   assert w.size == (gn.DEPTH - 1) * 16 * 16
   assert np.abs(w).max() <= np.sqrt(6 / 16)
   assert not gn.unimodal_spread(w)
+
+
+def test_the_wgans_are_the_papers_recipe_through_the_library():
+  """Clipping: RMSProp 5e-5 for both players, every critic variable clipped at c, no warm-up;
+  the penalty: Adam (1e-4, β 0.5, 0.9), λ = 10; 12-layer MLPs of the scale's width."""
+  for m in gn.METHODS:
+    gan = gn.gan_of(m, width=16, n_critic=5, batch=256)
+    c = gan.config
+    assert (c.n_critic, c.batch_size, c.warmup, c.latent_dim) == (5, 256, False, 2)
+    assert gan.critic.depth == gan.generator.depth == gn.DEPTH == 12
+    if m.startswith("clip"):
+      assert (c.objective, c.optimizer, c.lr_d, c.lr_g) == ("wgan", "rmsprop", 5e-5, 5e-5)
+      assert c.clip_value == float(m.split()[1]) and c.gp_weight == 0
+    else:
+      assert (c.objective, c.optimizer, c.lr_d, c.lr_g) == ("wgan-gp", "adam", 1e-4, 1e-4)
+      assert (c.beta1, c.beta2, c.gp_weight, c.clip_value) == (0.5, 0.9, 10.0, None)
+  games = gn.games("default")
+  assert [g.label for g in games] == list(gn.METHODS)
+  assert all(g.iterations == 300 and g.gan.critic.width == 256 for g in games)
+
+
+def _numbers(profiles=None, clipped=None, penalised=None, share=0.95):
+  """Stored numbers with the paper's picture (or the given profiles / weights)."""
+  rng = np.random.default_rng(0)
+  c = 0.01
+  if clipped is None:   # piled at ±c
+    clipped = np.clip(c * np.sign(rng.standard_normal(5000)) + 0.001 * rng.standard_normal(5000),
+                      -c, c)
+  if penalised is None:  # one central mode
+    penalised = 0.05 * rng.standard_normal(5000)
+  return runner.as_stored(dict(
+      log10_norms=profiles or _paper_like(), clip_share_at_c={"clip 0.01": share},
+      check_histograms={"clip 0.01": gn.clipped_histogram(clipped, c),
+                        "gradient penalty": gn.symmetric_histogram(penalised)}))
+
+
+ABSENT = {  # a change that removes one phenomenon: the checks it must fail (c = 0.001's
+    # "faster than c = 0.01, which vanishes" fails with c = 0.01's own)
+    "c = 0.1 does not explode": (dict(profiles=dict(_paper_like(), **{
+        "clip 0.1": _profile(0.05)})), {0}),
+    "c = 0.01 does not vanish": (dict(profiles=dict(_paper_like(), **{
+        "clip 0.01": _profile(-0.1)})), {1, 2}),
+    "c = 0.001 vanishes no faster than c = 0.01": (dict(profiles=dict(_paper_like(), **{
+        "clip 0.001": _profile(-0.5)})), {2}),
+    "the penalised profile explodes": (dict(profiles=dict(_paper_like(), **{
+        "gradient penalty": _profile(0.2)})), {3}),
+    "the clipped weights are uniform": (dict(
+        clipped=np.random.default_rng(1).uniform(-0.01, 0.01, 5000), share=0.1), {4}),
+    "the penalised weights are two-valued": (dict(penalised=np.concatenate(
+        [0.01 * np.random.default_rng(2).standard_normal(2500) - 0.1,
+         0.01 * np.random.default_rng(3).standard_normal(2500) + 0.1])), {5}),
+}
+
+
+def test_judge_passes_on_the_papers_picture():
+  assert list(gn.judge(_numbers()).values()) == [True] * 6
+
+
+@pytest.mark.parametrize("change,failing", ABSENT.values(), ids=list(ABSENT))
+def test_each_check_fails_when_its_phenomenon_is_absent(change, failing):
+  assert list(gn.judge(_numbers(**change)).values()) == [i not in failing for i in range(6)]
+
+
+def test_a_diverged_profile_fails_its_checks():
+  """A non-finite log10 norm (stored as None) passes none of the checks that read it."""
+  dead = dict(_paper_like(), **{"clip 0.1": [-math.inf] + list(_profile(0.5)[1:])})
+  assert list(gn.judge(_numbers(dead)).values()) == [False] + [True] * 5
+
+
+def test_judge_of_a_run_stored_before_check_histograms_reads_its_60_bin_histograms():
+  """docs/results' run (2bccb2d) stored np.histogram(w, bins=60) of each method's weights."""
+  rng = np.random.default_rng(0)
+  piled = np.clip(0.01 * np.sign(rng.standard_normal(5000)), -0.01, 0.01)
+  old = runner.as_stored(dict(log10_norms=_paper_like(), clip_share_at_c={"clip 0.01": 0.99},
+                              histograms={"clip 0.01": np.histogram(piled, bins=60),
+                                          "gradient penalty": np.histogram(
+                                              rng.uniform(-0.1, 0.1, 5000), bins=60)}))
+  assert list(gn.judge(old).values()) == [True] * 5 + [False]
+
+
+def test_the_weight_checks_on_weights_and_on_their_stored_histograms_agree():
+  rng = np.random.default_rng(4)
+  for w in (np.clip(0.01 * np.sign(rng.standard_normal(3000)), -0.01, 0.01),
+            rng.uniform(-0.01, 0.01, 3000), 0.003 * rng.standard_normal(3000)):
+    assert gn.piled_at_bounds(w, 0.01) == gn.piled_counts(gn.clipped_histogram(w, 0.01),
+                                                          gn.share_at_bounds(w, 0.01))
+    assert gn.unimodal_spread(w) == gn.unimodal_counts(gn.symmetric_histogram(w))
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_png_and_json(tmp_path):
+  """The tiny run end to end: the four WGANs trained through the experiments' loop, their
+  profiles measured at iteration 0 and at the end (evals = 1), and what the plot reads."""
+  r = runner.run(gn.FIGURE, str(tmp_path), scale="tiny")
+  assert (tmp_path / "gradient_norms.png").read_bytes()[:4] == b"\x89PNG"
+  n = r["numbers"]
+  for m in gn.METHODS:
+    profiles = np.asarray(n["log10_profiles_during_training"][m])
+    assert profiles.shape == (2, 13) and profiles[-1].tolist() == n["log10_norms"][m]
+  h = n["plot_histograms"]
+  assert len(h["clip"]) == 41 and len(h["gp_edges"]) == 61 and len(h["gp_initial"]) == 60
+  assert sum(h["gp_trained"]) == sum(h["gp_initial"]) == (gn.DEPTH - 1) * 16 * 16
+  assert r["checks"] == gn.judge(n) and len(r["checks"]) == 6
+
+
+@pytest.mark.slow  # matplotlib
+def test_plot_and_summary_read_only_the_stored_numbers():
+  numbers = _numbers()
+  edges = np.linspace(-0.2, 0.2, 61)
+  numbers.update(runner.as_stored(dict(
+      log10_profiles_during_training={m: [v, v] for m, v in _paper_like().items()},
+      clip_share_at_c_first_clip_of_init={"clip 0.01": 0.97}, width=16, iters=4,
+      penalised_weights=dict(mean_abs_change=0.001, initial_std=0.35),
+      plot_histograms=dict(clip_range=(-0.0205, 0.0205), clip=np.arange(41), gp_edges=edges,
+                           gp_trained=np.ones(60), gp_initial=np.ones(60)))))
+  assert "clip 0.1 +0.50 (+6.0)" in gn.summary(numbers)
+  fig = gn.plot(numbers)
+  assert "95% within 10% of ±c" in fig.axes[1].get_title()
+  common.matplotlib_pyplot().close(fig)

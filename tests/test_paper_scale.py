@@ -23,9 +23,8 @@ import wgan_jax as wj
 from experiments import loop, reproduce
 from experiments.figures import FIGURES, _common, runner
 
-# The figures that train no `wgan_jax.GAN` (critic-only or analytic, or gradient_norms' own
-# hand-written loop): their games() is [].
-NO_GAN = ("parallel_lines", "optimal_critic", "value_surfaces", "gradient_norms", "ab_theorems",
+# The figures that train no `wgan_jax.GAN` (critic-only or analytic): their games() is [].
+NO_GAN = ("parallel_lines", "optimal_critic", "value_surfaces", "ab_theorems",
           "gp_optimal_transport")
 GAN_FIGURES = tuple(f for f in FIGURES if f not in NO_GAN)
 BATCH = 8             # the slow tier's batch (the model and data shapes are the paper's)

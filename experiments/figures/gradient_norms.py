@@ -4,13 +4,16 @@ The paper's set-up (§3.2): "we train WGAN on the Swiss Roll toy dataset, varyin
 threshold c in [10^-1, 10^-2, 10^-3], and plot the norm of the gradient of the critic loss with
 respect to successive layers of activations. Both generator and critic are 12-layer ReLU MLPs
 without batch normalization." Here a 12-layer generator (z ∈ R² ~ N(0, I)) and a 12-layer critic
-(12 × (Dense + ReLU) → Dense 1, 13 Dense layers; He-uniform hidden and Glorot-uniform output
-init, as in the official gan_toy.py) are trained as a WGAN, n_critic = 5, batch 256: clipping
-with RMSProp 5e-5 for both players (every critic variable clipped after each step, as the
-official code does), the penalty with Adam (1e-4, β 0.5, 0.9) and λ = 10 ("All experiments in
-this paper use λ = 10", §4). The width is not given in the paper; it must be large enough that
-one backward layer can amplify the norm at c = 0.1 (about c·√(width·p_active) for random signs),
-so the CPU default uses 256 and the full scale 512 (the official toy code's DIM).
+(`wgan_jax.models` MLPs of depth 12: 12 × (Dense + ReLU) → Dense 1, 13 Dense layers; He-uniform
+hidden and Glorot-uniform output init, as in the official gan_toy.py) are trained as a WGAN
+through the experiments' one loop (`_common.train`), n_critic = 5, batch 256: clipping with
+RMSProp 5e-5 for both players (every critic variable clipped after each step, as the official
+code does; no warm-up), the penalty with Adam (1e-4, β 0.5, 0.9) and λ = 10 ("All experiments
+in this paper use λ = 10", §4). The per-layer profiles are measured by the loop's evaluation
+callback, at iteration 0 and every `iters / evals` iterations. The width is not given in the
+paper; it must be large enough that one backward layer can amplify the norm at c = 0.1 (about
+c·√(width·p_active) for random signs), so the CPU default uses 256 and the full scale 512 (the
+official toy code's DIM).
 
 Left: ‖∂L/∂h_l‖ for the Dense outputs h_l, l = 13 (the critic's value) back to 1, of the critic
 loss L = E f(G(z)) − E f(x) on fresh batches after training (geometric mean over 4 batches).
@@ -24,11 +27,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 import wgan_jax as wj
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 from wgan_jax.data import make_toy_dataset
+from wgan_jax.models import MLPCritic, MLPGenerator
 
 NAME = "gradient_norms"
 PAPER = ("WGAN-GP §3.2 / fig. 1b: a 12-layer WGAN on the Swiss roll; going back from the "
@@ -62,15 +66,11 @@ FLAT_FACTOR = 10.0       # the penalty: every layer within 10× of every other
 PILED_SHARE = 0.5        # clipping: > half the weights within 10% of ±c
 
 
-def init_mlp(key, sizes):
-  """Dense layers [(W, b)]: He-uniform hidden layers, Glorot-uniform last, zero biases."""
-  params = []
-  for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:])):
-    last = i == len(sizes) - 2
-    lim = np.sqrt(6.0 / (m + n)) if last else np.sqrt(6.0 / m)
-    w = jax.random.uniform(jax.random.fold_in(key, i), (m, n), minval=-lim, maxval=lim)
-    params.append((w, jnp.zeros((n,))))
-  return params
+def layers(params):
+  """A `wgan_jax.models` MLP's params as its Dense layers [(W, b)], input side first."""
+  body = params["_MLPBody_0"]
+  return [(body[f"Dense_{i}"]["kernel"], body[f"Dense_{i}"]["bias"]) for i in range(len(body))
+          ] + [(params["Dense_0"]["kernel"], params["Dense_0"]["bias"])]
 
 
 def forward(params, x, deltas=None):
@@ -119,10 +119,12 @@ def profile_stats(log10_norms):
   """Of a per-layer profile log10_norms[l-1] (log10 ‖∂L/∂h_l‖, l = 1..L): the fitted log10
   change per layer going back from the output (L) to the input (1), the total change
   log10(norm_1 / norm_L), the R² of the log-linear fit, and log10 of max/min over the layers."""
-  v = np.asarray(log10_norms, np.float64)
-  layers = np.arange(1, len(v) + 1)
-  a, b = np.polyfit(layers, v, 1)
-  resid = v - (a * layers + b)
+  v = np.asarray([_runner.value(x) for x in log10_norms], np.float64)
+  if not np.isfinite(v).all():   # a diverged or dead profile: every statistic NaN
+    return dict(slope_back=np.nan, decades_back=np.nan, r2=np.nan, log10_max_over_min=np.nan)
+  index = np.arange(1, len(v) + 1)
+  a, b = np.polyfit(index, v, 1)
+  resid = v - (a * index + b)
   r2 = float(1 - resid.var() / v.var()) if v.var() > 0 else 0.0
   return dict(slope_back=float(-a), decades_back=float(v[0] - v[-1]), r2=r2,
               log10_max_over_min=float(v.max() - v.min()))
@@ -154,22 +156,35 @@ def share_at_bounds(w, c, within=0.1):
   return float(np.mean(np.abs(np.asarray(w)) >= (1 - within) * c))
 
 
+def clipped_histogram(w, c, bins=40):
+  """Counts of a histogram of the weights clipped to [−c, c], over [−c, c]."""
+  return np.histogram(np.clip(w, -c, c), bins=bins, range=(-c, c))[0]
+
+
+def piled_counts(h, share) -> bool:
+  """> PILED_SHARE of the weights within 10% of ±c (`share`), and the two outermost bins of
+  `clipped_histogram`'s counts h are its two fullest."""
+  h = np.asarray(h)
+  return bool(share > PILED_SHARE and set(np.argsort(h)[-2:].tolist()) == {0, len(h) - 1})
+
+
 def piled_at_bounds(w, c, bins=40):
   """Fig. 1b (right, top): > PILED_SHARE of the weights within 10% of ±c, and the two outermost
   bins of a histogram over [−c, c] are its two fullest."""
-  h, _ = np.histogram(np.clip(w, -c, c), bins=bins, range=(-c, c))
-  two_fullest = set(np.argsort(h)[-2:].tolist())
-  return share_at_bounds(w, c) > PILED_SHARE and two_fullest == {0, bins - 1}
+  return piled_counts(clipped_histogram(w, c, bins), share_at_bounds(w, c))
 
 
-def unimodal_spread(w, bins=41, smooth=3, tol=0.05):
-  """Fig. 1b (right, bottom): one mode, in the middle half of [−m, m] (m = max |w|), at least
-  twice as full as the outer quarter of the range on either side, and the smoothed histogram
-  non-increasing away from it (up to `tol` of the peak). A uniform (the He-uniform initial
-  weights) or a two-valued histogram fails."""
+def symmetric_histogram(w, bins=41):
+  """Counts of a histogram of the weights over [−m, m], m = max |w|."""
   w = np.asarray(w, np.float64).ravel()
   m = np.abs(w).max()
-  h, _ = np.histogram(w, bins=bins, range=(-m, m))
+  return np.histogram(w, bins=bins, range=(-m, m))[0]
+
+
+def unimodal_counts(h, smooth=3, tol=0.05) -> bool:
+  """`unimodal_spread` on the counts h of `symmetric_histogram`."""
+  h = np.asarray(h, np.float64)
+  bins = len(h)
   h = np.convolve(h, np.ones(smooth) / smooth, mode="same")
   p = int(np.argmax(h))
   q = bins // 4
@@ -182,86 +197,72 @@ def unimodal_spread(w, bins=41, smooth=3, tol=0.05):
   return bool(left and right)
 
 
-def weight_checks(clipped_w, c, penalised_w):
-  return {
-      f"fig. 1b caption: \"Weight clipping pushes weights towards two values (the extremes of "
-      f"the clipping range)\" — c = {c}: > {100 * PILED_SHARE:.0f}% within 10% of ±c, the two "
-      f"end bins the fullest": piled_at_bounds(clipped_w, c),
-      "fig. 1b caption: \"unlike gradient penalty\" — the trained penalised weights form one "
-      "central mode (a uniform or two-valued histogram fails)": unimodal_spread(penalised_w),
-  }
+def unimodal_spread(w, bins=41, smooth=3, tol=0.05):
+  """Fig. 1b (right, bottom): one mode, in the middle half of [−m, m] (m = max |w|), at least
+  twice as full as the outer quarter of the range on either side, and the smoothed histogram
+  non-increasing away from it (up to `tol` of the peak). A uniform (the He-uniform initial
+  weights) or a two-valued histogram fails."""
+  return unimodal_counts(symmetric_histogram(w, bins), smooth, tol)
+
+
+def weight_check_names(c=0.01):
+  """The claims of the weight checks (`piled_counts`, `unimodal_counts`) at clip value c."""
+  return (f"fig. 1b caption: \"Weight clipping pushes weights towards two values (the extremes "
+          f"of the clipping range)\" — c = {c}: > {100 * PILED_SHARE:.0f}% within 10% of ±c, "
+          "the two end bins the fullest",
+          "fig. 1b caption: \"unlike gradient penalty\" — the trained penalised weights form "
+          "one central mode (a uniform or two-valued histogram fails)")
 
 
 # ------------------------------------------------------------------------------ training
-def train_wgan(method, key, *, width, iters, n_critic, batch, evals):
-  """A 12-layer WGAN (clipping or penalty) on the swiss roll; returns (initial critic, trained
-  critic, profiles [evals + 1, 13] at iteration 0 and after each of `evals` equal chunks,
-  critic losses per iteration)."""
+def gan_of(method, *, width, n_critic, batch):
+  """The 12-layer WGAN of `method` ("clip c" or "gradient penalty") on the swiss roll."""
   ds = make_toy_dataset("swissroll")
-  k_d, k_g, k_train = jax.random.split(key, 3)
-  d0 = init_mlp(k_d, [2] + [width] * DEPTH + [1])
-  g0 = init_mlp(k_g, [2] + [width] * DEPTH + [2])
   if method.startswith("clip"):
-    c = float(method.split()[1])
-    d_opt = optax.chain(optax.rmsprop(5e-5), wj.clip_params(c))
-    g_opt = optax.rmsprop(5e-5)
-    gp = 0.0
+    config = wj.make_config("wgan", clip_value=float(method.split()[1]), optimizer="rmsprop",
+                            lr_d=5e-5, lr_g=5e-5, warmup=False, n_critic=n_critic,
+                            batch_size=batch)
   else:
-    d_opt = g_opt = optax.adam(1e-4, 0.5, 0.9)
-    gp = GP_WEIGHT
+    config = wj.make_config("wgan-gp", optimizer="adam", lr_d=1e-4, lr_g=1e-4, beta1=0.5,
+                            beta2=0.9, gp_weight=GP_WEIGHT, n_critic=n_critic,
+                            batch_size=batch)
+  return wj.GAN(MLPGenerator(width=width, depth=DEPTH), MLPCritic(width=width, depth=DEPTH),
+                config, lambda d, k: ds.sample_one(k))
 
-  def fakes(g, k):
-    return forward(g, jax.random.normal(k, (batch, 2)))
 
-  def d_loss(d, g, k):
-    k0, k1, k2 = jax.random.split(k, 3)
-    real, fake = ds.sample(k0, batch), fakes(g, k1)
-    f = lambda x: forward(d, x)[:, 0]
-    out = wj.wasserstein_critic_loss(f(real), f(fake))
-    if gp:
-      out = out + gp * wj.gradient_penalty(f, real, fake, k2)
-    return out
+def iterations(iters, evals) -> int:
+  """Generator iterations trained: `evals` equal chunks of iters // evals (at least 1)."""
+  return max(iters // evals, 1) * evals
 
-  def g_loss(g, d, k):
-    return wj.wasserstein_generator_loss(forward(d, fakes(g, k))[:, 0])
 
-  def iteration(carry, i):
-    d, ds_, g, gs = carry
-    k = jax.random.fold_in(k_train, i)
-
-    def critic_step(c2, j):
-      d, s = c2
-      l, grad = jax.value_and_grad(d_loss)(d, g, jax.random.fold_in(k, j))
-      u, s = d_opt.update(grad, s, d)
-      return (optax.apply_updates(d, u), s), l
-
-    (d, ds_), losses = jax.lax.scan(critic_step, (d, ds_), jnp.arange(n_critic))
-    grad = jax.grad(g_loss)(g, d, jax.random.fold_in(k, n_critic))
-    u, gs = g_opt.update(grad, gs, g)
-    return (d, ds_, optax.apply_updates(g, u), gs), losses[-1]
+def train_wgan(method, key, *, width, iters, n_critic, batch, evals):
+  """A 12-layer WGAN (clipping or penalty) on the swiss roll, trained through the experiments'
+  loop; returns (initial critic, trained critic, both as Dense layers [(W, b)], profiles
+  [evals + 1, 13] at iteration 0 and after each of `evals` equal chunks, the critic loss of
+  each iteration's last critic step)."""
+  ds = make_toy_dataset("swissroll")
+  gan = gan_of(method, width=width, n_critic=n_critic, batch=batch)
+  k_init, k_train, k_eval = jax.random.split(key, 3)
 
   @jax.jit
   def profile(d, g, k):
-    one = lambda kk: log_layer_gradient_norms(d, ds.sample(jax.random.fold_in(kk, 0), batch),
-                                              fakes(g, jax.random.fold_in(kk, 1)))
+    def one(kk):
+      fake = forward(g, jax.random.normal(jax.random.fold_in(kk, 1), (batch, 2)))
+      return log_layer_gradient_norms(d, ds.sample(jax.random.fold_in(kk, 0), batch), fake)
     logs = jax.vmap(one)(jax.random.split(k, N_MEASURE))
     return jnp.mean(logs, 0) / np.log(10.0)  # log10 of the geometric mean over batches
 
+  def evaluate(state, k, it):
+    return dict(profile=np.asarray(profile(layers(state.critic.params),
+                                           layers(state.generator.params), k)))
+
   chunk = max(iters // evals, 1)
-
-  @jax.jit
-  def run_chunk(carry, start):
-    return jax.lax.scan(iteration, carry, start + jnp.arange(chunk))
-
-  carry = (d0, d_opt.init(d0), g0, g_opt.init(g0))
-  k_measure = jax.random.fold_in(key, 10**6)
-  profiles, losses = [profile(d0, g0, k_measure)], []
-  for e in range(evals):
-    carry, l = run_chunk(carry, e * chunk)
-    profiles.append(profile(carry[0], carry[2], jax.random.fold_in(k_measure, e + 1)))
-    losses.append(l)
-  return d0, carry[0], np.asarray(jnp.stack(profiles)), np.concatenate(
-      [np.asarray(x) for x in losses])
+  evaluations, r = _common.train(gan, (k_init, k_train, k_eval), evaluate,
+                                 iters=iterations(iters, evals), eval_every=chunk,
+                                 eval_at_start=True, log_every=1)
+  d0 = layers(jax.jit(gan.init)(k_init).critic.params)
+  return (d0, layers(r.state.critic.params), np.stack([e["profile"] for e in evaluations]),
+          np.asarray(r.history["d_loss"]))
 
 
 def kernels(params):
@@ -272,55 +273,37 @@ def kernels(params):
 
 
 def games(scale: str) -> list:
-  """Its 12-layer WGANs train in the figure's own hand-written loop (`train_wgan`), not as a
-  `wgan_jax.GAN`, so there is no fused GAN step to compile."""
-  return []
+  """The four 12-layer WGANs (clipping at 0.1, 0.01, 0.001; the penalty) on the swiss roll,
+  one run each."""
+  cfg = FIGURE.config(scale)
+  return [_common.Game(m, gan_of(m, width=cfg["width"], n_critic=cfg["n_critic"],
+                                 batch=cfg["batch"]), None,
+                       iterations(cfg["iters"], cfg["evals"])) for m in METHODS]
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
-  scale = scale or ("full" if full else "default")
-  cfg = SCALES[scale]
+def _c(method) -> float:
+  return float(method.split()[1])
+
+
+def measure(cfg, seed: int):
+  """Train the four WGANs; the per-layer profiles (trained and during training), their
+  statistics, the clipped weights' share at ±c, the histograms the weight checks and the plot
+  read, and the critic losses."""
   profiles, weights, initial, losses = {}, {}, {}, {}
   for i, m in enumerate(METHODS):
     d0, d, prof, loss = train_wgan(m, jax.random.fold_in(jax.random.key(seed), i), **cfg)
     profiles[m], weights[m], initial[m], losses[m] = prof, kernels(d), kernels(d0), loss
   norms = {m: profiles[m][-1] for m in METHODS}  # log10, trained
   stats = {m: profile_stats(norms[m]) for m in METHODS}
-  at_c = {m: share_at_bounds(weights[m], float(m.split()[1])) for m in METHODS[:3]}
+  at_c = {m: share_at_bounds(weights[m], _c(m)) for m in METHODS[:3]}
   # What the first clipping of the initial weights alone puts there (training not needed).
-  at_c_init = {m: share_at_bounds(np.clip(initial[m], -float(m.split()[1]), float(m.split()[1])),
-                                  float(m.split()[1])) for m in METHODS[:3]}
+  at_c_init = {m: share_at_bounds(np.clip(initial[m], -_c(m), _c(m)), _c(m))
+               for m in METHODS[:3]}
   gp_w, gp_w0 = weights["gradient penalty"], initial["gradient penalty"]
-  checks = profile_checks(norms)
-  checks.update(weight_checks(weights["clip 0.01"], 0.01, gp_w))
-
-  layers = np.arange(1, DEPTH + 2)  # Dense layer index, 1 = first (input side)
-  fig, (a, b, c) = _common.subplots(1, 3, figsize=(15, 4.2))
-  for j, m in enumerate(METHODS):
-    colour = f"C{j}"
-    for p in profiles[m][1:-1]:
-      a.plot(layers, p, "-", color=colour, alpha=0.25, lw=0.8)
-    a.plot(layers, norms[m], "o-", color=colour, label=f"{m} ({stats[m]['slope_back']:+.2f}"
-               " dec/layer)")
-  a.set_xlabel("discriminator layer")
-  a.set_ylabel("log10 ‖∂L/∂h_l‖")
-  a.set_xticks([13, 10, 7, 4, 1])
-  a.invert_xaxis()
-  a.legend(fontsize=7)
-  a.set_title(f"12-layer WGAN on the swiss roll, width {cfg['width']}, "
-              f"{cfg['iters']} G iterations\n(faint: earlier in training)", fontsize=9)
-  b.hist(weights["clip 0.01"], bins=41, range=(-0.0205, 0.0205))  # ±c mid-bin
-  b.set_title(f"weight clipping c = 0.01: {100 * at_c['clip 0.01']:.0f}% within 10% of ±c\n"
-              f"(first clip of the init alone: {100 * at_c_init['clip 0.01']:.0f}%)", fontsize=9)
-  b.set_xlabel("weights")
   edges = np.linspace(min(gp_w.min(), gp_w0.min()), max(gp_w.max(), gp_w0.max()), 61)
-  c.hist(gp_w, bins=edges, alpha=0.7, label="trained")
-  c.hist(gp_w0, bins=edges, histtype="step", color="grey", label="initial (He-uniform)")
-  c.legend(fontsize=7)
-  c.set_title("gradient penalty (λ = 10), trained weights", fontsize=9)
-  c.set_xlabel("weights")
-  numbers = dict(
-      layers=layers, log10_norms=norms, log10_profiles_during_training=profiles,
+  clip_range = (-0.0205, 0.0205)  # 41 bins, ±c mid-bin
+  return dict(
+      layers=np.arange(1, DEPTH + 2), log10_norms=norms, log10_profiles_during_training=profiles,
       log10_slope_per_layer_backwards={m: stats[m]["slope_back"] for m in METHODS},
       profile_stats=stats, clip_share_at_c=at_c, clip_share_at_c_first_clip_of_init=at_c_init,
       clip_fraction_at_c=at_c["clip 0.01"],
@@ -329,18 +312,89 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
       histograms={m: np.histogram(w, bins=60) for m, w in weights.items()},
       final_critic_loss={m: float(np.mean(losses[m][-max(len(losses[m]) // 10, 1):]))
                          for m in METHODS},
-      gp_weight=GP_WEIGHT, **cfg)
-  summary = ("log10 norm change per layer going back (total input vs output): " +
-             ", ".join(f"{m} {stats[m]['slope_back']:+.2f} ({stats[m]['decades_back']:+.1f})"
-                       for m in METHODS) +
-             "; GP max/min over layers "
-             f"{10 ** stats['gradient penalty']['log10_max_over_min']:.1f}; "
-             f"{100 * at_c['clip 0.01']:.0f}% of c = 0.01 weights at ±c "
-             f"({100 * at_c_init['clip 0.01']:.0f}% after the first clip of the init); "
-             f"penalised weights moved by mean |Δw| {np.mean(np.abs(gp_w - gp_w0)):.3f} "
-             f"(initial std {np.std(gp_w0):.3f})")
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
+      gp_weight=GP_WEIGHT, **cfg,
+      # what the weight checks read: the clipped c = 0.01 weights over [−c, c] in 40 bins, the
+      # penalised ones over ±max |w| in 41 bins
+      check_histograms={"clip 0.01": clipped_histogram(weights["clip 0.01"], 0.01),
+                        "gradient penalty": symmetric_histogram(gp_w)},
+      plot_histograms=dict(
+          clip_range=clip_range,
+          clip=np.histogram(weights["clip 0.01"], bins=41, range=clip_range)[0],
+          gp_edges=edges, gp_trained=np.histogram(gp_w, bins=edges)[0],
+          gp_initial=np.histogram(gp_w0, bins=edges)[0]))
+
+
+def judge(numbers) -> dict:
+  """The profile checks on the trained profiles, and the weight checks on the stored
+  histograms. A run stored before `check_histograms` (docs/results at 2bccb2d) has only the
+  60-bin histograms over [min w, max w]: the weight checks then read those, an approximation
+  of their 40- and 41-bin histograms."""
+  checks = profile_checks(numbers["log10_norms"])
+  piled, unimodal = weight_check_names(0.01)
+  h = numbers.get("check_histograms") or {m: numbers["histograms"][m][0]
+                                          for m in ("clip 0.01", "gradient penalty")}
+  checks[piled] = piled_counts(h["clip 0.01"],
+                               _runner.value(numbers["clip_share_at_c"]["clip 0.01"]))
+  checks[unimodal] = unimodal_counts(h["gradient penalty"])
+  return checks
+
+
+def plot(numbers):
+  """The per-layer profiles (faint: during training), the c = 0.01 weights and the penalised
+  weights against their initial ones."""
+  stats = {m: profile_stats(numbers["log10_norms"][m]) for m in METHODS}
+  at_c, at_c_init = (numbers[k]["clip 0.01"] for k in ("clip_share_at_c",
+                                                        "clip_share_at_c_first_clip_of_init"))
+  hist = numbers["plot_histograms"]
+  index = np.arange(1, DEPTH + 2)  # Dense layer index, 1 = first (input side)
+  fig, (a, b, c) = _common.subplots(1, 3, figsize=(15, 4.2))
+  for j, m in enumerate(METHODS):
+    colour = f"C{j}"
+    for p in numbers["log10_profiles_during_training"][m][1:-1]:
+      a.plot(index, np.asarray(p, float), "-", color=colour, alpha=0.25, lw=0.8)
+    a.plot(index, np.asarray(numbers["log10_norms"][m], float), "o-", color=colour,
+           label=f"{m} ({stats[m]['slope_back']:+.2f} dec/layer)")
+  a.set_xlabel("discriminator layer")
+  a.set_ylabel("log10 ‖∂L/∂h_l‖")
+  a.set_xticks([13, 10, 7, 4, 1])
+  a.invert_xaxis()
+  a.legend(fontsize=7)
+  a.set_title(f"12-layer WGAN on the swiss roll, width {numbers['width']}, "
+              f"{numbers['iters']} G iterations\n(faint: earlier in training)", fontsize=9)
+  lo, hi = hist["clip_range"]
+  clip_edges = np.linspace(lo, hi, len(hist["clip"]) + 1)
+  b.stairs(hist["clip"], clip_edges, fill=True)
+  b.set_title(f"weight clipping c = 0.01: {100 * at_c:.0f}% within 10% of ±c\n"
+              f"(first clip of the init alone: {100 * at_c_init:.0f}%)", fontsize=9)
+  b.set_xlabel("weights")
+  edges = np.asarray(hist["gp_edges"], float)
+  c.stairs(hist["gp_trained"], edges, fill=True, alpha=0.7, label="trained")
+  c.stairs(hist["gp_initial"], edges, color="grey", label="initial (He-uniform)")
+  c.legend(fontsize=7)
+  c.set_title("gradient penalty (λ = 10), trained weights", fontsize=9)
+  c.set_xlabel("weights")
+  return fig
+
+
+def summary(numbers) -> str:
+  stats = {m: profile_stats(numbers["log10_norms"][m]) for m in METHODS}
+  at_c, at_c_init = (numbers[k]["clip 0.01"] for k in ("clip_share_at_c",
+                                                        "clip_share_at_c_first_clip_of_init"))
+  w = numbers["penalised_weights"]
+  return ("log10 norm change per layer going back (total input vs output): " +
+          ", ".join(f"{m} {stats[m]['slope_back']:+.2f} ({stats[m]['decades_back']:+.1f})"
+                    for m in METHODS) +
+          "; GP max/min over layers "
+          f"{10 ** stats['gradient penalty']['log10_max_over_min']:.1f}; "
+          f"{100 * at_c:.0f}% of c = 0.01 weights at ±c "
+          f"({100 * at_c_init:.0f}% after the first clip of the init); "
+          f"penalised weights moved by mean |Δw| {w['mean_abs_change']:.3f} "
+          f"(initial std {w['initial_std']:.3f})")
+
+
+FIGURE = _runner.Figure(name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge,
+                        plot=plot, summary=summary, games=games, note=NOTE)
 
 
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
