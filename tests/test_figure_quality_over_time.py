@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from experiments import common
+from experiments.figures import _common, runner
 from experiments.figures import quality_over_time as q
 
 
@@ -65,43 +67,89 @@ def _stats(level, se=0.05, fluct=0.1, converged=True):
   return dict(level=level, level_se=se, fluctuation=fluct, converged=converged)
 
 
-def test_judge_passes_the_papers_ordering_and_fails_each_claim_on_its_counterexample():
-  stats = {q.DCGAN: _stats(6.0, fluct=0.3), q.CLIP: _stats(3.0), q.GP_RMS: _stats(4.5),
-           q.GP_ADAM: _stats(5.8, fluct=0.1)}
-  reach, noise = {q.DCGAN: 10.0, q.GP_ADAM: 40.0}, {q.DCGAN: 0.05}
-  assert all(q.judge(stats, reach, noise).values())
-  names = list(q.judge(stats, reach, noise))
-  fails = {
-      0: dict(stats, **{q.GP_RMS: _stats(3.1)}),              # GP (RMSProp) ≈ clipping
-      1: dict(stats, **{q.GP_ADAM: _stats(4.55, fluct=0.1)}),  # Adam ≈ RMSProp
-      2: dict(stats, **{q.GP_ADAM: _stats(5.3, fluct=0.1)}),   # more than 10% below DCGAN
-      4: dict(stats, **{q.GP_ADAM: _stats(5.8, fluct=0.25)}),  # not 0.8× DCGAN's fluctuation
-  }
-  for i, s in fails.items():
-    got = q.judge(s, reach, noise)
-    assert not got[names[i]], names[i]
-  assert not q.judge(stats, {q.DCGAN: 50.0, q.GP_ADAM: 40.0}, noise)[names[3]]
-  # DCGAN's fluctuation no larger than the sampling noise: no instability to be stabler than
-  assert not q.judge(stats, reach, {q.DCGAN: 0.25})[names[4]]
-  # not converged: "at convergence" cannot be measured
-  s = dict(stats, **{q.GP_ADAM: _stats(5.8, fluct=0.1, converged=False)})
-  assert not q.judge(s, reach, noise)[names[4]]
+STATS = {q.DCGAN: _stats(6.0, fluct=0.3), q.CLIP: _stats(3.0), q.GP_RMS: _stats(4.5),
+         q.GP_ADAM: _stats(5.8, fluct=0.1)}
+REACH, NOISE = {q.DCGAN: 10.0, q.GP_ADAM: 40.0}, {m: 0.05 for m in q.METHODS}
 
 
-def test_sizes_rejects_an_unknown_scale_and_default_has_three_seeds():
+def _numbers(stats=None, reach=None, noise=None):
+  """Constructed numbers as stored (through JSON): the paper's ordering unless changed."""
+  return runner.as_stored(dict(stats={**STATS, **(stats or {})},
+                               seconds_to_reach_target={**REACH, **(reach or {})},
+                               sampling_noise={**NOISE, **(noise or {})}))
+
+
+def test_checks_pass_on_the_papers_ordering():
+  assert list(q.judge(_numbers()).values()) == [True] * 5
+  assert q.judge(_numbers()) == q.judge_stats(STATS, REACH, NOISE)
+
+
+@pytest.mark.parametrize("changes, failing", [
+    (dict(stats={q.GP_RMS: _stats(3.1)}), 0),                  # GP (RMSProp) ≈ clipping
+    (dict(stats={q.GP_RMS: _stats(5.75)}), 1),                 # Adam ≈ RMSProp
+    (dict(stats={q.GP_ADAM: _stats(5.3, fluct=0.1)}), 2),      # > 10% below DCGAN
+    (dict(reach={q.DCGAN: 50.0}), 3),                          # DCGAN not faster
+    (dict(reach={q.DCGAN: None}), 3),                          # DCGAN never reaches the target
+    (dict(stats={q.GP_ADAM: _stats(5.8, fluct=0.25)}), 4),     # not 0.8× DCGAN's fluctuation
+    # DCGAN's fluctuation no larger than the sampling noise: no instability to be stabler than
+    (dict(noise={q.DCGAN: 0.25}), 4),
+    # not converged: "at convergence" cannot be measured
+    (dict(stats={q.GP_ADAM: _stats(5.8, fluct=0.1, converged=False)}), 4),
+    (dict(stats={q.DCGAN: _stats(6.0, fluct=0.3, converged=False)}), 4),
+])
+def test_each_check_fails_when_its_phenomenon_is_absent(changes, failing):
+  assert list(q.judge(_numbers(**changes)).values()) == [i != failing for i in range(5)]
+
+
+def test_stored_non_finite_numbers():
+  # WGAN-GP (Adam) never reaching the target (inf, stored as None): DCGAN is the faster one
+  assert list(q.judge(_numbers(reach={q.GP_ADAM: math.inf})).values()) == [True] * 5
+  # a diverged level (NaN, stored as None) passes no check that reads it
+  got = list(q.judge(_numbers(stats={q.GP_ADAM: _stats(math.nan, fluct=0.1)})).values())
+  assert got == [True, False, False, True, True]
+
+
+def _full_numbers(samples=0):
+  """Constructed numbers with everything summary and plot read (`samples` images a method)."""
+  evals = [dict(iteration=i, seconds=float(i), **{q.SCORE: [1.0 + i, 2.0 + i],
+                                                  q.FRECHET: [100.0 - i, None]})
+           for i in (0, 2, 4)]
+  images = np.linspace(-1, 1, samples * 28 * 28).reshape(samples, 28, 28)
+  n = _numbers()
+  n.update(runner.as_stored(dict(
+      setup=dict(seeds_per_method=2, generator_iterations=4, dim=4), reach_target=2.5,
+      context_real_test_images={q.SCORE: 8.0, q.FRECHET: 3.5},
+      curves={m: evals for m in q.METHODS},
+      final_samples={m: dict(seed=1, x=_common.stored_images(images)) for m in q.METHODS})))
+  return n
+
+
+def test_summary_reads_the_stored_numbers():
+  s = q.summary(_full_numbers())
+  assert s.startswith("2 seeds × 4 generator iterations, DCGAN-type dim 4.")
+  assert "seconds to score 2.50: DCGAN 10, WGAN-GP (Adam) 40" in s
+
+
+def test_plot_names_the_plotted_seed():
+  fig = q.plot(_full_numbers(samples=4))
+  assert "seed 1 (median level of 2)" in fig.axes[4].get_title()
+  common.matplotlib_pyplot().close(fig)
+
+
+def test_scales_reject_an_unknown_scale_and_each_has_three_seeds():
   with pytest.raises(ValueError, match="scale"):
-    q.sizes("huge")
-  assert all(q.sizes(s)["seeds"] >= 3 for s in q.SIZES)
+    q.FIGURE.config("huge")
+  assert all(q.FIGURE.config(s)["seeds"] >= 3 for s in q.SIZES)
 
 
 @pytest.mark.slow
 def test_tiny_run_end_to_end(tmp_path):
-  r = q.run(str(tmp_path), scale="tiny")
+  r = runner.run(q.FIGURE, str(tmp_path), scale="tiny")
   assert (tmp_path / f"{q.NAME}.png").read_bytes()[:4] == b"\x89PNG"
   data = json.loads((tmp_path / f"{q.NAME}.json").read_text())
   n = data["numbers"]
   assert len(data["checks"]) == 5 and set(n["curves"]) == set(q.METHODS)
-  s = q.sizes("tiny")
+  s = q.FIGURE.config("tiny")
   for m, evals in n["curves"].items():
     assert [e["iteration"] for e in evals] == list(range(0, s["iters"] + 1, s["eval_every"]))
     for e in evals:
@@ -111,5 +159,17 @@ def test_tiny_run_end_to_end(tmp_path):
     sec = [e["seconds"] for e in evals]
     assert sec[0] == 0.0 and all(b >= a for a, b in zip(sec, sec[1:]))
     assert np.isfinite(n["stats"][m]["level"]) and n["sampling_noise"][m] >= 0
+    # the plotted samples are the median-level seed's
+    shown = n["final_samples"][m]
+    levels = n["stats"][m]["per_run_level"]
+    assert levels[shown["seed"]] == sorted(levels)[(len(levels) - 1) // 2]
+    assert np.asarray(shown["x"]).shape == (q.FINAL_SAMPLES, 28, 28)
   assert 7.0 < n["context_real_test_images"][q.SCORE] <= 10.0
-  assert r["summary"].startswith("tiny:")
+  assert r["summary"].startswith(f"{s['seeds']} seeds × {s['iters']} generator iterations")
+
+
+def test_median_run_is_the_plotted_seed():
+  assert _common.median_run([3.0, 1.0, 2.0]) == 2
+  assert _common.median_run([5.0, 1.0]) == 1            # the lower middle of an even count
+  assert _common.median_run([2.0, 2.0, 2.0]) == 1
+  assert _common.median_run([math.nan, 1.0, 3.0]) == 2  # a diverged run sorts last

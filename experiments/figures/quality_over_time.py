@@ -44,8 +44,8 @@ from typing import Dict, Mapping, Sequence
 
 import numpy as np
 
-from experiments import common
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 
 NAME = "quality_over_time"
 PAPER = ("WGAN-GP (Gulrajani et al. 2017) §5.3, Fig. 3 (CIFAR-10 Inception score over generator "
@@ -112,12 +112,6 @@ REACH_SHARE = 0.90        # wall-clock to reach 90% of the lower of two methods'
 FASTER_RATIO = 0.8        # "faster": DCGAN needs ≤ 0.8 × WGAN-GP's seconds (a tie is not faster)
 STABLE_RATIO = 0.8        # "more stable": fluctuation ≤ 0.8 × DCGAN's
 NOISE_FACTOR = 1.5        # DCGAN's fluctuation must exceed 1.5 × the sampling noise
-
-
-def sizes(scale: str) -> Dict:
-  if scale not in SIZES:
-    raise ValueError(f"scale: must be one of {list(SIZES)}, got {scale!r}")
-  return dict(SIZES[scale])
 
 
 def tail_mask(iterations: Sequence[int], share: float = TAIL_SHARE,
@@ -189,7 +183,8 @@ def time_to_reach(seconds: Sequence[float], mean_scores: Sequence[float], target
   return float(t[i - 1] + (target - y[i - 1]) / (y[i] - y[i - 1]) * (t[i] - t[i - 1]))
 
 
-def judge(stats: Mapping[str, Mapping], reach: Mapping[str, float], noise: Mapping[str, float]):
+def judge_stats(stats: Mapping[str, Mapping], reach: Mapping[str, float],
+                noise: Mapping[str, float]):
   """The paper's claims as checks on `curve_stats` per method, the seconds each of DCGAN and
   WGAN-GP (Adam) takes to reach their common target, and each method's sampling noise."""
   d, c, r, a = (stats[m] for m in (DCGAN, CLIP, GP_RMS, GP_ADAM))
@@ -215,15 +210,15 @@ def judge(stats: Mapping[str, Mapping], reach: Mapping[str, float], noise: Mappi
   }
 
 
-def _quality(metrics, reference_features, x) -> Dict[str, float]:
-  """This classifier's score and Fréchet distance (to the reference features) of images x."""
-  from wgan_jax import image_metrics as im
-  logits, feats = metrics.features(np.clip(np.asarray(x, np.float32), -1, 1))
-  return {SCORE: im.classifier_score(logits),
-          FRECHET: im.frechet_distance(feats, reference_features)}
+def _quality(metrics, x) -> Dict[str, float]:
+  """This classifier's score and Fréchet distance to the reference features of images x
+  (`_common.quality` under this figure's names; with Inception weights set, their numbers
+  follow)."""
+  q = _common.quality(metrics, x)
+  return {SCORE: q.pop("classifier_score"), FRECHET: q.pop("fd"), **q}
 
 
-def build(label: str, shape, s: Dict):
+def build(label: str, shape, s: Mapping):
   """The GAN of method `label` on images of `shape` at sizes `s`."""
   from experiments.builders import image_gan
   objective, overrides = METHODS[label]
@@ -234,56 +229,54 @@ def build(label: str, shape, s: Dict):
 def games(scale: str):
   """The four methods' GANs at `scale`, `seeds` runs each trained at once on the 60,000
   training images."""
-  s = sizes(scale)
+  s = FIGURE.config(scale)
   shape = (28, 28, 1)
   return [_common.Game(label, build(label, shape, s), shape, s["iters"], runs=s["seeds"],
                        at_once=s["seeds"], examples=60000) for label in METHODS]
 
 
-def train_method(label: str, data, metrics, key, eval_key, s: Dict):
-  """`s["seeds"]` runs of one method trained together; (evaluations, final states, gan).
+def train_method(label: str, data, metrics, key, eval_key, s: Mapping):
+  """`s["seeds"]` runs of one method trained together (`_common.train_scored`); (evaluations,
+  final states, draw) with draw(states, key, n) -> every run's n samples [runs, n, ...] (run k's
+  z from split(key, runs)[k]).
 
   Each evaluation holds, per run, the score and Fréchet distance of `s["samples"]` samples
-  (run k's z from fold_in(evaluation key, k))."""
+  drawn so with the loop's evaluation key."""
   import jax
   gan = build(label, tuple(data.shape[1:]), s)
-  sample = jax.jit(jax.vmap(gan.sample, in_axes=(0, 0, None)), static_argnums=2)
   runs = s["seeds"]
-
-  def evaluate(states, k, it):
-    x = np.asarray(sample(states, jax.random.split(k, runs), s["samples"]))
-    per_run = [_quality(metrics, metrics.train_features, xi) for xi in x]
-    return {m: [q[m] for q in per_run] for m in (SCORE, FRECHET)}
-
   k_init, k_train = jax.random.split(key)
-  evals, r = _common.train(
+  evals, _, r = _common.train_scored(
       gan, (jax.random.split(k_init, runs), jax.random.split(k_train, runs), eval_key),
-      evaluate, data=data, iters=s["iters"], eval_every=s["eval_every"], seeds=runs,
-      eval_at_start=True, exclude_compile_time=True)
-  return evals, r.state, gan, sample
+      lambda x: _quality(metrics, x), data=data, samples=s["samples"], runs=runs,
+      iters=s["iters"], eval_every=s["eval_every"], exclude_compile_time=True)
+  sample = jax.jit(jax.vmap(gan.sample, in_axes=(0, 0, None)), static_argnums=2)
+  return evals, r.state, lambda states, k, n: np.asarray(
+      sample(states, jax.random.split(k, runs), n))
 
 
-def sampling_noise(sample, states, metrics, key, s: Dict) -> float:
+def sampling_noise(draw, states, metrics, key, s: Mapping) -> float:
   """The evaluation's own noise: per run, the s.d. of the score over `noise_repeats` fresh
-  sample sets of its final generator; the mean over runs."""
+  sample sets of its final generator (set j drawn with fold_in(key, j)); the mean over runs."""
   import jax
-  runs = s["seeds"]
-  scores = np.array([[_quality(metrics, metrics.train_features, xi)[SCORE] for xi in
-                      np.asarray(sample(states, jax.random.split(jax.random.fold_in(key, j),
-                                                                 runs), s["samples"]))]
+  scores = np.array([_common.per_run(lambda x: _quality(metrics, x),
+                                     draw(states, jax.random.fold_in(key, j), s["samples"]))[SCORE]
                      for j in range(s["noise_repeats"])])
   return float(np.mean(np.std(scores, axis=0, ddof=1)))
 
 
-def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
+FINAL_SAMPLES = 9    # the plotted final samples of each method's median-level run (3 × 3)
+
+
+def measure(s: Mapping, seed: int) -> Dict:
+  """Train every method's `seeds` runs, scoring them every `eval_every` iterations; the curves,
+  their statistics, the sampling noise, the seconds to a common score, the real test images'
+  numbers, and the final samples of each method's median-level run (for the plot)."""
   import jax
   import jax.numpy as jnp
   from experiments.builders import ImageData
   from experiments.evaluators import FashionMetrics
   from wgan_jax.data.idx import load_fashion_mnist
-  scale = scale or ("full" if full else "default")
-  s = sizes(scale)
-  t0, c0 = time.time(), common.cpu_seconds()
   key = jax.random.key(seed)
   xt, yt = load_fashion_mnist(None, "train")
   xv, _ = load_fashion_mnist(None, "test")
@@ -293,15 +286,13 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   metrics = FashionMetrics(ImageData("fashion-mnist", xt[ref], xv, yt[ref]), s["samples"])
   data = jnp.asarray(xt)
   eval_key = jax.random.fold_in(key, 1)
-  curves, noise, finals, seconds = {}, {}, {}, {}
+  curves, noise, draws, seconds = {}, {}, {}, {}
   for i, label in enumerate(METHODS):
     t1 = time.time()
-    evals, states, gan, sample = train_method(label, data, metrics,
-                                              jax.random.fold_in(key, 10 + i), eval_key, s)
-    curves[label] = evals
-    noise[label] = sampling_noise(sample, states, metrics, jax.random.fold_in(key, 2), s)
-    finals[label] = np.asarray(sample(states, jax.random.split(jax.random.fold_in(key, 3),
-                                                               s["seeds"]), 36))[0]
+    curves[label], states, draw = train_method(label, data, metrics,
+                                               jax.random.fold_in(key, 10 + i), eval_key, s)
+    noise[label] = sampling_noise(draw, states, metrics, jax.random.fold_in(key, 2), s)
+    draws[label] = draw(states, jax.random.fold_in(key, 3), FINAL_SAMPLES)
     seconds[label] = time.time() - t1
   it = {m: [e["iteration"] for e in ev] for m, ev in curves.items()}
   sc = {m: np.array([e[SCORE] for e in ev]) for m, ev in curves.items()}
@@ -309,11 +300,10 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
   target = REACH_SHARE * min(stats[DCGAN]["level"], stats[GP_ADAM]["level"])
   reach = {m: time_to_reach([e["seconds"] for e in curves[m]], sc[m].mean(axis=1), target)
            for m in (DCGAN, GP_ADAM)}
-  checks = judge(stats, reach, noise)
+  shown = {m: _common.median_run(stats[m]["per_run_level"]) for m in curves}
   real = {k: metrics.reference[k] for k in (SCORE, FRECHET)}
-  fig = _figure(curves, stats, noise, finals, real, s)
-  numbers = dict(
-      setup=dict(scale=scale, data="Fashion-MNIST, all 60,000 training images (Debian "
+  return dict(
+      setup=dict(data="Fashion-MNIST, all 60,000 training images (Debian "
                  "dataset-fashion-mnist), in [-1, 1]", arch=f"{ARCH} (image_gan): G with "
                  "BatchNorm; critic with BatchNorm except under the gradient penalty",
                  methods={m: dict(objective=o, overrides=v) for m, (o, v) in METHODS.items()},
@@ -333,30 +323,64 @@ def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
       context_real_test_images=dict(real, note="this classifier's numbers on real held-out "
                                     "test images at the same sample size (context, not a "
                                     "check)", test_accuracy=metrics.info["test_accuracy"]),
-      seconds=dict(per_method=seconds, total=time.time() - t0,
-                   process_cpu=common.cpu_seconds() - c0))
-  summary = (f"{scale}: {s['seeds']} seeds × {s['iters']} generator iterations, DCGAN-type dim "
-             f"{s['dim']}. Level (score, last third, mean ± s.e.) " +
-             ", ".join(f"{m} {v['level']:.2f} ± {v['level_se']:.2f}" for m, v in stats.items()) +
-             f" (real test images {real[SCORE]:.2f}); fluctuation DCGAN "
-             f"{stats[DCGAN]['fluctuation']:.3f} vs WGAN-GP (Adam) "
-             f"{stats[GP_ADAM]['fluctuation']:.3f} (sampling noise "
-             f"{noise[DCGAN]:.3f} / {noise[GP_ADAM]:.3f}); converged: " +
-             ", ".join(m for m, v in stats.items() if v["converged"]) +
-             f"; seconds to score {target:.2f}: DCGAN {reach[DCGAN]:.0f}, WGAN-GP (Adam) "
-             f"{reach[GP_ADAM]:.0f}")
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
+      seconds=dict(per_method=seconds),
+      final_samples={m: dict(seed=shown[m], x=_common.stored_images(
+                         draws[m][shown[m]][..., 0], FINAL_SAMPLES)) for m in curves})
 
 
-def _figure(curves, stats, noise, finals, real, s):
+# ------------------------------------------------------------------ reading the stored numbers
+def _stats_of(numbers: Mapping) -> Dict[str, Dict]:
+  """The stored `curve_stats` per method, a non-finite number (None) NaN."""
+  num = lambda v: v if isinstance(v, (bool, list)) else _runner.value(v)
+  return {m: {k: num(v) for k, v in st.items()} for m, st in numbers["stats"].items()}
+
+
+def _reach_of(numbers: Mapping) -> Dict[str, float]:
+  """The stored seconds to the target; None is a target never reached (`time_to_reach`'s inf,
+  which JSON cannot hold)."""
+  return {m: math.inf if v is None else float(v)
+          for m, v in numbers["seconds_to_reach_target"].items()}
+
+
+def _noise_of(numbers: Mapping) -> Dict[str, float]:
+  return {m: _runner.value(v) for m, v in numbers["sampling_noise"].items()}
+
+
+def judge(numbers: Mapping) -> Dict[str, bool]:
+  """The paper's claims on the stored numbers (`judge_stats` of their statistics)."""
+  return judge_stats(_stats_of(numbers), _reach_of(numbers), _noise_of(numbers))
+
+
+def summary(numbers: Mapping) -> str:
+  stats, noise, reach = _stats_of(numbers), _noise_of(numbers), _reach_of(numbers)
+  setup, real = numbers["setup"], numbers["context_real_test_images"]
+  return (f"{setup['seeds_per_method']} seeds × {setup['generator_iterations']} generator "
+          f"iterations, DCGAN-type dim {setup['dim']}. Level (score, last third, mean ± s.e.) " +
+          ", ".join(f"{m} {v['level']:.2f} ± {v['level_se']:.2f}" for m, v in stats.items()) +
+          f" (real test images {real[SCORE]:.2f}); fluctuation DCGAN "
+          f"{stats[DCGAN]['fluctuation']:.3f} vs WGAN-GP (Adam) "
+          f"{stats[GP_ADAM]['fluctuation']:.3f} (sampling noise "
+          f"{noise[DCGAN]:.3f} / {noise[GP_ADAM]:.3f}); converged: " +
+          ", ".join(m for m, v in stats.items() if v["converged"]) +
+          f"; seconds to score {_runner.value(numbers['reach_target']):.2f}: DCGAN "
+          f"{reach[DCGAN]:.0f}, WGAN-GP (Adam) {reach[GP_ADAM]:.0f}")
+
+
+def plot(numbers: Mapping):
+  """Top: the score against iterations and seconds, the Fréchet distance, the fluctuations;
+  bottom: each method's final samples of its median-level seed."""
+  finals = numbers["final_samples"]   # (a run stored before the plot read them: KeyError)
+  curves, stats, noise = numbers["curves"], _stats_of(numbers), _noise_of(numbers)
+  real, setup = numbers["context_real_test_images"], numbers["setup"]
+  seeds, iters = setup["seeds_per_method"], setup["generator_iterations"]
   fig, axes = _common.subplots(2, 4, figsize=(18, 8.5))
   top = axes[0]
   for c, (label, evals) in enumerate(curves.items()):
     col = f"C{c}"
     it = np.array([e["iteration"] for e in evals])
-    sec = np.array([e["seconds"] for e in evals])
-    sc = np.array([e[SCORE] for e in evals])
-    fd = np.array([e[FRECHET] for e in evals])
+    sec = np.array([e["seconds"] for e in evals], float)
+    sc = np.array([e[SCORE] for e in evals], float)
+    fd = np.array([e[FRECHET] for e in evals], float)
     st = stats[label]
     lab = (f"{label}: {st['level']:.2f} ± {st['level_se']:.2f}"
            f"{'' if st['converged'] else ' (not flat)'}")
@@ -372,10 +396,10 @@ def _figure(curves, stats, noise, finals, real, s):
   top[2].axhline(real[FRECHET], color="k", ls="--", lw=0.8)
   top[2].set(yscale="log", ylabel="Fréchet distance, this classifier's features")
   top[0].set_xlabel("generator iterations")
-  top[1].set_xlabel(f"training seconds (compile excluded; {s['seeds']} seeds together, "
+  top[1].set_xlabel(f"training seconds (compile excluded; {seeds} seeds together, "
                     "shared CPU)")
   top[2].set_xlabel("generator iterations")
-  top[0].axvline((1 - TAIL_SHARE) * s["iters"], color="grey", lw=0.6, ls=":")
+  top[0].axvline((1 - TAIL_SHARE) * iters, color="grey", lw=0.6, ls=":")
   top[3].set_xticks(range(len(curves)), [m.replace(" (", "\n(") for m in curves], fontsize=6)
   top[3].set_title("fluctuation: s.d. of the score around the last third's fitted line\n"
                    "(mean over seeds)", fontsize=8)
@@ -384,18 +408,25 @@ def _figure(curves, stats, noise, finals, real, s):
   top[1].legend(fontsize=6)
   for ax in top[:3]:
     ax.grid(alpha=0.3)
-  for c, (label, x) in enumerate(finals.items()):
+  for c, label in enumerate(curves):
+    x = _common.images_of(finals[label]["x"])   # [samples, 28, 28]
     n = int(math.isqrt(len(x)))
-    tiles = np.asarray(x[:n * n, ..., 0]).reshape(n, n, *x.shape[1:3])
+    tiles = x[:n * n].reshape(n, n, *x.shape[1:3])
     grid = np.concatenate([np.concatenate(list(row), axis=1) for row in tiles], axis=0)
     axes[1, c].imshow(grid, cmap="gray", vmin=-1, vmax=1)
-    axes[1, c].set_title(f"{label}, seed 0, after {s['iters']} it.", fontsize=8)
+    axes[1, c].set_title(f"{label}, seed {finals[label]['seed']} (median level of {seeds}), "
+                         f"after {iters} it.", fontsize=8)
     axes[1, c].axis("off")
   fig.suptitle("Fashion-MNIST: this classifier's score over training, "
-               f"{s['seeds']} seeds per method (WGAN-GP Fig. 3 analog; thin: seeds, thick: mean)",
+               f"{seeds} seeds per method (WGAN-GP Fig. 3 analog; thin: seeds, thick: mean)",
                fontsize=10)
   return fig
 
 
+FIGURE = _runner.Figure(
+    name=NAME, paper=PAPER, scales=SIZES, measure=measure, judge=judge, plot=plot,
+    summary=summary, games=games, note=NOTE, published=PUBLISHED)
+
+
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
