@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 
 NAME = "stacked_digits"
 PAPER = ("Stacked MNIST (VEEGAN Table 2, PacGAN Tables 2-3, Unrolled GAN): a DCGAN captures "
@@ -40,24 +41,25 @@ KL_EXCESS = 0.5          # "a high KL": at least 0.5 nats above the real held-ou
 RECOGNISABLE = 0.8       # collapse, not noise: classifier score ≥ 80% of the real digits'
 
 
-def judge(table, real):
-  """The papers' claims as checks on the table of mean ± s.e. over seeds (`real`: the metrics
-  of held-out real stacked digits)."""
-  ns = table["nsgan"]
+def judge(numbers):
+  """The papers' claims as checks on the stored table of mean ± s.e. over seeds (`real`: the
+  metrics of held-out real stacked digits); a non-finite mean (None) passes no check."""
+  real = {k: _runner.value(v) for k, v in numbers["real"].items()}
+  mean = lambda o, k: _mean(numbers, o, k)[0]
   return {
       f"precondition (collapse, not noise): nsgan's samples are digits, per-channel classifier "
       f"score ≥ {RECOGNISABLE:g} × the real digits'":
-          ns["classifier_score"][0] >= RECOGNISABLE * real["classifier_score"],
+          mean("nsgan", "classifier_score") >= RECOGNISABLE * real["classifier_score"],
       f"VEEGAN T2 / PacGAN T2–3: the DCGAN recipe (nsgan) captures only part of the 1000 "
       f"modes (< {MISSING_SHARE:g} × real held-out data's) and its KL to uniform is high "
       f"(≥ real + {KL_EXCESS:g})":
-          ns["modes"][0] < MISSING_SHARE * real["modes"] and
-          ns["kl"][0] >= real["kl_to_uniform"] + KL_EXCESS,
+          mean("nsgan", "modes") < MISSING_SHARE * real["modes"] and
+          mean("nsgan", "kl") >= real["kl_to_uniform"] + KL_EXCESS,
       "MIX+GAN (Arora et al. 2017, Table 1: the mixture improves on its base): mix+nsgan "
       "captures more modes than nsgan":
-          table["mix+nsgan"]["modes"][0] > ns["modes"][0],
+          mean("mix+nsgan", "modes") > mean("nsgan", "modes"),
       "MIX+GAN: mix+wgan-gp captures more modes than wgan-gp":
-          table["mix+wgan-gp"]["modes"][0] > table["wgan-gp"]["modes"][0],
+          mean("mix+wgan-gp", "modes") > mean("wgan-gp", "modes"),
   }
 SIZES = {"tiny": dict(iters=4, dim=4, seeds=2, batch=8, samples=2600, data=2000, mixture=2),
          "default": dict(iters=1500, dim=32, seeds=3, batch=64, samples=26000, data=25600,
@@ -65,6 +67,8 @@ SIZES = {"tiny": dict(iters=4, dim=4, seeds=2, batch=8, samples=2600, data=2000,
          "full": dict(iters=20000, dim=64, seeds=10, batch=64, samples=26000, data=60000,
                       mixture=5)}
 OBJECTIVES = ("nsgan", "mix+nsgan", "wgan-gp", "mix+wgan-gp")
+PLOTTED = ("nsgan", "wgan-gp")   # the objectives whose samples the figure shows
+PLOTTED_SAMPLES = 36             # of their median-modes seed (6 × 6)
 
 
 def build(objective: str, shape, s):
@@ -79,70 +83,105 @@ def games(scale: str):
   """The four objectives' GANs at `scale`, `seeds` runs each trained at once on `data`
   stacked digits (8×8×3)."""
   from wgan_jax.data.images import load_digits, stack_digits
-  s = SIZES[scale]
+  s = FIGURE.config(scale)
   shape = tuple(stack_digits(load_digits()[0], 1, seed=0).shape[1:])
   return [_common.Game(o, build(o, shape, s), shape, s["iters"], runs=s["seeds"],
                        at_once=s["seeds"], examples=s["data"]) for o in OBJECTIVES]
 
 
-def run(out: str, full: bool = False, seed: int = 0, scale: str | None = None):
+def train_seeds(objective: str, data, s, seed: int) -> np.ndarray:
+  """`s["seeds"]` runs of `objective` trained at once on `data` (run k's init and train key
+  split(key(seed), seeds)[k]); every run's `s["samples"]` samples, each run's drawn with
+  key(seed + 7): [seeds, samples, ...]."""
   import jax
+  from experiments.evaluators import sample_in_chunks
+  gan = build(objective, data.shape[1:], s)
+  key = jax.random.key(seed)
+  keys = jax.random.split(key, s["seeds"])  # each seed's init and train key
+  _, res = _common.train(gan, (keys, keys, key), data=data, iters=s["iters"],
+                         seeds=s["seeds"], log_every=s["iters"])
+  sample = jax.jit(gan.sample, static_argnums=2)
+  return np.stack([sample_in_chunks(sample, jax.tree_util.tree_map(lambda x: x[i], res.state),
+                                    jax.random.key(seed + 7), s["samples"])
+                   for i in range(s["seeds"])])
+
+
+def measure(s, seed: int):
+  """Train every objective's seeds; each seed's modes, KL to uniform and classifier score,
+  their mean ± s.e., the held-out real digits' numbers, and the samples of the median-modes
+  seed of the plotted objectives."""
   from experiments.builders import ImageData
-  from experiments.evaluators import DigitMetrics, sample_in_chunks
-  from experiments.plots import image_grid
+  from experiments.evaluators import DigitMetrics
   from wgan_jax.data.images import load_digits, stack_digits
-  s = SIZES[scale or ("full" if full else "default")]
   xt, _, xv, _ = load_digits()
   data = stack_digits(xt, s["data"], seed=seed)
   held_out = stack_digits(xv, s["samples"], seed + 1)  # as many as the generated samples
   metrics = DigitMetrics(ImageData("stacked-digits", data, held_out))
   rows, samples = {}, {}
   for objective in OBJECTIVES:
-    gan = build(objective, data.shape[1:], s)
-    key = jax.random.key(seed)
-    keys = jax.random.split(key, s["seeds"])  # each seed's init and train key
-    _, res = _common.train(gan, (keys, keys, key), data=data, iters=s["iters"],
-                           seeds=s["seeds"], log_every=s["iters"])
-    sample = jax.jit(gan.sample, static_argnums=2)
-    fakes = np.stack([sample_in_chunks(sample, jax.tree_util.tree_map(lambda x: x[i], res.state),
-                                       jax.random.key(seed + 7), s["samples"])
-                      for i in range(s["seeds"])])
-    per_seed = [metrics.of(f) for f in fakes]
-    rows[objective] = dict(
-        modes=[r["modes"] for r in per_seed], kl=[r["kl_to_uniform"] for r in per_seed],
-        classifier_score=[r["classifier_score"] for r in per_seed])
-    samples[objective] = fakes[0, :64]
-
+    fakes = train_seeds(objective, data, s, seed)
+    per_seed = _common.per_run(metrics.of, fakes)
+    rows[objective] = dict(modes=per_seed["modes"], kl=per_seed["kl_to_uniform"],
+                           classifier_score=per_seed["classifier_score"])
+    if objective in PLOTTED:
+      k = _common.median_run(rows[objective]["modes"])
+      samples[objective] = dict(seed=k, x=_common.stored_images(fakes[k], PLOTTED_SAMPLES))
   table = {o: {k: _common.mean_se(v) for k, v in r.items()} for o, r in rows.items()}
-  real = metrics.reference
-  checks = judge(table, real)
+  return dict(rows=rows, table=table, real=metrics.reference, sizes=dict(s), samples=samples)
+
+
+def _mean(numbers, objective: str, key: str):
+  """(mean, s.e.) of a table cell as floats (None: NaN)."""
+  return tuple(_runner.value(v) for v in numbers["table"][objective][key])
+
+
+def plot(numbers):
+  """The modes captured by each objective against the real digits'; the samples of nsgan's and
+  wgan-gp's median-modes seed."""
+  from experiments.plots import image_grid
+  samples = numbers["samples"]   # (a run stored before the plot read them: KeyError)
+  s, real = numbers["sizes"], numbers["real"]
   fig, axes = _common.subplots(1, 3, figsize=(14, 4.6))
-  labels = list(rows)
-  axes[0].bar(labels, [table[o]["modes"][0] for o in labels],
-              yerr=[table[o]["modes"][1] for o in labels],
+  labels = list(numbers["table"])
+  axes[0].bar(labels, [_mean(numbers, o, "modes")[0] for o in labels],
+              yerr=[_mean(numbers, o, "modes")[1] for o in labels],
               color=["tab:red", "salmon", "tab:blue", "lightblue"])
   axes[0].tick_params(axis="x", labelsize=7)
-  axes[0].axhline(real.get("modes", 1000), color="k", ls="--", lw=0.8,
-                  label=f"real held-out ({real.get('modes', 0):.0f}, {s['samples']} samples)")
+  axes[0].axhline(_runner.value(real.get("modes", 1000)), color="k", ls="--", lw=0.8,
+                  label=f"real held-out ({_runner.value(real.get('modes', 0)):.0f}, "
+                        f"{s['samples']} samples)")
   axes[0].set_ylabel("modes captured (of 1000)")
   axes[0].legend(fontsize=7)
-  for ax, o in zip(axes[1:], ("nsgan", "wgan-gp")):
-    canvas = image_grid(samples[o])
-    ax.imshow(canvas, interpolation="nearest")
+  for ax, o in zip(axes[1:], PLOTTED):
+    ax.imshow(image_grid(_common.images_of(samples[o]["x"])), interpolation="nearest")
     ax.set_axis_off()
-    ax.set_title(f"{o}: {table[o]['modes'][0]:.0f} modes, KL {table[o]['kl'][0]:.2f}",
-                 fontsize=9)
+    ax.set_title(f"{o}: {_mean(numbers, o, 'modes')[0]:.0f} modes, KL "
+                 f"{_mean(numbers, o, 'kl')[0]:.2f} (mean of {s['seeds']} seeds)\nplotted: "
+                 f"seed {samples[o]['seed']} (median modes)", fontsize=9)
   fig.suptitle(f"Stacked digits, {s['seeds']} seeds × {s['iters']} generator iterations "
                f"(mixtures: T = {s['mixture']})",
                fontsize=10)
-  summary = "; ".join(f"{o}: modes {t['modes'][0]:.0f} ± {t['modes'][1]:.0f}, KL "
-                      f"{t['kl'][0]:.2f} ± {t['kl'][1]:.2f}" for o, t in table.items())
+  return fig
+
+
+def summary(numbers) -> str:
+  return "; ".join(f"{o}: modes {m[0]:.0f} ± {m[1]:.0f}, KL {k[0]:.2f} ± {k[1]:.2f}"
+                   for o in numbers["table"]
+                   for m, k in [(_mean(numbers, o, "modes"), _mean(numbers, o, "kl"))])
+
+
+def markdown(numbers) -> str:
   md = ["| objective | modes (of 1000) | KL to uniform | classifier score |", "|---|---|---|---|"]
-  md += [f"| {o} | {t['modes'][0]:.1f} ± {t['modes'][1]:.1f} | {t['kl'][0]:.3f} ± "
-         f"{t['kl'][1]:.3f} | {t['classifier_score'][0]:.2f} |" for o, t in table.items()]
-  return _common.save(out, NAME, fig, dict(rows=rows, table=table, real=real, sizes=s),
-                      checks, summary, PAPER, "\n".join(md))
+  for o in numbers["table"]:
+    m, k, c = (_mean(numbers, o, key) for key in ("modes", "kl", "classifier_score"))
+    md.append(f"| {o} | {m[0]:.1f} ± {m[1]:.1f} | {k[0]:.3f} ± {k[1]:.3f} | {c[0]:.2f} |")
+  return "\n".join(md)
+
+
+FIGURE = _runner.Figure(
+    name=NAME, paper=PAPER, scales=SIZES, measure=measure, judge=judge, plot=plot,
+    summary=summary, markdown=markdown, games=games, note=NOTE, published=PUBLISHED)
 
 
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
