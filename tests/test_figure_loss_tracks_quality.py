@@ -12,6 +12,7 @@ import scipy.stats
 
 import wgan_jax as wj
 from experiments.figures import loss_tracks_quality as ltq
+from experiments.figures import runner
 
 
 # ------------------------------------------------------------------ windows
@@ -115,8 +116,16 @@ def _summaries(**changes):
   return s
 
 
+def _judge(s):
+  """The checks on the summaries as stored (NaN and ±inf become None)."""
+  checks = ltq.judge(runner.as_stored(dict(setups=s)))
+  assert list(checks) == list(ltq.judge_summaries(s))
+  return list(checks.values())
+
+
 def test_checks_pass_on_the_papers_curves():
-  assert list(ltq.judge(_summaries()).values()) == [True] * 6
+  assert _judge(_summaries()) == [True] * 6
+  assert list(ltq.judge_summaries(_summaries()).values()) == [True] * 6
 
 
 @pytest.mark.parametrize("changes, failing", [
@@ -133,7 +142,7 @@ def test_checks_pass_on_the_papers_curves():
     (dict(wgan_mlp_g_fast__mean_window_rho=0.2), 5),
 ])
 def test_each_check_fails_when_its_phenomenon_is_absent(changes, failing):
-  got = list(ltq.judge(_summaries(**changes)).values())
+  got = _judge(_summaries(**changes))
   if failing is None:  # the DCGAN GAN's samples do not improve: Figs 4 and 8 are vacuous
     assert got == [True, True, True, False, False, True], got
   else:
@@ -143,13 +152,32 @@ def test_each_check_fails_when_its_phenomenon_is_absent(changes, failing):
 def test_the_extra_check_is_only_there_with_the_extra_run():
   s = _summaries()
   del s["wgan_mlp_g_fast"]
-  assert len(ltq.judge(s)) == 5
+  assert len(_judge(s)) == 5
+
+
+def test_first_warmup_is_the_leading_run_of_warmup_iterations():
+  assert ltq.first_warmup(list(range(25)) + [500, 1000]) == 25
+  assert ltq.first_warmup([0, 1, 30]) == 2 and ltq.first_warmup([]) == 0
+  cfg = ltq.build("wgan_dcgan", ltq.FIGURE.config("tiny")).config
+  assert ltq.first_warmup(ltq.warmup_iterations(cfg, 60)) == cfg.warmup_generator_iters == 2
+
+
+def test_summary_reads_the_stored_numbers():
+  s = _summaries()
+  for n in s:
+    s[n]["fd"] = [600.0, 300.0]
+  n = runner.as_stored(dict(setups=s, fd_reference_real_test_images=8.04, setup=dict(
+      generator_iterations=60, dcgan_dim=4, mlp_width=16)))
+  got = ltq.summary(n)
+  assert got.startswith("60 generator iterations, DCGAN dim 4, MLP width 16. FD first → last")
+  assert "wgan_mlp_high_lr 600 → 300 (+nan)" in got and "gan_dcgan +0.50" in got
+  assert got.endswith("Real test images' FD 8.0")
 
 
 # ------------------------------------------------------------------ set-ups
 def test_setups_are_the_papers_recipes():
-  sz = ltq.sizes("tiny")
-  g = ltq.build("wgan_dcgan", ltq.sizes("default"))
+  sz = ltq.FIGURE.config("tiny")
+  g = ltq.build("wgan_dcgan", ltq.FIGURE.config("default"))
   c = g.config
   assert (c.objective, c.optimizer, c.lr_d, c.lr_g, c.clip_value, c.n_critic, c.batch_size,
           c.latent_dim, c.warmup, c.warmup_critic_iters, c.warmup_generator_iters,
@@ -167,16 +195,16 @@ def test_setups_are_the_papers_recipes():
   assert type(gan.generator).__name__ == "ImageMLPGenerator"
   assert ltq.build("wgan_mlp_g_fast", sz).config.lr_d == ltq.EXTRA_LR
   with pytest.raises(ValueError, match="scale"):
-    ltq.sizes("huge")
+    ltq.FIGURE.config("huge")
 
 
 # ------------------------------------------------------------------ end to end
 @pytest.mark.slow
 def test_tiny_run_writes_png_and_json(tmp_path):
-  ltq.run(str(tmp_path), scale="tiny")
+  runner.run(ltq.FIGURE, str(tmp_path), scale="tiny")
   assert (tmp_path / "loss_tracks_quality.png").read_bytes()[:4] == b"\x89PNG"
   data = json.loads((tmp_path / "loss_tracks_quality.json").read_text())
-  n, sz = data["numbers"], ltq.sizes("tiny")
+  n, sz = data["numbers"], ltq.FIGURE.config("tiny")
   # tiny runs every set-up but the extra one (the checks do without it)
   assert set(n["setups"]) == set(ltq.SETUPS) - {"wgan_mlp_g_fast"} and len(data["checks"]) == 5
   for name, s in n["setups"].items():
@@ -201,3 +229,6 @@ def test_tiny_run_writes_png_and_json(tmp_path):
       assert s["windows"] == [[0, sz["iters"]]]
       assert np.all(raw <= math.log(2) + 1e-6)       # ½L + log 2 ≤ log 2
       assert np.all(np.asarray(s["g_cost_raw"]) > 0)  # −log D > 0
+    # the plotted samples: GRID of each evaluation at 0, mid-run and the end
+    assert list(n["samples"][name]) == ["0", "30", "60"]
+    assert np.asarray(n["samples"][name]["30"]).shape == (ltq.GRID, 28, 28)

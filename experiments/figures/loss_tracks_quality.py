@@ -64,6 +64,7 @@ import scipy.stats
 import wgan_jax as wj
 from experiments import common
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 
 NAME = "loss_tracks_quality"
 PAPER = ("WGAN (arXiv:1701.07875) §4.2, Fig 3: the critic's W estimate, median-filtered, "
@@ -136,7 +137,7 @@ SCALES = {
     "full": dict(dim=64, width=512, iters=20000, eval_every=250, per_call=250, samples=5000,
                  train_images=60000, extra=True, warmup={}),
 }
-GRID = 8              # samples per row of the sample grids (one row per shown iteration)
+GRID = 4              # samples per row of the sample grids (one row per shown iteration)
 
 # Thresholds of the checks, fixed before the final run.
 RHO_TRACKS = 0.5      # a loss "tracks" quality: mean within-window Spearman ρ(loss, FD) ≥ this
@@ -144,12 +145,6 @@ IMPROVED = 0.7        # samples improve: final FD ≤ 0.7 × FD at iteration 0
 FLAT_QUALITY = 0.9    # samples stay constant: final FD ≥ 0.9 × FD at iteration 0
 FLAT_LOSS = 0.2       # a loss stays constant: |change| ≤ 0.2 × its median over the clean windows
 QUARTER = 0.25        # a curve's start / end: mean over its first / last quarter of evaluations
-
-
-def sizes(scale: str) -> Dict:
-  if scale not in SCALES:
-    raise ValueError(f"scale: must be one of {list(SCALES)}, got {scale!r}")
-  return dict(SCALES[scale])
 
 
 # ------------------------------------------------------------------ windows and correlation
@@ -277,7 +272,7 @@ def loss_jumps(curve, warm, span: int = 25) -> List[Dict]:
 
 
 # ------------------------------------------------------------------ the paper's claims
-def judge(s: Mapping[str, Mapping]) -> Dict[str, bool]:
+def judge_summaries(s: Mapping[str, Mapping]) -> Dict[str, bool]:
   """The paper's claims as checks on each set-up's summary (`summarise`)."""
   def tracks(name):
     return s[name]["mean_window_rho"] >= RHO_TRACKS
@@ -341,7 +336,7 @@ def build(name: str, sz: Mapping):
 def games(scale: str):
   """The GANs of the set-ups it trains at `scale` (one run each, on the 60,000 training
   images)."""
-  sz = sizes(scale)
+  sz = FIGURE.config(scale)
   return [_common.Game(n, build(n, sz), SHAPE, sz["iters"], examples=FASHION_TRAIN)
           for n in SETUPS if sz["extra"] or n != "wgan_mlp_g_fast"]
 
@@ -421,11 +416,11 @@ def summarise(t: Mapping, iters: int, every: int) -> Dict:
 
 
 # ------------------------------------------------------------------ the figure
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
-  scale = scale or ("full" if full else "default")
-  sz = sizes(scale)
+def measure(sz: Mapping, seed: int) -> Dict:
+  """Train every set-up once; each one's losses, quality, windows and correlations
+  (`summarise`), the real test images' FD, and the samples the plot shows (the first GRID of
+  each evaluation at 0, mid-run and the end)."""
   key = jax.random.key(seed)
-  t0, c0 = time.time(), common.cpu_seconds()
   train_x, test_x, metrics = _common.fashion_mnist(key, sz["train_images"], sz["samples"])
   data = jnp.asarray(train_x)
   its, every = sz["iters"], sz["eval_every"]
@@ -433,11 +428,9 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
   traces = {n: trace(n, sz, data, metrics, jax.random.fold_in(key, i), grid_at)
             for i, n in enumerate(SETUPS) if sz["extra"] or n != "wgan_mlp_g_fast"}
   stats = {n: summarise(t, its, every) for n, t in traces.items()}
-  checks = judge(stats)
   reference_fd = float(_common.quality(metrics, test_x[2000:2000 + sz["samples"]])["fd"])
-  fig = _figure(stats, traces, grid_at, reference_fd)
-  numbers = dict(
-      setup=dict(scale=scale, data="Fashion-MNIST train split (60,000 images, [-1, 1])",
+  return dict(
+      setup=dict(data="Fashion-MNIST train split (60,000 images, [-1, 1])",
                  batch=BATCH, latent_dim=LATENT, generator_iterations=its,
                  dcgan_dim=sz["dim"], mlp_width=sz["width"], mlp_hidden_layers=MLP_DEPTH,
                  wgan="RMSProp, clip 0.01, n_critic 5, warm-up 100 critic steps before "
@@ -456,28 +449,55 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
                       flat_loss=FLAT_LOSS, quarter=QUARTER),
       fd_reference_real_test_images=reference_fd,
       setups=stats,
-      seconds=dict(total=time.time() - t0, process_cpu=common.cpu_seconds() - c0,
-                   per_setup={n: t["cpu_seconds"] for n, t in traces.items()}))
-  rho = lambda n: stats[n]["mean_window_rho"]
-  summary = (f"{scale}: {its} generator iterations, DCGAN dim {sz['dim']}, MLP width "
-             f"{sz['width']}. FD first → last (mean within-window ρ(loss, FD)): " +
-             "; ".join(f"{n} {stats[n]['fd'][0]:.0f} → {stats[n]['fd'][-1]:.0f} "
-                       f"({rho(n):+.2f})" for n in traces) +
-             ". GAN G-cost change (rel.): " +
-             ", ".join(f"{n} {stats[n]['g_cost_change']:+.2f}" for n in GAN_SETUPS) +
-             f". Real test images' FD {reference_fd:.1f}")
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER)
+      seconds=dict(per_setup={n: t["cpu_seconds"] for n, t in traces.items()}),
+      samples={n: {it: _common.stored_images(x[..., 0], GRID) for it, x in t["grids"].items()}
+               for n, t in traces.items()})
 
 
-def _grid(grids, rows: Sequence[int]):
-  """A mosaic: one row of GRID samples per iteration in `rows`."""
-  return np.concatenate([np.concatenate(list(grids[r][:GRID, ..., 0]), axis=1) for r in rows],
-                        axis=0)
+def judge(numbers: Mapping) -> Dict[str, bool]:
+  """The paper's claims on the stored numbers (`judge_summaries` of each set-up's ρ, FD ratio
+  and changes; a non-finite one, stored as None, is NaN: it tracks nothing and is flat
+  nowhere)."""
+  fields = ("mean_window_rho", "fd_ratio", "loss_change", "g_cost_change")
+  return judge_summaries({n: {k: _runner.value(s[k]) for k in fields if k in s}
+                          for n, s in numbers["setups"].items()})
+
+
+def summary(numbers: Mapping) -> str:
+  setup, stats = numbers["setup"], numbers["setups"]
+  v = _runner.value
+  return (f"{setup['generator_iterations']} generator iterations, DCGAN dim "
+          f"{setup['dcgan_dim']}, MLP width {setup['mlp_width']}. FD first → last (mean "
+          "within-window ρ(loss, FD)): " +
+          "; ".join(f"{n} {v(s['fd'][0]):.0f} → {v(s['fd'][-1]):.0f} "
+                    f"({v(s['mean_window_rho']):+.2f})" for n, s in stats.items()) +
+          ". GAN G-cost change (rel.): " +
+          ", ".join(f"{n} {v(stats[n]['g_cost_change']):+.2f}" for n in GAN_SETUPS) +
+          f". Real test images' FD {v(numbers['fd_reference_real_test_images']):.1f}")
+
+
+def _grid(samples: Mapping) -> np.ndarray:
+  """A mosaic: one row of the stored samples per shown iteration."""
+  return np.concatenate([np.concatenate(list(_common.images_of(x)), axis=1)
+                         for x in samples.values()], axis=0)
+
+
+def _curve(values) -> np.ndarray:
+  return np.array(values, float)   # None (a non-finite value as stored): NaN
+
+
+def first_warmup(warmup_iterations: Sequence[int]) -> int:
+  """The iterations of the first warm-up (the schedule's warmup_generator_iters): the leading
+  0, 1, 2, ... of the warm-up iterations."""
+  n = 0
+  while n < len(warmup_iterations) and warmup_iterations[n] == n:
+    n += 1
+  return n
 
 
 def _loss_panel(ax, s, key, label, colour, title, first_warmup=0):
   prefix = "" if key == "loss" else "g_cost_"
-  raw, filt = s[prefix + "raw"], s[prefix + "filtered"]
+  raw, filt = _curve(s[prefix + "raw"]), _curve(s[prefix + "filtered"])
   x = np.arange(len(raw))
   ax.plot(x, raw, color="0.8", lw=0.4)
   ax.plot(x, filt, color=colour, lw=1.4, label=f"{label} (median-filtered in windows)")
@@ -490,54 +510,62 @@ def _loss_panel(ax, s, key, label, colour, title, first_warmup=0):
   ax.set_ylabel(label, color=colour, fontsize=8)
   lo, hi = np.nanpercentile(raw, [1, 99])
   pad = 0.1 * (hi - lo + 1e-12)
-  ax.set_ylim(lo - pad, hi + pad)
+  if np.isfinite([lo, hi]).all():
+    ax.set_ylim(lo - pad, hi + pad)
   ax2 = ax.twinx()
-  ax2.plot(s["iterations"], s["fd"], "o-", color="C3", ms=2, lw=0.8)
+  ax2.plot(s["iterations"], _curve(s["fd"]), "o-", color="C3", ms=2, lw=0.8)
   ax2.set_ylabel("FD (Fashion classifier; lower = better)", color="C3", fontsize=8)
   rows = s[prefix + "window_rho"]
-  per = ", ".join(f"{r['rho']:+.2f}" for r in rows)
+  per = ", ".join(f"{_runner.value(r['rho']):+.2f}" for r in rows)
   ax.set_title(f"{title}\nρ({label.split(' (')[0]}, FD) per window: {per}; mean "
-               f"{s[prefix + 'mean_window_rho']:+.2f}", fontsize=8)
+               f"{_runner.value(s[prefix + 'mean_window_rho']):+.2f}", fontsize=8)
 
 
-def _figure(stats, traces, grid_at, reference_fd):
+def plot(numbers: Mapping):
+  """Rows: the WGAN set-ups' W estimates against FD (Fig 3) and their samples; the GAN
+  set-ups' ½L + log 2 (Fig 4) and generator costs (Fig 8) against FD, and their samples."""
+  samples = numbers["samples"]   # (a run stored before the plot read them: KeyError)
+  stats, lrs = numbers["setups"], {n: v["lr"] for n, v in numbers["setup"]["setups"].items()}
   fig, axes = _common.subplots(5, 4, figsize=(20, 19),
                                gridspec_kw=dict(height_ratios=(3, 1.3, 3, 3, 1.3)))
-  wgan = [n for n in WGAN_SETUPS if n in traces]
+  wgan = [n for n in WGAN_SETUPS if n in stats]
   for c, n in enumerate(wgan):
     o, g, d, _, f = SETUPS[n]
-    lr = traces[n]["config"].lr_d
     _loss_panel(axes[0, c], stats[n], "loss", "W estimate", "C0",
-                f"{f}: WGAN, {g.upper()} G + {d.upper()} critic, RMSProp {lr:g}",
-                traces[n]["config"].warmup_generator_iters)
+                f"{f}: WGAN, {g.upper()} G + {d.upper()} critic, RMSProp {lrs[n]:g}",
+                first_warmup(stats[n]["warmup_iterations"]))
   for c in range(len(wgan), 4):
     axes[0, c].axis("off")
   for c, n in enumerate(GAN_SETUPS):
     o, g, d, _, f = SETUPS[n]
-    lr = traces[n]["config"].lr_d
     _loss_panel(axes[2, c], stats[n], "loss", "½L + log 2", "C2",
-                f"Fig 4: GAN, {g.upper()} G + {d.upper()} D, Adam {lr:g}")
+                f"Fig 4: GAN, {g.upper()} G + {d.upper()} D, Adam {lrs[n]:g}")
     _loss_panel(axes[3, c], stats[n], "g_cost", "G cost −log D", "C4",
-                f"Fig 8: GAN, {g.upper()} G + {d.upper()} D, Adam {lr:g}")
+                f"Fig 8: GAN, {g.upper()} G + {d.upper()} D, Adam {lrs[n]:g}")
   for row, names in ((1, wgan), (4, GAN_SETUPS)):
     for c in range(4):
       ax = axes[row, c]
       ax.axis("off")
       if c < len(names):
         n = names[c]
-        ax.imshow(_grid(traces[n]["grids"], grid_at), cmap="gray", vmin=-1, vmax=1)
-        fds = {int(i): v for i, v in zip(stats[n]["iterations"], stats[n]["fd"])}
+        ax.imshow(_grid(samples[n]), cmap="gray", vmin=-1, vmax=1)
+        fds = {int(i): _runner.value(v) for i, v in zip(stats[n]["iterations"], stats[n]["fd"])}
         ax.set_title(f"{n}: rows at iterations " + ", ".join(
-            f"{i} (FD {fds[i]:.0f})" for i in grid_at), fontsize=8)
+            f"{i} (FD {fds[int(i)]:.0f})" for i in samples[n]), fontsize=8)
   for r in (2, 3):
     axes[r, 3].axis("off")
   axes[2, 3].text(0, 0.5, f"FD of {len(stats)} set-ups: lower is better;\nreal test images "
-                  f"score {reference_fd:.1f}.\nDotted lines: warm-up blocks (100 critic "
-                  "steps);\nshaded: the first warm-up iterations.\nρ: Spearman, filtered "
-                  "loss vs FD at the\nevaluations inside each warm-up-free window.",
-                  fontsize=9, va="center")
+                  f"score {_runner.value(numbers['fd_reference_real_test_images']):.1f}.\n"
+                  "Dotted lines: warm-up blocks (100 critic steps);\nshaded: the first warm-up "
+                  "iterations.\nρ: Spearman, filtered loss vs FD at the\nevaluations inside "
+                  "each warm-up-free window.", fontsize=9, va="center")
   return fig
 
 
+FIGURE = _runner.Figure(
+    name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge, plot=plot,
+    summary=summary, games=games, note=NOTE, published=PUBLISHED)
+
+
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
