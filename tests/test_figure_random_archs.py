@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from experiments.figures import random_archs as ra
+from experiments.figures import runner
 from wgan_jax.models.design_space import NONLINEARITIES, DesignSpaceCritic, DesignSpaceGenerator
 
 
@@ -59,18 +60,62 @@ def test_counts_and_sign_test():
 def test_checks_fail_without_the_phenomenon():
   good = {1.5: {"only gan": 0, "only wgan-gp": 3, "both": 4, "neither": 1},
           2.0: {"only gan": 1, "only wgan-gp": 2, "both": 2, "neither": 3}}
-  assert all(ra.judge(good, dict(p_value=0.6)).values())
+  assert all(ra.judge_table(good, dict(p_value=0.6)).values())
   tied = {t: dict(c, **{"only wgan-gp": c["only gan"]}) for t, c in good.items()}
-  assert list(ra.judge(tied, dict(p_value=0.6)).values()) == [False, True]
+  assert list(ra.judge_table(tied, dict(p_value=0.6)).values()) == [False, True]
   one_worse = {**good, 2.0: dict(good[2.0], **{"only gan": 3})}
-  assert list(ra.judge(one_worse, dict(p_value=0.6)).values())[0] is False
-  assert list(ra.judge(good, dict(p_value=0.01)).values()) == [True, False]
+  assert list(ra.judge_table(one_worse, dict(p_value=0.6)).values())[0] is False
+  assert list(ra.judge_table(good, dict(p_value=0.01)).values()) == [True, False]
+
+
+NAN = float("nan")
+# Eight architectures' scores as the paper describes them: WGAN-GP trains several the GAN
+# cannot; the two penalties split evenly (App. C: no significant difference).
+SCORES = {"gan": [1.1, 1.2, 2.1, 1.0, 2.6, 1.3, 1.6, 1.1],
+          "wgan-gp": [2.2, 2.6, 2.4, 1.6, 2.7, 1.4, 1.9, 1.7],
+          "wgan-gp-onesided": [2.0, 2.8, 2.2, 1.8, 2.5, 1.5, 1.7, 1.9]}
+
+
+@pytest.mark.parametrize("changes, failing", [
+    ({}, []),
+    (dict(gan=SCORES["wgan-gp"]), [0]),                            # the GAN trains as many
+    (dict(gan=[3.0] * 8), [0]),                                     # the GAN trains more
+    (dict(**{"wgan-gp": [NAN] * 8}), [0, 1]),                       # WGAN-GP diverged: it fails
+    # every threshold and loses every pair, so the one-sided penalty is significantly better
+    (dict(**{"wgan-gp-onesided": [s - 0.1 for s in SCORES["wgan-gp"]]}), [1]),  # 8 of 8 pairs
+])
+def test_judge_on_the_stored_scores(changes, failing):
+  numbers = runner.as_stored(dict(scores=dict(SCORES, **changes)))
+  values = list(ra.judge(numbers).values())
+  assert [i for i, ok in enumerate(values) if not ok] == failing
+
+
+def test_summary_markdown_and_plot_read_the_stored_numbers():
+  arch = dict(g_nonlinearity="relu", g_depth=3, g_batch_norm=True, g_filters=8,
+              d_nonlinearity="tanh", d_depth=4, d_batch_norm=False, d_filters=16)
+  scores = {l: v[:2] for l, v in SCORES.items()}
+  scores["gan"][1] = NAN
+  n = runner.as_stored(dict(
+      setup=dict(architectures=2, generator_iterations=3), architectures=[arch, arch],
+      scores=scores, table={str(t): ra.counts(scores, t) for t in ra.THRESHOLDS},
+      app_c=ra.sign_test(scores["wgan-gp"], scores["wgan-gp-onesided"]),
+      real_test_images_score=8.0))
+  s = ra.summary(n)
+  assert s.startswith("2 architectures × 3 generator iterations. Only GAN / only WGAN-GP / "
+                      "both / neither at score 1.25: 0/2/0/0; 1.5: 0/2/0/0; ")
+  assert "two-sided better on 1, one-sided on 1 (p 1.00); real test images 8.00" in s
+  md = ra.markdown(n)
+  assert "| 1 | relu, 3, yes, 8 | tanh, 4, no, 16 | nan | 2.60 | 2.80 |" in md
+  fig = ra.plot(n)
+  assert len(fig.axes) == 2
+  import matplotlib.pyplot as plt
+  plt.close(fig)
 
 
 def test_the_losses_follow_appendix_b():
   arch = dict(g_nonlinearity="relu", g_depth=3, g_batch_norm=True, g_filters=8,
               d_nonlinearity="relu", d_depth=3, d_batch_norm=True, d_filters=8)
-  s = ra.sizes("tiny")
+  s = ra.FIGURE.config("tiny")
   gan, gp, one = (ra.build(arch, l, s) for l in ra.LOSSES)
   assert (gan.config.lr_d, gan.config.beta1, gan.config.beta2) == (2e-4, 0.5, 0.999)
   for g in (gp, one):
@@ -85,9 +130,12 @@ def test_the_losses_follow_appendix_b():
 
 @pytest.mark.slow
 def test_tiny_run_writes_png_and_json(tmp_path):
-  r = ra.run(str(tmp_path), scale="tiny")
+  r = runner.run(ra.FIGURE, str(tmp_path), scale="tiny")
   assert (tmp_path / "random_archs.png").read_bytes()[:4] == b"\x89PNG"
   n = json.loads((tmp_path / "random_archs.json").read_text())["numbers"]
-  assert len(n["architectures"]) == ra.sizes("tiny")["archs"] and len(r["checks"]) == 2
+  archs = ra.FIGURE.config("tiny")["archs"]
+  assert len(n["architectures"]) == archs and len(r["checks"]) == 2
   for t, c in n["table"].items():
-    assert sum(c.values()) == ra.sizes("tiny")["archs"]
+    assert sum(c.values()) == archs
+  # re-judged from the JSON alone: the same checks
+  assert runner.rebuild(ra.FIGURE, str(tmp_path))["checks"] == r["checks"]

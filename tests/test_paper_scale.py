@@ -210,7 +210,7 @@ def _covering(name, games):
   if name != "random_archs":
     return games
   from experiments.figures import random_archs as ra
-  archs = ra.architectures(jax.random.key(0), ra.sizes("full")["archs"])
+  archs = ra.architectures(jax.random.key(0), ra.FIGURE.config("full")["archs"])
   feats = {}
   for g in games:
     i, loss = g.label.removeprefix("arch ").split("/")

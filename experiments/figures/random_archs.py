@@ -1,7 +1,7 @@
 """WGAN-GP Table 2 (reduced) on Fashion-MNIST: random architectures from the Table 1 design
 space, each trained with the standard GAN, WGAN-GP and the one-sided penalty (App. C).
 
-  python -m experiments.figures.random_archs --out runs/figures
+  python -m experiments.figures.random_archs --out runs/figures [--scale tiny|default|full]
 
 Each architecture draws, independently for G and D (`wgan_jax.models.design_space`), a
 nonlinearity (ReLU, LeakyReLU, softplus(2x+2)/2 − 1, tanh), a depth, batch normalisation on or
@@ -20,13 +20,13 @@ succeed only with the GAN, only with WGAN-GP, with both, with neither, as the pa
 from __future__ import annotations
 
 import math
-import time
 from typing import Dict, List, Mapping
 
 import numpy as np
 
 from experiments import common
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 
 NAME = "random_archs"
 PAPER = ("WGAN-GP (arXiv:1704.00028) §5.1 'Training random architectures within a set', "
@@ -68,12 +68,6 @@ SCALES = {
 }
 THRESHOLDS = (1.25, 1.5, 2.0, 2.5, 3.0)   # fixed before the default run (real images: ≈ 8)
 SIGNIFICANCE = 0.05                      # App. C: a two-sided sign test
-
-
-def sizes(scale: str) -> Dict:
-  if scale not in SCALES:
-    raise ValueError(f"scale: must be one of {list(SCALES)}, got {scale!r}")
-  return dict(SCALES[scale])
 
 
 def sample_architecture(key) -> Dict:
@@ -128,7 +122,8 @@ def sign_test(x, y) -> Dict:
   return dict(x_better=wins, y_better=losses, p_value=p)
 
 
-def judge(table: Mapping[float, Mapping[str, int]], app_c: Mapping) -> Dict[str, bool]:
+def judge_table(table: Mapping[float, Mapping[str, int]], app_c: Mapping) -> Dict[str, bool]:
+  """The claims on Table 2's counts {threshold: counts} and App. C's sign test."""
   only_gp = sum(t["only wgan-gp"] for t in table.values())
   only_gan = sum(t["only gan"] for t in table.values())
   return {
@@ -153,7 +148,7 @@ def games(scale: str, seed: int = 0):
   """The GANs at `scale` (and `seed`, which draws the architectures): every architecture
   under every loss, one run each on the 60,000 training images."""
   import jax
-  s = sizes(scale)
+  s = FIGURE.config(scale)
   return [_common.Game(f"arch {i}/{loss}", build(arch, loss, s), (28, 28, 1), s["iters"],
                        examples=60000)
           for i, arch in enumerate(architectures(jax.random.key(seed), s["archs"]))
@@ -161,6 +156,7 @@ def games(scale: str, seed: int = 0):
 
 
 def train_one(arch, loss, s, data, metrics, key) -> Dict:
+  """Train one (architecture, loss); the score and FD of its final samples."""
   import jax
   from experiments.evaluators import sample_in_chunks
   gan = build(arch, loss, s)
@@ -172,16 +168,24 @@ def train_one(arch, loss, s, data, metrics, key) -> Dict:
   finite = bool(np.isfinite(x).all())
   q = _common.quality(metrics, x) if finite else dict(classifier_score=math.nan, fd=math.nan)
   return dict(score=q["classifier_score"], fd=q["fd"], finite=finite,
-              samples=np.asarray(x[:16]), cpu_seconds=common.cpu_seconds() - c0)
+              cpu_seconds=common.cpu_seconds() - c0)
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+def judge(numbers: Mapping) -> Dict[str, bool]:
+  """The claims on the stored scores: Table 2's counts at THRESHOLDS and App. C's sign test,
+  from each architecture's score under each loss (a non-finite score, stored as None, fails
+  every threshold and loses every comparison)."""
+  scores = {l: np.asarray(v, float) for l, v in numbers["scores"].items()}
+  return judge_table({t: counts(scores, t) for t in THRESHOLDS},
+                     sign_test(scores["wgan-gp"], scores["wgan-gp-onesided"]))
+
+
+def measure(s: Mapping, seed: int) -> Dict:
+  """Draw the architectures, train each under every loss; the scores, Table 2's counts and
+  App. C's sign test."""
   import jax
   import jax.numpy as jnp
-  scale = scale or ("full" if full else "default")
-  s = sizes(scale)
   key = jax.random.key(seed)
-  c0, t0 = common.cpu_seconds(), time.time()
   train_x, _, metrics = _common.fashion_mnist(key, s["reference"], s["samples"])
   data = jnp.asarray(train_x)
   archs = architectures(key, s["archs"])
@@ -195,47 +199,55 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
     print(f"  arch {i}: " + ", ".join(f"{l} {row[l]['score']:.2f}" for l in LOSSES) +
           f" ({sum(row[l]['cpu_seconds'] for l in LOSSES):.0f} CPU s)", flush=True)
   scores = {l: [r[l]["score"] for r in runs] for l in LOSSES}
-  table = {t: counts(scores, t) for t in THRESHOLDS}
-  onesided = {t: counts(scores, t, "wgan-gp", "wgan-gp-onesided") for t in THRESHOLDS}
-  app_c = sign_test(scores["wgan-gp"], scores["wgan-gp-onesided"])
-  checks = judge(table, app_c)
-  real = metrics.reference["fashion_classifier_score"]
-  fig = _figure(runs, scores, real)
-  numbers = dict(
-      setup=dict(scale=scale, architectures=s["archs"], generator_iterations=s["iters"],
+  return dict(
+      setup=dict(architectures=s["archs"], generator_iterations=s["iters"],
                  batch=s["batch"], samples=s["samples"], choices=CHOICES, thresholds=THRESHOLDS,
                  losses=LOSSES, data="Fashion-MNIST train split (60,000 images, [-1, 1])",
                  paper="200 architectures on 32×32 ImageNet, Inception score thresholds 1–9"),
       architectures=archs, scores=scores,
       fd={l: [r[l]["fd"] for r in runs] for l in LOSSES},
-      table={str(t): c for t, c in table.items()},
-      one_sided_table={str(t): c for t, c in onesided.items()}, app_c=app_c,
-      real_test_images_score=real,
-      cpu_seconds={l: [r[l]["cpu_seconds"] for r in runs] for l in LOSSES},
-      seconds=dict(total=time.time() - t0, process_cpu=common.cpu_seconds() - c0))
-  summary = (f"{scale}: {s['archs']} architectures × {s['iters']} generator iterations. "
-             "Only GAN / only WGAN-GP / both / neither at score " +
-             "; ".join(f"{t:g}: {c['only gan']}/{c['only wgan-gp']}/{c['both']}/{c['neither']}"
-                       for t, c in table.items()) +
-             f". App. C: two-sided better on {app_c['x_better']}, one-sided on "
-             f"{app_c['y_better']} (p {app_c['p_value']:.2f}); real test images "
-             f"{real:.2f}")
+      table={str(t): counts(scores, t) for t in THRESHOLDS},
+      one_sided_table={str(t): counts(scores, t, "wgan-gp", "wgan-gp-onesided")
+                       for t in THRESHOLDS},
+      app_c=sign_test(scores["wgan-gp"], scores["wgan-gp-onesided"]),
+      real_test_images_score=metrics.reference["fashion_classifier_score"],
+      cpu_seconds={l: [r[l]["cpu_seconds"] for r in runs] for l in LOSSES})
+
+
+def summary(numbers: Mapping) -> str:
+  """Table 2's counts at every threshold and App. C's sign test."""
+  st, app_c = numbers["setup"], numbers["app_c"]
+  return (f"{st['architectures']} architectures × {st['generator_iterations']} generator "
+          "iterations. Only GAN / only WGAN-GP / both / neither at score " +
+          "; ".join(f"{float(t):g}: {c['only gan']}/{c['only wgan-gp']}/{c['both']}/"
+                    f"{c['neither']}" for t, c in numbers["table"].items()) +
+          f". App. C: two-sided better on {app_c['x_better']}, one-sided on "
+          f"{app_c['y_better']} (p {app_c['p_value']:.2f}); real test images "
+          f"{_runner.value(numbers['real_test_images_score']):.2f}")
+
+
+def markdown(numbers: Mapping) -> str:
+  """Table 2, then every architecture with its three scores."""
   md = ["| min. score | only GAN | only WGAN-GP | both | neither |", "|---|---|---|---|---|"]
-  md += [f"| {t:g} | {c['only gan']} | {c['only wgan-gp']} | {c['both']} | {c['neither']} |"
-         for t, c in table.items()]
+  md += [f"| {float(t):g} | {c['only gan']} | {c['only wgan-gp']} | {c['both']} | "
+         f"{c['neither']} |" for t, c in numbers["table"].items()]
   md += ["", "| # | G (act, depth, BN, filters) | D (act, depth, norm, filters) | GAN | WGAN-GP "
          "| one-sided |", "|---|---|---|---|---|---|"]
   fmt = lambda a, p: (f"{a[p + '_nonlinearity']}, {a[p + '_depth']}, "
                       f"{'yes' if a[p + '_batch_norm'] else 'no'}, {a[p + '_filters']}")
-  md += [f"| {i} | {fmt(r['arch'], 'g')} | {fmt(r['arch'], 'd')} | " +
-         " | ".join(f"{r[l]['score']:.2f}" for l in LOSSES) + " |" for i, r in enumerate(runs)]
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER, "\n".join(md))
+  scores = numbers["scores"]
+  md += [f"| {i} | {fmt(a, 'g')} | {fmt(a, 'd')} | " +
+         " | ".join(f"{_runner.value(scores[l][i]):.2f}" for l in LOSSES) + " |"
+         for i, a in enumerate(numbers["architectures"])]
+  return "\n".join(md)
 
 
-def _figure(runs, scores, real):
+def plot(numbers: Mapping):
+  """Each architecture's final score under the three losses, and GAN against WGAN-GP."""
+  scores = {l: np.asarray(v, float) for l, v in numbers["scores"].items()}
+  real = _runner.value(numbers["real_test_images_score"])
   fig, axes = _common.subplots(1, 2, figsize=(13, 4.8))
-  n = len(runs)
-  x = np.arange(n)
+  x = np.arange(len(numbers["architectures"]))
   for j, (loss, label) in enumerate(LOSSES.items()):
     axes[0].bar(x + (j - 1) * 0.27, np.nan_to_num(scores[loss], nan=0.0), 0.27, label=label)
   for t in THRESHOLDS:
@@ -255,5 +267,10 @@ def _figure(runs, scores, real):
   return fig
 
 
+FIGURE = _runner.Figure(
+    name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge, plot=plot,
+    summary=summary, markdown=markdown, games=games, note=NOTE, published=PUBLISHED)
+
+
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
