@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import re
 import resource
 import sys
 import tempfile
@@ -60,8 +61,18 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     raise
 
 
-def write_json(path: str, obj: Any) -> None:
-  atomic_write_bytes(path, json.dumps(to_jsonable(obj), indent=1, allow_nan=False).encode())
+_NUMBER_LIST = re.compile(r"\[(?:\s*(?:-?\d[\d.eE+-]*|null),)*\s*(?:-?\d[\d.eE+-]*|null)\s*\]")
+
+
+def write_json(path: str, obj: Any, *, compact_lists: bool = False) -> None:
+  """`obj` as indented JSON, atomically (non-finite floats as null). compact_lists: a list of
+  plain numbers goes on one line (a figure's curves and images: one line per number would
+  make them many times longer)."""
+  text = json.dumps(to_jsonable(obj), indent=1, allow_nan=False)
+  if compact_lists:
+    text = _NUMBER_LIST.sub(lambda m: "[" + ", ".join(m.group(0)[1:-1].split()).replace(
+        ",,", ",") + "]", text)
+  atomic_write_bytes(path, text.encode())
 
 
 def save_npy(path: str, array) -> None:

@@ -124,3 +124,13 @@ def test_underpowered_checks_are_never_passes():
                                         checks={"claim": U, "other": True})],
                                   full=False, seconds={})
   assert "- [~] claim *(underpowered" in md and "- [x] other" in md
+
+
+def test_figure_json_puts_number_lists_on_one_line_and_reads_back_equal(tmp_path):
+  from experiments import common
+  obj = dict(curve=[1.5, -2e-05, None, 3], image=[[0, 255], [7, 8]], name="x", rows=[{"q": 1}])
+  path = tmp_path / "f.json"
+  common.write_json(str(path), obj, compact_lists=True)
+  text = path.read_text()
+  assert '"curve": [1.5, -2e-05, null, 3]' in text and "[0, 255]" in text
+  assert json.loads(text) == obj

@@ -148,7 +148,7 @@ def _write(figure: Figure, out: str, numbers: Dict, meta: Dict, *,
   for k, v in (("markdown", markdown), ("note", figure.note), ("published", figure.published)):
     if v is not None:
       result[k] = v
-  common.write_json(os.path.join(out, f"{figure.name}.json"), result)
+  common.write_json(os.path.join(out, f"{figure.name}.json"), result, compact_lists=True)
   return result
 
 
