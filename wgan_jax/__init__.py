@@ -5,8 +5,8 @@ hinge), the gradient penalties (WGAN-GP, DRAGAN, R1/R2), WGAN weight clipping as
 transform, instance noise, DiffAugment, and the training state and steps built on them.
 """
 
-from wgan_jax.config import (OBJECTIVES, ConfigError, GANConfig, check_critic_norm,
-                             get_objective, make_config)
+from wgan_jax.config import (OBJECTIVES, RMSPROP_FORMS, ConfigError, GANConfig,
+                             check_critic_norm, get_objective, make_config)
 from wgan_jax.augment import diff_augment
 from wgan_jax.losses import (hinge_discriminator_loss, hinge_discriminator_terms,
                              hinge_generator_loss, hinge_generator_terms,
@@ -45,6 +45,7 @@ __all__ = [
     "OBJECTIVES",
     "Objective",
     "PlayerState",
+    "RMSPROP_FORMS",
     "SinglePlayers",
     "bleu",
     "check_critic_norm",
