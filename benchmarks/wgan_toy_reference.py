@@ -237,7 +237,9 @@ def main(argv=None) -> Dict:
                               description=__doc__.split("\n\n")[0],
                               formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--iters", type=int, default=3000, help="generator iterations (default 3000)")
-  p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 of each row (default 3)")
+  p.add_argument("--seeds", type=int, default=3, help="seeds per row (default 3)")
+  p.add_argument("--first-seed", type=int, default=0, help="the rows' seeds are FIRST_SEED .. "
+                 "FIRST_SEED + SEEDS − 1 (default 0), so runs can be split and merged")
   p.add_argument("--optimizer", choices=FORMS + ("none",), default="pytorch",
                  help="the reference's RMSProp: pytorch (torch.optim.RMSprop, the WGAN code's), "
                  "tf1 (TF1's RMSPropOptimizer written out, gan_toy.py's) or optax (optax's "
@@ -253,7 +255,9 @@ def main(argv=None) -> Dict:
   for name in ("iters", "seeds", "width", "batch_size"):
     if getattr(a, name) < 1:
       p.error(f"--{name.replace('_', '-')}: must be a positive integer")
-  seeds = range(a.seeds)
+  if a.first_seed < 0:
+    p.error("--first-seed: must be an integer ≥ 0")
+  seeds = range(a.first_seed, a.first_seed + a.seeds)
   rows = {}
   if a.optimizer != "none":
     runs = []
