@@ -1,6 +1,9 @@
 """RMSProp's three forms (issue 27 item 2): the library's update against PyTorch's and TF1's
 formulas on hand values, the `wgan` recipe's form (the official WGAN code's, PyTorch's), the
-fields' validation and the jobs' `--rmsprop` option."""
+fields' validation and the jobs' `--rmsprop` option. Two slow tests need torch
+(requirements-parity.txt, installed by .ci/run before the slow tier): the update against
+torch.optim.RMSprop itself, and the wgan GAN's steps against the plain-PyTorch port of
+benchmarks/wgan_toy_reference.py from the same weights on the same batches."""
 
 import math
 
@@ -109,6 +112,7 @@ def test_the_forms_differ_where_a_clipped_critic_lives():
   assert steps["pytorch"] > 50 * steps["optax"] > 50 * steps["tf1"]
 
 
+@pytest.mark.slow   # the slow tier is the one that CI runs with torch (requirements-parity.txt)
 def test_the_pytorch_form_is_torch_optim_rmsprop():
   torch = pytest.importorskip("torch")
   p = torch.nn.Parameter(torch.tensor(P0.astype(np.float64)))
@@ -205,3 +209,74 @@ def test_the_command_line_refuses_it_in_one_line(argv, capsys, tmp_path):
   err = capsys.readouterr().err.strip()
   assert len(err.splitlines()) == 1 and err.startswith("error: --rmsprop"), err
   assert not out.exists()
+
+
+@pytest.mark.slow   # needs torch, as above
+def test_the_wgan_gan_steps_as_the_independent_pytorch_port():
+  """The library's `wgan` GAN (the toy MLPs, its recipe: PyTorch's RMSProp 5e-5, every critic
+  parameter clipped to ±0.01 after each critic step, 5 critic steps) and the plain-PyTorch port
+  of benchmarks/wgan_toy_reference.py, from the same weights on the same batches, stay within
+  float32 rounding of each other for 4 iterations (24 steps). The runs are chaotic: the
+  clipped weights' tiny gradients flip sign on rounding, so after ~50 iterations they part
+  (statistically alike, docs/papers.md §8)."""
+  torch = pytest.importorskip("torch")
+  from benchmarks import wgan_toy_reference as ref
+  width, batch = 32, 64
+  torch.manual_seed(0)
+  torch.set_num_threads(1)
+  gen, critic = ref.mlp(torch, 2, width, 2), ref.mlp(torch, 2, width, 1)
+
+  def params_of(seq):
+    lin = [m for m in seq if isinstance(m, torch.nn.Linear)]
+    dense = [dict(kernel=jnp.asarray(m.weight.detach().numpy().T),
+                  bias=jnp.asarray(m.bias.detach().numpy())) for m in lin]
+    return {"_MLPBody_0": {f"Dense_{i}": dense[i] for i in range(3)}, "Dense_0": dense[3]}
+
+  ds = make_toy_dataset("8gaussians")
+  config = wj.make_config("wgan", batch_size=batch, warmup=False)
+  gan = wj.GAN(MLPGenerator(width=width, depth=3), MLPCritic(width=width, depth=3), config,
+               lambda data, key: ds.sample_one(key))
+  key = jax.random.key(0)
+  state = gan.init(key)
+  g0, d0 = params_of(gen), params_of(critic)
+  assert jax.tree.map(jnp.shape, state.generator.params) == jax.tree.map(jnp.shape, g0)
+  state = state.replace(
+      generator=state.generator.replace(params=g0, opt_state=gan.g_optimizer.init(g0)),
+      critic=state.critic.replace(params=d0, opt_state=gan.d_optimizer.init(d0)))
+  critic_batch = jax.jit(lambda s: gan._draws(   # the real batch and z of critic step s
+      jax.random.fold_in(jax.random.fold_in(key, 0), s), None)[:2])
+  generator_z = jax.jit(lambda s: gan._generator_inputs(s, key)[0])
+  opt_g = ref.make_optimizer(torch, gen.parameters(), "pytorch")
+  opt_d = ref.make_optimizer(torch, critic.parameters(), "pytorch")
+
+  def gap(params, seq):
+    a, b = jax.tree.leaves(params), jax.tree.leaves(params_of(seq))
+    return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(a, b))
+
+  for _ in range(4):
+    for _ in range(config.n_critic):
+      real, z = (torch.from_numpy(np.array(v)) for v in critic_batch(state.critic_steps))
+      state, _ = gan.critic_step(state, key, None)
+      with torch.no_grad():
+        fake = gen(z)
+      loss = critic(fake).mean() - critic(real).mean()
+      opt_d.zero_grad()
+      loss.backward()
+      opt_d.step()
+      with torch.no_grad():
+        for p in critic.parameters():
+          p.clamp_(-ref.CLIP, ref.CLIP)
+      assert gap(state.critic.params, critic) < 1e-6
+    z = torch.from_numpy(np.array(generator_z(state)))
+    state, _ = gan.generator_step(state, key)
+    critic.requires_grad_(False)
+    loss = -critic(gen(z)).mean()
+    opt_g.zero_grad()
+    loss.backward()
+    opt_g.step()
+    critic.requires_grad_(True)
+    assert gap(state.generator.params, gen) < 1e-6
+  # the steps moved the weights (by about 10·lr per step at first), far past the rounding
+  start = max(float(np.max(np.abs(np.asarray(x) - np.asarray(y))))
+              for x, y in zip(jax.tree.leaves(state.generator.params), jax.tree.leaves(g0)))
+  assert start > 1e-4
