@@ -3,6 +3,7 @@ library's toy job at the same settings (issue 27 item 2).
 
   python -m benchmarks.wgan_toy_reference --iters 3000 --seeds 3
   python -m benchmarks.wgan_toy_reference --iters 3000 --seeds 3 --optimizer tf1 --library none
+  python -m benchmarks.wgan_toy_reference --merge A/wgan_toy_reference.json B/...  # one table
 
 The reference is WGAN-GP's gan_toy.py (github.com/igul222/improved_wgan_training) in MODE
 'wgan', written again in PyTorch: 8 Gaussians (centres at radius 2, σ 0.02, every point ÷ 1.414,
@@ -232,6 +233,23 @@ def row_text(name: str, s: Dict[str, float], n: int) -> str:
           f"{s['modes']:.1f} ± {s['modes_sd']:.1f} | {s['seconds']:.0f} |")
 
 
+def merge(paths: List[str]) -> str:
+  """One table of the rows of several runs' JSON files (a row's seeds pooled)."""
+  rows: Dict[str, List[Dict]] = {}
+  for path in paths:
+    with open(path) as f:
+      for name, row in json.load(f)["rows"].items():
+        seen = {r["seed"] for r in rows.get(name, [])}
+        rows.setdefault(name, []).extend(r for r in row["runs"] if r["seed"] not in seen)
+  table = TABLE_HEAD + [row_text(name, summarise(runs), len(runs))
+                        for name, runs in rows.items()]
+  return "\n".join(table)
+
+
+TABLE_HEAD = ["| run | exact W1 ± sd (range) | high-quality ± sd | modes ± sd | seconds/run |",
+              "|---|---|---|---|---|"]
+
+
 def main(argv=None) -> Dict:
   p = argparse.ArgumentParser(prog="python -m benchmarks.wgan_toy_reference",
                               description=__doc__.split("\n\n")[0],
@@ -251,7 +269,12 @@ def main(argv=None) -> Dict:
                  "script's DIM is 512)")
   p.add_argument("--batch-size", type=int, default=256, help="batch (default 256, the script's)")
   p.add_argument("--out", default="runs/bench", help="folder of wgan_toy_reference.json")
+  p.add_argument("--merge", nargs="+", metavar="JSON", help="print one table of these runs' "
+                 "wgan_toy_reference.json files (seeds pooled per row) and run nothing")
   a = p.parse_args(argv)
+  if a.merge:
+    print(merge(a.merge))
+    return {}
   for name in ("iters", "seeds", "width", "batch_size"):
     if getattr(a, name) < 1:
       p.error(f"--{name.replace('_', '-')}: must be a positive integer")
@@ -272,9 +295,8 @@ def main(argv=None) -> Dict:
       runs.append(dict(seed=s, **run_library(a.iters, s, form, a.width, a.batch_size)))
       print(f"library {form} seed {s}: {runs[-1]}", flush=True)
     rows[f"library, --rmsprop {form}"] = runs
-  table = ["| run | exact W1 ± sd (range) | high-quality ± sd | modes ± sd | seconds/run |",
-           "|---|---|---|---|---|"]
-  table += [row_text(name, summarise(runs), len(runs)) for name, runs in rows.items()]
+  table = TABLE_HEAD + [row_text(name, summarise(runs), len(runs))
+                        for name, runs in rows.items()]
   print("\n".join(table))
   result = dict(command=" ".join(["python -m benchmarks.wgan_toy_reference"] +
                                  (sys.argv[1:] if argv is None else list(argv))),

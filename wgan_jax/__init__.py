@@ -5,8 +5,8 @@ hinge), the gradient penalties (WGAN-GP, DRAGAN, R1/R2), WGAN weight clipping as
 transform, instance noise, DiffAugment, and the training state and steps built on them.
 """
 
-from wgan_jax.config import (OBJECTIVES, RMSPROP_FORMS, ConfigError, GANConfig,
-                             check_critic_norm, get_objective, make_config)
+from wgan_jax.config import (OBJECTIVES, ConfigError, GANConfig, check_critic_norm,
+                             get_objective, make_config)
 from wgan_jax.augment import diff_augment
 from wgan_jax.losses import (hinge_discriminator_loss, hinge_discriminator_terms,
                              hinge_generator_loss, hinge_generator_terms,
@@ -24,7 +24,7 @@ from wgan_jax.penalties import (dragan_penalty, gradient_penalty, instance_noise
                                 r1_penalty, r2_penalty, weight_penalty)
 from wgan_jax.text_metrics import (NgramModel, bleu, in_vocabulary_share, ngram_jsd, ngram_jsds,
                                    oracle_nll)
-from wgan_jax.objectives import Objective
+from wgan_jax.objectives import RMSPROP_FORMS, Objective
 from wgan_jax.train import (GAN, GANState, IndependentRuns, PlayerState, SinglePlayers,
                             example_keys, plan_blocks)
 from wgan_jax.transforms import clip_params

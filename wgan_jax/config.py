@@ -17,7 +17,7 @@ import numpy as np
 
 from wgan_jax.augment import parse_policy
 from wgan_jax.errors import ConfigError
-from wgan_jax.objectives import REGISTRY, RMSPROP_FORMS, Objective  # noqa: F401 (re-exported)
+from wgan_jax.objectives import REGISTRY, Objective
 
 OBJECTIVES = tuple(REGISTRY)
 OPTIMIZERS = ("adam", "rmsprop")

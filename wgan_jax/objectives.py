@@ -123,9 +123,10 @@ RMSPROP_FORMS = types.MappingProxyType({
 
 # gan/nsgan: the DCGAN recipe (Adam 2e-4, β1 .5, one D step; Radford et al. 2016,
 # arXiv:1511.06434, §4). wgan: Algorithm 1 of WGAN (RMSProp 5e-5, c = .01, n_critic 5;
-# arXiv:1701.07875) plus the official warm-up, with the official code's RMSProp (PyTorch's). wgan-gp: Algorithm 1 of WGAN-GP (arXiv:1704.00028)
-# with the β1 = .5 of every released script (the paper's text says β1 = 0) and λ = 10; the
-# one-sided form is its Appendix C.
+# arXiv:1701.07875) plus the official warm-up, with the official code's RMSProp (PyTorch's
+# form). wgan-gp: Algorithm 1 of WGAN-GP (arXiv:1704.00028) with the β1 = .5 of every
+# released script (the paper's text says β1 = 0) and λ = 10; the one-sided form is its
+# Appendix C.
 _ADAM_DCGAN = dict(optimizer="adam", lr_d=2e-4, lr_g=2e-4, beta1=0.5, beta2=0.999, n_critic=1)
 _ADAM_WGAN_GP = dict(optimizer="adam", lr_d=1e-4, lr_g=1e-4, beta1=0.5, beta2=0.9, n_critic=5,
                      gp_weight=10.0)
