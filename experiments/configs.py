@@ -24,13 +24,15 @@ from typing import Optional
 
 from experiments.cli import OptionError, build, check_choice, check_positive, leaf_names, opt
 from experiments.loop import LoopConfig
-from wgan_jax import check_critic_norm as check, get_objective as get, make_config
+from wgan_jax import (RMSPROP_FORMS as FORM_SETTINGS, check_critic_norm as check,
+                      get_objective as get, make_config)
 from wgan_jax.config import COMPUTE_DTYPES, OBJECTIVES
 from wgan_jax.data import TOY_DATASETS
 from wgan_jax.metrics import EXACT_W1_MAX
 from wgan_jax.mixture import MIX_OBJECTIVES
 
 OPTIMIZERS = ("adam", "rmsprop")
+RMSPROP_FORMS = ("pytorch", "tf1", "optax")   # wgan_jax.RMSPROP_FORMS' names (tested equal)
 NORMS = ("none", "layer", "batch")
 
 
@@ -69,6 +71,13 @@ class GameConfig:
   lr_g: Optional[float] = opt(None, "generator learning rate (as --lr-d)")
   beta1: Optional[float] = opt(None, "Adam β1 (0.5)")
   beta2: Optional[float] = opt(None, "Adam β2 (wgan-gp 0.9, gan 0.999)")
+  rmsprop: Optional[str] = opt(None, "RMSProp's form: pytorch (torch.optim.RMSprop: decay 0.99, "
+                               "ε 1e-8 after the root; the official WGAN code, wgan's "
+                               "default), tf1 (tf.train.RMSPropOptimizer: decay 0.9, ε 1e-10 "
+                               "inside the root, second moment starting at 1; the official "
+                               "WGAN-GP scripts, gan_toy.py among them) or optax (optax.rmsprop: "
+                               "decay 0.9, ε 1e-8 inside the root; the default of the other "
+                               "objectives)", choices=RMSPROP_FORMS, metavar="FORM")
   lr_decay: str = opt("none", "linear: both learning rates fall linearly to 0 over --iters; "
                       "none: constant", choices=("linear", "none"))
   clip_value: Optional[float] = opt(None, "WGAN weight clipping c: every critic weight in "
@@ -121,6 +130,8 @@ class GameConfig:
 
   def __post_init__(self):
     check_choice(self, "objective", _objectives())
+    if self.rmsprop is not None:
+      check_choice(self, "rmsprop", RMSPROP_FORMS)
     check_positive(self, "mixture")
     e = self.mixture_entropy
     if e is not None and not (isinstance(e, (int, float)) and math.isfinite(e) and e >= 0):
@@ -140,6 +151,8 @@ class GameConfig:
   def gan_config(self, *, iters: int, latent_dim: int, **defaults):
     """The library's `GANConfig` (objective defaults < `defaults` < the set fields)."""
     values = dict(defaults)
+    if self.rmsprop is not None:
+      values.update(FORM_SETTINGS[self.rmsprop])
     fields = ("batch_size", "n_critic", "optimizer", "lr_d", "lr_g", "beta1", "beta2",
               "clip_value", "gp_weight", "gp_target", "instance_noise", "instance_noise_anneal",
               "weight_penalty", "r1_weight", "r2_weight", "lazy_every", "ema_decay", "ema_start",
@@ -173,6 +186,9 @@ def _validate_game(job) -> None:
     if getattr(g, beta) is not None and c.optimizer != "adam":
       raise OptionError(beta, f"is Adam's; the optimizer is {c.optimizer} (set --optimizer "
                         f"adam, or leave --{beta} out)")
+  if g.rmsprop is not None and c.optimizer != "rmsprop":
+    raise OptionError("rmsprop", f"sets RMSProp's form; the optimizer is {c.optimizer} (set "
+                      "--optimizer rmsprop, or leave --rmsprop out)")
   if g.gp_target is not None and not c.uses_gradient_penalty:
     raise OptionError("gp_target", f"sets the gradient penalty's target, and {g.objective} "
                       "has no penalty (set --gp-weight > 0 too)")

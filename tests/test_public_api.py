@@ -27,6 +27,7 @@ PUBLIC = [
     "OBJECTIVES",
     "Objective",
     "PlayerState",
+    "RMSPROP_FORMS",
     "SinglePlayers",
     "bleu",
     "check_critic_norm",

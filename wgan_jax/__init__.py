@@ -24,7 +24,7 @@ from wgan_jax.penalties import (dragan_penalty, gradient_penalty, instance_noise
                                 r1_penalty, r2_penalty, weight_penalty)
 from wgan_jax.text_metrics import (NgramModel, bleu, in_vocabulary_share, ngram_jsd, ngram_jsds,
                                    oracle_nll)
-from wgan_jax.objectives import Objective
+from wgan_jax.objectives import RMSPROP_FORMS, Objective
 from wgan_jax.train import (GAN, GANState, IndependentRuns, PlayerState, SinglePlayers,
                             example_keys, plan_blocks)
 from wgan_jax.transforms import clip_params
@@ -45,6 +45,7 @@ __all__ = [
     "OBJECTIVES",
     "Objective",
     "PlayerState",
+    "RMSPROP_FORMS",
     "SinglePlayers",
     "bleu",
     "check_critic_norm",

@@ -46,7 +46,8 @@ def _flat(tree: Any, prefix: str = "") -> Dict[str, Any]:
 # Fingerprint fields added after checkpoints were first written, with the value every
 # checkpoint without them was written with: such a checkpoint resumes a run at that value (a
 # new option at its old behaviour is not "another configuration").
-LATER_FIELDS = {"config.compute_dtype": "float32"}
+LATER_FIELDS = {"config.compute_dtype": "float32", "config.rmsprop_eps": 1e-8,
+                "config.rmsprop_eps_in_sqrt": True, "config.rmsprop_initial_scale": 0.0}
 
 
 class Checkpointer:

@@ -57,7 +57,11 @@ class GANConfig:
   lr_g: float = 1e-4
   beta1: float = 0.5
   beta2: float = 0.9
-  rmsprop_decay: float = 0.9
+  rmsprop_decay: float = 0.9              # RMSProp's ρ (PyTorch's alpha); see RMSPROP_FORMS
+  rmsprop_eps: float = 1e-8               # RMSProp's ε
+  rmsprop_eps_in_sqrt: bool = True        # ε inside the root, √(v + ε) (optax, TF1), or after
+                                          # it, √v + ε (PyTorch)
+  rmsprop_initial_scale: float = 0.0      # RMSProp's v₀ (TF1 1.0, PyTorch and optax 0)
   clip_value: Optional[float] = None      # WGAN weight clipping c
   gp_weight: float = 0.0                  # WGAN-GP λ
   gp_target: float = 1.0
@@ -110,6 +114,11 @@ class GANConfig:
       v = getattr(self, name)
       if not (number(v) and 0 <= v < 1):
         bad(name, f"must lie in [0, 1), got {v!r}")
+    if not (number(self.rmsprop_eps) and self.rmsprop_eps > 0):
+      bad("rmsprop_eps", f"must be a positive number, got {self.rmsprop_eps!r}")
+    if not (number(self.rmsprop_initial_scale) and self.rmsprop_initial_scale >= 0):
+      bad("rmsprop_initial_scale", f"must be a finite number ≥ 0, got "
+          f"{self.rmsprop_initial_scale!r}")
     if self.clip_value is not None and not (number(self.clip_value)
                                             and self.clip_value > 0):
       bad("clip_value", f"must be a positive number, got {self.clip_value!r}")
@@ -128,7 +137,7 @@ class GANConfig:
     if self.instance_noise_anneal > 0 and self.instance_noise == 0:
       bad("instance_noise_anneal", "anneals the instance noise, which is 0; set "
           "instance_noise > 0 too, or leave the annealing at 0")
-    for name in ("warmup", "skip_nonfinite", "spectral_norm"):
+    for name in ("warmup", "skip_nonfinite", "spectral_norm", "rmsprop_eps_in_sqrt"):
       v = getattr(self, name)
       if not isinstance(v, (bool, np.bool_)):
         bad(name, f"must be True or False, got {v!r}")

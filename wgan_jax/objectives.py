@@ -97,11 +97,36 @@ class Objective:
     return jnp.mean(self.generator_terms(fake_scores))
 
 
+# The three RMSProp updates in use, as `GANConfig` fields. Each keeps a moving average v of the
+# squared gradient, v ← ρ·v + (1 − ρ)·g², starting at v₀, and steps −lr·g / denominator:
+#
+#   pytorch  torch.optim.RMSprop's defaults (alpha 0.99, eps 1e-8, v₀ = 0; denominator √v + ε),
+#            which the official WGAN code (github.com/martinarjovsky/WassersteinGAN, main.py)
+#            uses for both players: the `wgan` objective's default.
+#   tf1      TF1's tf.train.RMSPropOptimizer defaults (decay 0.9, epsilon 1e-10, v₀ = 1;
+#            denominator √(v + ε)), which the official WGAN-GP scripts use (gan_toy.py's wgan
+#            mode, and their RMSProp baselines).
+#   optax    optax.rmsprop's defaults (decay 0.9, eps 1e-8, v₀ = 0; denominator √(v + ε)): the
+#            library's form before issue 27, and GANConfig's default for RMSProp elsewhere.
+#
+# A clipped critic's gradients (~1e-6 to 1e-4 per weight) lie below √1e-8 = 1e-4, so where ε
+# sits decides the step size: optax's form takes steps a few percent of the learning rate
+# where PyTorch's takes about the learning rate.
+RMSPROP_FORMS = types.MappingProxyType({
+    "pytorch": types.MappingProxyType(dict(rmsprop_decay=0.99, rmsprop_eps=1e-8,
+                                           rmsprop_eps_in_sqrt=False, rmsprop_initial_scale=0.0)),
+    "tf1": types.MappingProxyType(dict(rmsprop_decay=0.9, rmsprop_eps=1e-10,
+                                       rmsprop_eps_in_sqrt=True, rmsprop_initial_scale=1.0)),
+    "optax": types.MappingProxyType(dict(rmsprop_decay=0.9, rmsprop_eps=1e-8,
+                                         rmsprop_eps_in_sqrt=True, rmsprop_initial_scale=0.0)),
+})
+
 # gan/nsgan: the DCGAN recipe (Adam 2e-4, β1 .5, one D step; Radford et al. 2016,
 # arXiv:1511.06434, §4). wgan: Algorithm 1 of WGAN (RMSProp 5e-5, c = .01, n_critic 5;
-# arXiv:1701.07875) plus the official warm-up. wgan-gp: Algorithm 1 of WGAN-GP (arXiv:1704.00028)
-# with the β1 = .5 of every released script (the paper's text says β1 = 0) and λ = 10; the
-# one-sided form is its Appendix C.
+# arXiv:1701.07875) plus the official warm-up, with the official code's RMSProp (PyTorch's
+# form). wgan-gp: Algorithm 1 of WGAN-GP (arXiv:1704.00028) with the β1 = .5 of every
+# released script (the paper's text says β1 = 0) and λ = 10; the one-sided form is its
+# Appendix C.
 _ADAM_DCGAN = dict(optimizer="adam", lr_d=2e-4, lr_g=2e-4, beta1=0.5, beta2=0.999, n_critic=1)
 _ADAM_WGAN_GP = dict(optimizer="adam", lr_d=1e-4, lr_g=1e-4, beta1=0.5, beta2=0.9, n_critic=5,
                      gp_weight=10.0)
@@ -120,7 +145,7 @@ _ENTRIES = (
     Objective("wgan", losses.wasserstein_critic_terms, losses.wasserstein_generator_terms,
               is_wasserstein=True, clips_weights=True,
               defaults=dict(optimizer="rmsprop", lr_d=5e-5, lr_g=5e-5, n_critic=5,
-                            clip_value=0.01, warmup=True)),
+                            clip_value=0.01, warmup=True, **RMSPROP_FORMS["pytorch"])),
     Objective("wgan-gp", losses.wasserstein_critic_terms, losses.wasserstein_generator_terms,
               is_wasserstein=True, gradient_penalty=True, defaults=_ADAM_WGAN_GP),
     Objective("wgan-gp-onesided", losses.wasserstein_critic_terms,

@@ -95,6 +95,9 @@ def make_optimizer(config: GANConfig, lr: float, *, critic: bool,
   (n_critic per iteration, plus the WGAN warm-up's extra critic steps), so both reach 0 at the
   last decayed generator iteration and neither stops learning early.
 
+  RMSProp is `optax.rmsprop` with the config's decay, ε, ε's place and initial second moment
+  (`wgan_jax.RMSPROP_FORMS` names PyTorch's, TF1's and optax's); no momentum, not centred.
+
   Args:
     config: the configuration (optimizer, learning-rate schedule, clip value, guard).
     lr: the player's learning rate.
@@ -109,7 +112,9 @@ def make_optimizer(config: GANConfig, lr: float, *, critic: bool,
   if config.optimizer == "adam":
     opt = optax.adam(lr, b1=config.beta1, b2=config.beta2)
   else:
-    opt = optax.rmsprop(lr, decay=config.rmsprop_decay)
+    opt = optax.rmsprop(lr, decay=config.rmsprop_decay, eps=config.rmsprop_eps,
+                        eps_in_sqrt=config.rmsprop_eps_in_sqrt,
+                        initial_scale=config.rmsprop_initial_scale)
   if critic and config.clip_value is not None:
     clip = clip_params(config.clip_value)
     opt = optax.chain(opt, clip if clip_mask is None else optax.masked(clip, clip_mask))
