@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from experiments.figures import gans_equal as ge
+from experiments.figures import runner
 from wgan_jax.models import InfoGANCritic, InfoGANGenerator
 
 
@@ -51,7 +52,7 @@ def test_infogan_bad_fields_name_the_field(make, needle):
 
 
 def test_each_game_is_its_recipe():
-  s = ge.sizes("tiny")
+  s = ge.FIGURE.config("tiny")
   cfg = {m: ge.build(m, s).config for m in ge.METHODS}
   assert [cfg[m].objective_name for m in ge.METHODS] == [
       "gan", "nsgan", "lsgan", "wgan", "wgan-gp", "dragan", "hinge"]
@@ -87,9 +88,18 @@ def _published_like(scale=0.5, se=1.0):
 START = {m: 700.0 for m in ge.METHODS}
 
 
+def _judge(final, start=700.0):
+  """The checks of stored numbers with these final FDs {game: (mean, s.e.)}, every seed
+  starting at FD `start`."""
+  return ge.judge(runner.as_stored(dict(
+      final_fd={m: dict(mean=v, se=e) for m, (v, e) in final.items()},
+      runs={m: dict(fd_curve=[[start, 300.0], [start, 310.0]]) for m in final})))
+
+
 def test_the_studys_outcome_passes_both_checks():
-  v = ge.judge(_published_like(), START)
-  assert list(v["checks"].values()) == [True, True], v
+  v = _judge(_published_like())
+  assert list(v.values()) == [True, True], v
+  assert ge.judge_fds(_published_like(), START)["checks"] == v
 
 
 def _worse(*methods, by=3.0):
@@ -110,8 +120,45 @@ def test_each_check_fails_without_its_phenomenon(final, failing):
     vals = sorted(final[m][0] for m in ge.PUBLISHED_FID)
     order = sorted(ge.PUBLISHED_FID, key=lambda m: ge.PUBLISHED_FID[m][0])
     final.update({m: (vals[-1 - i], 1.0) for i, m in enumerate(order)})
-  v = ge.judge(final, START)
-  assert [i for i, ok in enumerate(v["checks"].values()) if not ok] == failing, v
+  v = _judge(final)
+  assert [i for i, ok in enumerate(v.values()) if not ok] == failing, v
+
+
+def test_representative_is_the_median_seed():
+  assert ge.representative([300.0, 250.0, 280.0]) == 2
+  assert ge.representative([300.0, None, 250.0, 280.0]) == 3   # diverged sorts last
+  assert ge.representative([300.0, 250.0]) == 1
+
+
+def _stored_numbers():
+  final = _published_like()
+  runs = {m: dict(iterations=[0, 2, 4], fd_curve=[[700.0, 400.0, v], [700.0, 420.0, v + 10]],
+                  fd=[v, v + 10]) for m, (v, _) in final.items()}
+  x = np.linspace(-1, 1, 9 * 28 * 28).reshape(9, 28, 28)
+  n = runner.as_stored(dict(
+      setup=dict(generator_iterations=4, seeds=2, architecture="InfoGAN (dim 4, Dense 16)"),
+      final_fd={m: dict(mean=v, se=e) for m, (v, e) in final.items()},
+      classifier_score={m: (2.5, 0.1) for m in final}, runs=runs,
+      judged=dict(spearman_rho=1.0),
+      real_test_images=dict(fashion_frechet_distance=3.3, fashion_classifier_score=7.97)))
+  n["samples"] = {m: dict(seed=1, x=ge._common.stored_images(x)) for m in runs}
+  return n
+
+
+def test_summary_markdown_and_plot_read_the_stored_numbers():
+  n = _stored_numbers()
+  assert ge.summary(n) == (
+      "4 generator iterations × 2 seeds. Mean FD (this classifier): MM GAN 148, NS GAN 132, "
+      "LSGAN 154, WGAN 108, WGAN-GP 122, DRAGAN 138, hinge + SN 130; Spearman ρ with the "
+      "published order 1.00")
+  md = ge.markdown(n)
+  assert "| NS GAN | 132.5 ± 1.0 | 2.50 ± 0.10 | 26.5 ± 1.6 |" in md
+  assert "| hinge + SN | 130.0 ± 1.0 | 2.50 ± 0.10 | — (not in the study) |" in md
+  fig = ge.plot(n)
+  titles = [ax.get_title() for ax in fig.axes]
+  assert "NS GAN, seed 1 (median FD)\nFD 142" in titles
+  import matplotlib.pyplot as plt
+  plt.close(fig)
 
 
 @pytest.mark.slow
@@ -123,14 +170,19 @@ def test_tiny_run_writes_png_and_json(tmp_path, monkeypatch):
     pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
   monkeypatch.setattr(ge, "METHODS", {m: ge.METHODS[m] for m in ("nsgan", "hinge+sn")})
   monkeypatch.setattr(ge, "PUBLISHED_FID", {m: ge.PUBLISHED_FID[m] for m in ("nsgan",)})
-  r = ge.run(str(tmp_path), scale="tiny")
+  r = runner.run(ge.FIGURE, str(tmp_path), scale="tiny")
   assert (tmp_path / "gans_equal.png").read_bytes()[:4] == b"\x89PNG"
   n = json.loads((tmp_path / "gans_equal.json").read_text())["numbers"]
   assert set(n["runs"]) == {"nsgan", "hinge+sn"}
   for run in n["runs"].values():
     assert run["iterations"] == [0, 2, 4] and len(run["fd"]) == 2
     assert all(np.isfinite(run["fd"])) and len(run["fd_curve"]) == 2
+  for m, shown in n["samples"].items():   # the median seed's (of 2: the better one)
+    assert shown["seed"] == int(np.argmin(n["runs"][m]["fd"]))
+    assert np.asarray(shown["x"]).shape == (ge.PLOTTED, 28, 28)
   assert len(r["checks"]) == 2
+  # re-judged from the JSON alone: the same checks
+  assert runner.rebuild(ge.FIGURE, str(tmp_path))["checks"] == r["checks"]
 
 
 def test_inception_numbers_join_the_fashion_figures_quality(tmp_path, capsys):
@@ -153,9 +205,8 @@ def test_inception_numbers_join_the_fashion_figures_quality(tmp_path, capsys):
   q = _common.quality(Metrics(), x)
   assert q["inception_fid"] == 20.0 and q["inception_score"] == 1.5 and np.isfinite(q["fd"])
   with pytest.raises(SystemExit) as e:
-    _common.figure_main("gans_equal", "doc", lambda *a, **k: pytest.fail("computed"),
-                        ["--out", str(tmp_path), "--inception-weights",
-                         str(tmp_path / "missing.pth")])
+    runner.main(ge.FIGURE, "doc", ["--out", str(tmp_path), "--inception-weights",
+                                   str(tmp_path / "missing.pth")])
   err = capsys.readouterr().err.strip().splitlines()
   assert e.value.code == 2 and len(err) == 1 and err[0].startswith(
       "error: --inception-weights: "), err

@@ -1,7 +1,7 @@
 """Are GANs Created Equal? (Lucic et al. 2018), reduced, on Fashion-MNIST: seven games on one
 architecture, several seeds each, against the study's published Fashion-MNIST FIDs.
 
-  python -m experiments.figures.gans_equal --out runs/figures
+  python -m experiments.figures.gans_equal --out runs/figures [--scale tiny|default|full]
 
 The games, each with its recipe's published optimiser (the study searched every
 hyper-parameter; here each game runs its authors' setting once):
@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from typing import Dict, Mapping
 
 import numpy as np
 
 from experiments import common
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 
 NAME = "gans_equal"
 PAPER = ("Lucic et al., 'Are GANs Created Equal? A Large-Scale Study' (NeurIPS 2018), abstract: "
@@ -71,6 +71,7 @@ NOTE = ("Partly, and weakly, reproduced at the CPU default (800 generator iterat
 METHODS = {"gan": "MM GAN", "nsgan": "NS GAN", "lsgan": "LSGAN", "wgan": "WGAN",
            "wgan-gp": "WGAN-GP", "dragan": "DRAGAN", "hinge+sn": "hinge + SN"}
 SHAPE = (28, 28, 1)
+PLOTTED = 9         # final samples a panel shows, kept in the numbers (3 × 3, grey)
 BATCH = 64
 LATENT = 64
 SCALES = {
@@ -89,12 +90,6 @@ MOST = 5                  # "most models": at least 5 of the 7
 ORDER_ALPHA = 0.05        # the one-sided exact permutation test of Spearman's ρ
 
 
-def sizes(scale: str) -> Dict:
-  if scale not in SCALES:
-    raise ValueError(f"scale: must be one of {list(SCALES)}, got {scale!r}")
-  return dict(SCALES[scale])
-
-
 def spearman_permutation(a, b):
   """(Spearman's ρ of a and b, its one-sided exact permutation p-value P(ρ_perm ≥ ρ))."""
   ra = np.argsort(np.argsort(a)).astype(float)
@@ -105,7 +100,7 @@ def spearman_permutation(a, b):
   return r, float(np.mean([q >= r - 1e-12 for q in perms]))
 
 
-def judge(final: Mapping[str, tuple], start: Mapping[str, float]) -> Dict[str, object]:
+def judge_fds(final: Mapping[str, tuple], start: Mapping[str, float]) -> Dict[str, object]:
   """The study's claims on `final` = {method: (mean FD, s.e. over seeds)} and `start` =
   {method: mean FD at iteration 0}.
 
@@ -151,59 +146,77 @@ def build(method: str, s: Mapping):
 def games(scale: str):
   """The seven games at `scale`, `seeds` runs each trained at once on the 60,000 training
   images."""
-  s = sizes(scale)
+  s = FIGURE.config(scale)
   return [_common.Game(m, build(m, s), SHAPE, s["iters"], runs=s["seeds"], at_once=s["seeds"],
                        examples=60000) for m in METHODS]
 
 
+def representative(fds) -> int:
+  """The seed whose final FD is the median of the game's (the lower middle one for an even
+  number of seeds; a non-finite FD sorts last): the seed whose samples the plot shows."""
+  v = np.asarray([_runner.value(f) for f in fds], float)
+  return int(np.argsort(np.nan_to_num(v, nan=np.inf), kind="stable")[(len(v) - 1) // 2])
+
+
 def train_method(method: str, data, metrics, key, s: Mapping) -> Dict:
-  """`s["seeds"]` runs of one game trained together: FD and classifier score curves."""
+  """`s["seeds"]` runs of one game trained together: FD and classifier score curves, and the
+  median seed's first 9 final samples (for the plot)."""
   import jax
   gan = build(method, s)
-  sample = jax.jit(jax.vmap(gan.sample, in_axes=(0, 0, None)), static_argnums=2)
   runs = s["seeds"]
   k_init, k_train, k_eval = jax.random.split(key, 3)
 
-  def scores(states, k, n):
-    x = np.asarray(sample(states, jax.random.split(k, runs), n))
-    per_run = [_common.quality(metrics, xi) if np.isfinite(xi).all()
-               else dict(fd=math.inf, classifier_score=1.0) for xi in x]
-    # with --inception-weights also the Inception numbers, in the study's units
-    keys = dict.fromkeys(k for p in per_run for k in p)
-    return {q: [p.get(q) for p in per_run] for q in keys}, x
+  def score(x):   # with --inception-weights also the Inception numbers, in the study's units
+    return (_common.quality(metrics, x) if np.isfinite(x).all()
+            else dict(fd=math.inf, classifier_score=1.0))
 
   c0 = common.cpu_seconds()
-  evals, r = _common.train(
-      gan, (jax.random.split(k_init, runs), jax.random.split(k_train, runs), k_eval),
-      lambda st, k, it: scores(st, k, s["samples"])[0], data=data, iters=s["iters"],
-      eval_every=s["eval_every"], seeds=runs, eval_at_start=True)
-  final, x = scores(r.state, jax.random.fold_in(k_eval, 1), s["final"])
+  evals, x, _ = _common.train_scored(
+      gan, (jax.random.split(k_init, runs), jax.random.split(k_train, runs), k_eval), score,
+      data=data, samples=s["samples"], final=s["final"], runs=runs, iters=s["iters"],
+      eval_every=s["eval_every"])
+  final = _common.per_run(score, x)
+  shown = representative(final["fd"])
   return dict(iterations=[e["iteration"] for e in evals],
               fd_curve=np.asarray([e["fd"] for e in evals]).T.tolist(),
-              samples=x[:, :36], cpu_seconds=common.cpu_seconds() - c0, **final)
+              samples=dict(seed=shown, x=_common.stored_images(x[shown, ..., 0], PLOTTED)),
+              cpu_seconds=common.cpu_seconds() - c0, **final)
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+def final_fds(numbers: Mapping) -> Dict[str, tuple]:
+  """{game: (mean final FD, s.e. over seeds)} as stored (None, a diverged seed's, is NaN)."""
+  return {m: (_runner.value(f["mean"]), _runner.value(f["se"]))
+          for m, f in numbers["final_fd"].items()}
+
+
+def judge(numbers: Mapping) -> Dict[str, bool]:
+  """The study's claims on the stored numbers: `judge_fds` of the final FDs and each game's
+  mean FD at iteration 0."""
+  start = {m: float(np.mean([_runner.value(c[0]) for c in r["fd_curve"]]))
+           for m, r in numbers["runs"].items()}
+  return judge_fds(final_fds(numbers), start)["checks"]
+
+
+def measure(s: Mapping, seed: int) -> Dict:
+  """Train every game's seeds; their FD curves, final FDs and classifier scores, what the
+  checks measured, and each game's median seed's samples."""
   import jax
   import jax.numpy as jnp
-  scale = scale or ("full" if full else "default")
-  s = sizes(scale)
   key = jax.random.key(seed)
-  c0, t0 = common.cpu_seconds(), time.time()
   train_x, _, metrics = _common.fashion_mnist(key, s["train_images"], s["final"])
   data = jnp.asarray(train_x)
-  runs = {}
+  runs, samples = {}, {}
   for i, m in enumerate(METHODS):
     r = train_method(m, data, metrics, jax.random.fold_in(key, i), s)
+    samples[m] = r.pop("samples")
     runs[m] = r
     print(f"  {m}: FD {' '.join(f'{v:.0f}' for v in r['fd'])} "
           f"({r['cpu_seconds']:.0f} CPU s)", flush=True)
   final = {m: _common.mean_se(r["fd"]) for m, r in runs.items()}
-  verdict = judge(final, {m: float(np.mean([c[0] for c in r["fd_curve"]]))
-                          for m, r in runs.items()})
-  real = dict(metrics.reference)
-  numbers = dict(
-      setup=dict(scale=scale, data="Fashion-MNIST train split, [-1, 1]", batch=BATCH,
+  verdict = judge_fds(final, {m: float(np.mean([c[0] for c in r["fd_curve"]]))
+                              for m, r in runs.items()})
+  return dict(
+      setup=dict(data="Fashion-MNIST train split, [-1, 1]", batch=BATCH,
                  latent_dim=LATENT, generator_iterations=s["iters"], seeds=s["seeds"],
                  architecture=f"InfoGAN (dim {s['dim']}, Dense {s['hidden']})",
                  final_samples=s["final"], fd_reference_images=s["train_images"],
@@ -212,45 +225,58 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
                        "FID, best of a wide hyper-parameter search"),
       thresholds=dict(trains_fd=TRAINS_FD, similar=SIMILAR, most=MOST,
                       order_alpha=ORDER_ALPHA),
-      real_test_images=real,
+      real_test_images=dict(metrics.reference),
       final_fd={m: dict(mean=v, se=e, per_seed=runs[m]["fd"]) for m, (v, e) in final.items()},
       classifier_score={m: _common.mean_se(r["classifier_score"]) for m, r in runs.items()},
       published_fid={m: dict(fid=v, spread=e) for m, (v, e) in PUBLISHED_FID.items()},
-      judged=verdict["numbers"],
-      runs={m: {k: v for k, v in r.items() if k != "samples"} for m, r in runs.items()},
-      seconds=dict(process_cpu=common.cpu_seconds() - c0, wall=time.time() - t0))
-  summary = (f"{scale}: {s['iters']} generator iterations × {s['seeds']} seeds. Mean FD "
-             "(this classifier): " + ", ".join(f"{METHODS[m]} {v:.0f}" for m, (v, _) in
-                                              final.items()) +
-             f"; Spearman ρ with the published order {verdict['numbers']['spearman_rho']:.2f}")
+      judged=verdict["numbers"], runs=runs, samples=samples)
+
+
+def summary(numbers: Mapping) -> str:
+  """Each game's mean final FD and the Spearman ρ with the published order."""
+  st = numbers["setup"]
+  return (f"{st['generator_iterations']} generator iterations × {st['seeds']} seeds. Mean FD "
+          "(this classifier): " + ", ".join(f"{METHODS[m]} {v:.0f}" for m, (v, _) in
+                                           final_fds(numbers).items()) +
+          f"; Spearman ρ with the published order "
+          f"{_runner.value(numbers['judged']['spearman_rho']):.2f}")
+
+
+def markdown(numbers: Mapping) -> str:
+  """Each game's FD and classifier score here beside the study's FID."""
+  real, v = numbers["real_test_images"], _runner.value
   md = ["| game | FD here (mean ± s.e., this classifier) | classifier score | published "
         "best FID (Inception, not comparable) |", "|---|---|---|---|"]
-  for m, (v, e) in final.items():
+  for m, (fd, e) in final_fds(numbers).items():
     cs = numbers["classifier_score"][m]
     pub = PUBLISHED_FID.get(m)
-    md.append(f"| {METHODS[m]} | {v:.1f} ± {e:.1f} | {cs[0]:.2f} ± {cs[1]:.2f} | "
+    md.append(f"| {METHODS[m]} | {fd:.1f} ± {e:.1f} | {v(cs[0]):.2f} ± {v(cs[1]):.2f} | "
               f"{f'{pub[0]:.1f} ± {pub[1]:.1f}' if pub else '— (not in the study)'} |")
-  md.append(f"| real test images | {real['fashion_frechet_distance']:.1f} | "
-            f"{real['fashion_classifier_score']:.2f} | |")
-  return _common.save(out, NAME, _figure(runs, final, s), numbers, verdict["checks"], summary,
-                      PAPER, "\n".join(md))
+  md.append(f"| real test images | {v(real['fashion_frechet_distance']):.1f} | "
+            f"{v(real['fashion_classifier_score']):.2f} | |")
+  return "\n".join(md)
 
 
-def _figure(runs, final, s):
+def plot(numbers: Mapping):
+  """Top: FD curves and final FDs beside the published FIDs; bottom: each game's median
+  seed's samples."""
   from experiments.plots import image_grid
   plt = common.matplotlib_pyplot()
+  runs, st = numbers["runs"], numbers["setup"]
   fig = plt.figure(figsize=(14, 8.5))
-  grid = fig.add_gridspec(2, len(METHODS))
-  curves_and_bars(fig, grid, runs, final)
-  for j, m in enumerate(METHODS):
+  grid = fig.add_gridspec(2, len(runs))
+  curves_and_bars(fig, grid, runs, final_fds(numbers))
+  for j, m in enumerate(runs):
+    shown = numbers["samples"][m]
     ax = fig.add_subplot(grid[1, j])
-    ax.imshow(image_grid(np.asarray(runs[m]["samples"][0]))[..., 0], cmap="gray", vmin=0,
+    ax.imshow(image_grid(_common.images_of(shown["x"])[..., None])[..., 0], cmap="gray", vmin=0,
               vmax=1, interpolation="nearest")
     ax.set_axis_off()
-    ax.set_title(f"{METHODS[m]}, seed 0\nFD {runs[m]['fd'][0]:.0f}", fontsize=8)
-  fig.suptitle(f"Are GANs Created Equal? reduced: Fashion-MNIST, InfoGAN architecture (dim "
-               f"{s['dim']}), {s['iters']} generator iterations × {s['seeds']} seeds",
-               fontsize=10)
+    ax.set_title(f"{METHODS[m]}, seed {shown['seed']} (median FD)\n"
+                 f"FD {_runner.value(runs[m]['fd'][shown['seed']]):.0f}", fontsize=8)
+  fig.suptitle(f"Are GANs Created Equal? reduced: Fashion-MNIST, {st['architecture']} "
+               f"architecture, {st['generator_iterations']} generator iterations × "
+               f"{st['seeds']} seeds", fontsize=10)
   return fig
 
 
@@ -270,7 +296,7 @@ def curves_and_bars(fig, grid, runs, final):
   ax.legend(fontsize=7)
   ax.set_title("FD during training: seed mean (thick), each seed (thin)", fontsize=9)
   ax = fig.add_subplot(grid[0, split:])
-  ms = list(METHODS)
+  ms = list(runs)
   ours = ax.bar(np.arange(len(ms)) - 0.2, [final[m][0] for m in ms], 0.4,
                 yerr=[final[m][1] for m in ms])
   ax.set_ylabel("FD here")
@@ -288,5 +314,10 @@ def curves_and_bars(fig, grid, runs, final):
   ax.set_title("Final FD here beside the study's FIDs: compare orders, not values", fontsize=9)
 
 
+FIGURE = _runner.Figure(
+    name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge, plot=plot,
+    summary=summary, markdown=markdown, games=games, note=NOTE, published=PUBLISHED)
+
+
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
