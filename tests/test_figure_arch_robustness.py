@@ -8,9 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from experiments.figures import _common, runner
 from experiments.figures import arch_robustness as ar
 
-REAL = dict(classifier_score=8.0)
+REAL = dict(fashion_classifier_score=8.0)
 
 
 def _run(score=3.0, fd=200.0, fd_start=700.0, diversity=0.9, classes=10):
@@ -31,8 +32,13 @@ def _papers_runs(**over):
   return runs
 
 
+def _numbers(**over):
+  """The stored numbers `judge` reads, of `_papers_runs(**over)`."""
+  return runner.as_stored(dict(runs=_papers_runs(**over), real_test_images=REAL))
+
+
 def test_the_papers_outcome_passes_every_check():
-  checks = ar.judge(_papers_runs(), REAL)
+  checks = ar.judge(_numbers())
   assert len(checks) == 8 and all(checks.values()), checks
 
 
@@ -48,7 +54,7 @@ def test_the_papers_outcome_passes_every_check():
     (dict(wgan_mlp=dict(diversity=0.4)), [7]),
 ])
 def test_each_check_fails_when_its_phenomenon_is_absent(changes, failing):
-  values = list(ar.judge(_papers_runs(**changes), REAL).values())
+  values = list(ar.judge(_numbers(**changes)).values())
   assert [i for i, ok in enumerate(values) if not ok] == failing
 
 
@@ -61,7 +67,7 @@ def test_diversity_is_the_mean_pairwise_distance():
 def test_the_three_generators_are_the_papers():
   """DCGAN G with BatchNorm; the Fig 6 G without it and with `dim` filters throughout (fewer
   parameters); the MLP G with 3 hidden layers of `width` and a linear output."""
-  sz = ar.sizes("tiny")
+  sz = ar.FIGURE.config("tiny")
   z = jnp.ones((2, ar.LATENT))
   counts = {}
   for g in ar.GENERATORS:
@@ -78,7 +84,7 @@ def test_the_three_generators_are_the_papers():
 
 
 def test_the_two_losses_are_the_recipes():
-  sz = ar.sizes("default")
+  sz = ar.FIGURE.config("default")
   wgan, gan = ar.build("wgan", "dcgan", sz).config, ar.build("gan", "dcgan", sz).config
   assert wgan.objective == "wgan" and wgan.clip_value == 0.01 and wgan.n_critic == 5
   assert wgan.optimizer == "rmsprop" and wgan.lr_d == sz["wgan_lr"]
@@ -86,16 +92,57 @@ def test_the_two_losses_are_the_recipes():
   assert gan.batch_size == wgan.batch_size == ar.BATCH
 
 
+def test_a_diverged_run_passes_none_of_its_checks():
+  """A non-finite final FD (stored as None) is NaN: the WGAN MLP run neither trains nor sits
+  between the two FDs; nothing raises."""
+  values = list(ar.judge(_numbers(wgan_mlp=dict(fd=float("nan")))).values())
+  assert [i for i, ok in enumerate(values) if not ok] == [4, 5]
+
+
+def _stored_numbers():
+  """Numbers as `measure` stores them (runs with curves, samples), from the papers' runs."""
+  runs = {}
+  for i, (n, r) in enumerate(_papers_runs().items()):
+    runs[n] = dict(r, iterations=[0, 4, 8], fd_curve=[r["fd_start"], 400.0, r["fd"]],
+                   generator_parameters=1000 + i, nearest_train_share=0.0)
+  x = np.linspace(-1, 1, 9 * 28 * 28).reshape(9, 28, 28)
+  return dict(runner.as_stored(dict(
+      setup=dict(generator_iterations=8, dcgan_dim=4, wgan_lr=5e-4), runs=runs,
+      real_test_images=dict(REAL, fashion_frechet_distance=2.2, fashion_classes_covered=10.0,
+                            nearest_train_share=0.0))),
+      samples=dict.fromkeys(runs, _common.stored_images(x)))   # as stored
+
+
+def test_summary_markdown_and_plot_read_the_stored_numbers():
+  n = _stored_numbers()
+  s = ar.summary(n)
+  assert s.startswith("8 generator iterations, dim 4, WGAN RMSProp 0.0005. ")
+  assert "gan/mlp 1.30 / 500 / 2 / 0.30" in s and "(real test images 8.00 / 2.2 / 10.0 / 1)" in s
+  md = ar.markdown(n)
+  assert ("| standard GAN (DCGAN recipe) | MLP G, 3 × 512 ReLU (Fig 7) | 1,005 | 1.30 | "
+          "700 → 500 ") in md
+  fig = ar.plot(n)
+  assert len(fig.axes) == 8 and "FD 500" in fig.axes[6].get_title()
+  import matplotlib.pyplot as plt
+  plt.close(fig)
+  # the stored samples are the images at the PNG's resolution
+  x = np.linspace(-1, 1, 9 * 28 * 28).reshape(9, 28, 28)
+  np.testing.assert_allclose(_common.images_of(n["samples"]["gan/mlp"]), x, atol=1 / 255)
+
+
 @pytest.mark.slow
 def test_tiny_run_writes_png_and_json(tmp_path):
-  r = ar.run(str(tmp_path), scale="tiny")
+  r = runner.run(ar.FIGURE, str(tmp_path), scale="tiny")
   assert (tmp_path / "arch_robustness.png").read_bytes()[:4] == b"\x89PNG"
   n = json.loads((tmp_path / "arch_robustness.json").read_text())["numbers"]
-  sz = ar.sizes("tiny")
+  sz = ar.FIGURE.config("tiny")
   assert set(n["runs"]) == {f"{l}/{g}" for l in ar.LOSSES for g in ar.GENERATORS}
   for name, run in n["runs"].items():
     assert run["iterations"] == list(range(0, sz["iters"] + 1, sz["eval_every"]))
     assert np.all(np.asarray(run["fd_curve"]) > 0) and run["finite"]
     assert run["fd_start"] == run["fd_curve"][0]
     assert 0 <= run["diversity_ratio"] and 1 - 1e-6 <= run["classifier_score"] <= 10 + 1e-6
+    assert np.asarray(n["samples"][name]).shape == (ar.PLOTTED, 28, 28)
   assert len(r["checks"]) == 8
+  # re-judged from the JSON alone: the same checks
+  assert runner.rebuild(ar.FIGURE, str(tmp_path))["checks"] == r["checks"]

@@ -1,7 +1,7 @@
 """WGAN Figs 5–7 on Fashion-MNIST: three generator architectures, each trained with WGAN (weight
 clipping) and with the standard GAN.
 
-  python -m experiments.figures.arch_robustness --out runs/figures
+  python -m experiments.figures.arch_robustness --out runs/figures [--scale tiny|default|full]
 
 The generators (all with the same DCGAN critic: 5×5 stride-2 convolutions, BatchNorm after the
 first, LeakyReLU 0.2, as the official WGAN code's `DCGAN_D`):
@@ -29,6 +29,7 @@ import numpy as np
 
 from experiments import common
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 
 NAME = "arch_robustness"
 PAPER = ("WGAN (arXiv:1701.07875) §4.3 'Improved stability': 'We observe that WGANs are much "
@@ -59,6 +60,7 @@ NOTE = ("Reproduced in part at the CPU default: 2000 generator iterations per ru
         "no run copies training images (nearest-train share ≤ 0.005).")
 
 SHAPE = (28, 28, 1)
+PLOTTED = 9         # final samples a panel shows, kept in the numbers (3 × 3, grey)
 BATCH = 64          # the official WGAN code's batchSize
 LATENT = 100        # its nz
 MLP_DEPTH = 3       # MLP_G's hidden layers (docs/papers.md §5 item 10)
@@ -87,12 +89,6 @@ MIN_CLASSES = 5
 FULL_CLASSES = 8      # "no evidence of mode collapse": diversity ≥ 0.6 and ≥ 8 of 10 classes
 
 
-def sizes(scale: str) -> Dict:
-  if scale not in SCALES:
-    raise ValueError(f"scale: must be one of {list(SCALES)}, got {scale!r}")
-  return dict(SCALES[scale])
-
-
 def diversity(x, max_n: int = 500) -> float:
   """Mean pairwise Euclidean pixel distance between the first `max_n` images of x [N, ...]."""
   v = np.asarray(x, np.float64).reshape(len(x), -1)[:max_n]
@@ -111,7 +107,7 @@ def collapsed(r: Mapping) -> bool:
   return r["diversity_ratio"] < COLLAPSED or r["classes_covered"] < MIN_CLASSES
 
 
-def judge(runs: Mapping[str, Mapping], real: Mapping) -> Dict[str, bool]:
+def judge_runs(runs: Mapping[str, Mapping], real: Mapping) -> Dict[str, bool]:
   """The paper's claims on the final metrics of runs "LOSS/GENERATOR" (`real`: the real test
   images' classifier score)."""
   t = lambda name: trains(runs[name], real)
@@ -160,30 +156,36 @@ def build(loss: str, generator: str, sz: Mapping):
                   wj.make_config("wgan" if loss == "wgan" else "nsgan", **over), array_sampler)
 
 
+def runs_of(numbers: Mapping) -> Dict[str, Dict[str, float]]:
+  """The stored runs' final metrics as `judge_runs` reads them (a non-finite value, stored as
+  None, is NaN: it passes no comparison)."""
+  keys = ("classifier_score", "fd", "fd_start", "diversity_ratio", "classes_covered")
+  return {n: {k: _runner.value(r[k]) for k in keys} for n, r in numbers["runs"].items()}
+
+
+def judge(numbers: Mapping) -> Dict[str, bool]:
+  """The paper's claims on the stored numbers (`judge_runs` of their runs)."""
+  real = _runner.value(numbers["real_test_images"]["fashion_classifier_score"])
+  return judge_runs(runs_of(numbers), dict(classifier_score=real))
+
+
 def games(scale: str):
   """The six (loss, generator) GANs at `scale`, one run each on the 60,000 training images."""
-  sz = sizes(scale)
+  sz = FIGURE.config(scale)
   return [_common.Game(f"{loss}/{g}", build(loss, g, sz), SHAPE, sz["iters"], examples=60000)
           for loss in LOSSES for g in GENERATORS]
 
 
 def train_one(loss: str, generator: str, sz: Mapping, data, metrics, key) -> Dict:
-  """Train one (loss, generator); its FD and score every `eval_every` and its final metrics."""
+  """Train one (loss, generator); its FD and score every `eval_every` and its final metrics
+  (with the first 9 final samples, for the plot)."""
   import jax
-  from experiments.evaluators import sample_in_chunks
   gan = build(loss, generator, sz)
-  k_init, k_train, k_eval = jax.random.split(key, 3)
-  k_z = jax.random.fold_in(k_eval, 0)
-
-  def evaluate(state, _, it):
-    return _common.quality(metrics, sample_in_chunks(gan.sample, state, k_z, sz["samples"]))
-
   c0, t0 = common.cpu_seconds(), time.time()
-  evals, r = _common.train(gan, (k_init, k_train, k_eval), evaluate, data=data,
-                           iters=sz["iters"], eval_every=sz["eval_every"],
-                           iters_per_call=sz["eval_every"], log_every=sz["eval_every"],
-                           eval_at_start=True)
-  x = sample_in_chunks(gan.sample, r.state, jax.random.fold_in(k_eval, 1), sz["final"])
+  evals, x, r = _common.train_scored(
+      gan, tuple(jax.random.split(key, 3)), lambda x: _common.quality(metrics, x), data=data,
+      samples=sz["samples"], final=sz["final"], iters=sz["iters"], eval_every=sz["eval_every"],
+      iters_per_call=sz["eval_every"], log_every=sz["eval_every"])
   final = metrics.of(x)
   params = jax.tree_util.tree_leaves(r.state.generator.params)
   return dict(
@@ -194,34 +196,32 @@ def train_one(loss: str, generator: str, sz: Mapping, data, metrics, key) -> Dic
       kl_to_uniform=final["fashion_kl_to_uniform"],
       nearest_train_share=final["nearest_train_share"], diversity=diversity(x),
       generator_parameters=int(sum(p.size for p in params)),
-      finite=bool(np.isfinite(x).all()), samples=np.asarray(x[:64]),
+      finite=bool(np.isfinite(x).all()), samples=_common.stored_images(x[..., 0], PLOTTED),
       seconds=time.time() - t0, cpu_seconds=common.cpu_seconds() - c0)
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+def measure(sz: Mapping, seed: int) -> Dict:
+  """Train the six (loss, generator) runs; their curves and final metrics, the real test
+  images' metrics, and each run's first 9 final samples (for the plot)."""
   import jax
   import jax.numpy as jnp
-  scale = scale or ("full" if full else "default")
-  sz = sizes(scale)
   key = jax.random.key(seed)
-  c0 = common.cpu_seconds()
   train_x, test_x, metrics = _common.fashion_mnist(key, sz["train_images"], sz["final"])
   real = dict(metrics.reference)
   real_diversity = diversity(test_x[2000:2000 + sz["final"]])
   real["diversity"] = real_diversity
   data = jnp.asarray(train_x)
-  runs = {}
+  runs, samples = {}, {}
   for i, (loss, g) in enumerate((l, g) for l in LOSSES for g in GENERATORS):
     r = train_one(loss, g, sz, data, metrics, jax.random.fold_in(key, i))
     r["diversity_ratio"] = r["diversity"] / real_diversity
+    samples[f"{loss}/{g}"] = r.pop("samples")
     runs[f"{loss}/{g}"] = r
     print(f"  {loss}/{g}: score {r['classifier_score']:.2f}, FD {r['fd_start']:.0f} → "
           f"{r['fd']:.0f}, {r['classes_covered']} classes, diversity {r['diversity_ratio']:.2f}"
           f" ({r['cpu_seconds']:.0f} CPU s)", flush=True)
-  checks = judge(runs, dict(classifier_score=real["fashion_classifier_score"]))
-  fig = _figure(runs, real, sz)
-  numbers = dict(
-      setup=dict(scale=scale, data="Fashion-MNIST train split (60,000 images, [-1, 1])",
+  return dict(
+      setup=dict(data="Fashion-MNIST train split (60,000 images, [-1, 1])",
                  batch=BATCH, latent_dim=LATENT, generator_iterations=sz["iters"],
                  dcgan_dim=sz["dim"], mlp_width=sz["width"], mlp_hidden_layers=MLP_DEPTH,
                  wgan=f"clip 0.01, RMSProp {sz['wgan_lr']:g}, n_critic 5, warm-up 100 critic "
@@ -229,58 +229,76 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
                  gan="nsgan: Adam 2e-4, β1 0.5, 1 D step, −log D generator cost",
                  critic="DCGAN critic, BatchNorm, for every run", eval_every=sz["eval_every"],
                  eval_samples=sz["samples"], final_samples=sz["final"],
-                 fd_reference_images=sz["train_images"],
+                 fd_reference_images=sz["train_images"], wgan_lr=sz["wgan_lr"],
                  paper="LSUN bedrooms 64×64, DCGAN dim 64, MLP 512 units, RMSProp 5e-5"),
       thresholds=dict(trains_score=TRAINS_SCORE, trains_fd=TRAINS_FD, collapsed=COLLAPSED,
                       min_classes=MIN_CLASSES, full_classes=FULL_CLASSES),
-      real_test_images=real,
-      runs={n: {k: v for k, v in r.items() if k != "samples"} for n, r in runs.items()},
-      seconds=dict(process_cpu=common.cpu_seconds() - c0))
-  summary = (f"{scale}: {sz['iters']} generator iterations, dim {sz['dim']}, WGAN RMSProp "
-             f"{sz['wgan_lr']:g}. Final score / FD / classes / diversity: " +
-             "; ".join(f"{n} {r['classifier_score']:.2f} / {r['fd']:.0f} / "
-                       f"{r['classes_covered']} / {r['diversity_ratio']:.2f}"
-                       for n, r in runs.items()) +
-             f" (real test images {real['fashion_classifier_score']:.2f} / "
-             f"{real['fashion_frechet_distance']:.1f} / {real['fashion_classes_covered']} / 1)")
+      real_test_images=real, runs=runs, samples=samples)
+
+
+def summary(numbers: Mapping) -> str:
+  """Each run's final score / FD / classes / diversity beside the real test images'."""
+  st, real, v = numbers["setup"], numbers["real_test_images"], _runner.value
+  lr = f", WGAN RMSProp {st['wgan_lr']:g}" if "wgan_lr" in st else ""
+  return (f"{st['generator_iterations']} generator iterations, dim {st['dcgan_dim']}{lr}. "
+          "Final score / FD / classes / diversity: " +
+          "; ".join(f"{n} {v(r['classifier_score']):.2f} / {v(r['fd']):.0f} / "
+                    f"{r['classes_covered']} / {v(r['diversity_ratio']):.2f}"
+                    for n, r in numbers["runs"].items()) +
+          f" (real test images {v(real['fashion_classifier_score']):.2f} / "
+          f"{v(real['fashion_frechet_distance']):.1f} / {real['fashion_classes_covered']} / 1)")
+
+
+def markdown(numbers: Mapping) -> str:
+  """The runs' table, the real test images in the last row."""
+  real, v = numbers["real_test_images"], _runner.value
   md = ["| loss | generator | G parameters | classifier score | FD (start → end) | classes "
         "| diversity (× real) | nearest-train share |", "|---|---|---|---|---|---|---|---|"]
   md += [f"| {LOSSES[n.split('/')[0]]} | {GENERATORS[n.split('/')[1]]} | "
-         f"{r['generator_parameters']:,} | {r['classifier_score']:.2f} | {r['fd_start']:.0f} → "
-         f"{r['fd']:.0f} | {r['classes_covered']} | {r['diversity_ratio']:.2f} | "
-         f"{r['nearest_train_share']:.3f} |" for n, r in runs.items()]
-  md.append(f"| real test images | – | – | {real['fashion_classifier_score']:.2f} | "
-            f"{real['fashion_frechet_distance']:.1f} | {real['fashion_classes_covered']} | 1 | "
-            f"{real['nearest_train_share']:.3f} |")
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER, "\n".join(md))
+         f"{r['generator_parameters']:,} | {v(r['classifier_score']):.2f} | "
+         f"{v(r['fd_start']):.0f} → {v(r['fd']):.0f} | {r['classes_covered']} | "
+         f"{v(r['diversity_ratio']):.2f} | {v(r['nearest_train_share']):.3f} |"
+         for n, r in numbers["runs"].items()]
+  md.append(f"| real test images | – | – | {v(real['fashion_classifier_score']):.2f} | "
+            f"{v(real['fashion_frechet_distance']):.1f} | {real['fashion_classes_covered']} | "
+            f"1 | {v(real['nearest_train_share']):.3f} |")
+  return "\n".join(md)
 
 
-def _figure(runs, real, sz):
+def plot(numbers: Mapping):
+  """Each run's first 9 final samples, and each loss's FD curves."""
   from experiments.plots import image_grid
+  runs, real, v = numbers["runs"], numbers["real_test_images"], _runner.value
   fig, axes = _common.subplots(2, 4, figsize=(16, 8.4),
                                gridspec_kw=dict(width_ratios=[1, 1, 1, 1.15]))
   for i, loss in enumerate(LOSSES):
     for j, g in enumerate(GENERATORS):
       r, ax = runs[f"{loss}/{g}"], axes[i, j]
-      ax.imshow(image_grid(r["samples"])[..., 0], cmap="gray", vmin=0, vmax=1,
-                interpolation="nearest")
+      x = _common.images_of(numbers["samples"][f"{loss}/{g}"])[..., None]
+      ax.imshow(image_grid(x)[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
       ax.set_axis_off()
-      ax.set_title(f"{LOSSES[loss]}\n{GENERATORS[g]}\nscore {r['classifier_score']:.2f}, "
-                   f"FD {r['fd']:.0f}, {r['classes_covered']} classes, "
-                   f"diversity {r['diversity_ratio']:.2f}", fontsize=8)
+      ax.set_title(f"{LOSSES[loss]}\n{GENERATORS[g]}\nscore {v(r['classifier_score']):.2f}, "
+                   f"FD {v(r['fd']):.0f}, {r['classes_covered']} classes, "
+                   f"diversity {v(r['diversity_ratio']):.2f}", fontsize=8)
     ax = axes[i, 3]
     for g in GENERATORS:
       r = runs[f"{loss}/{g}"]
-      ax.plot(r["iterations"], r["fd_curve"], marker=".", label=GENERATORS[g])
-    ax.axhline(real["fashion_frechet_distance"], color="k", ls="--", lw=0.8,
+      ax.plot(r["iterations"], np.asarray(r["fd_curve"], float), marker=".",
+              label=GENERATORS[g])
+    ax.axhline(v(real["fashion_frechet_distance"]), color="k", ls="--", lw=0.8,
                label="real test images")
     ax.set(yscale="log", xlabel="generator iterations", ylabel="FD (Fashion classifier)",
            title=LOSSES[loss])
     ax.legend(fontsize=7)
-  fig.suptitle(f"WGAN Figs 5–7 on Fashion-MNIST: {sz['iters']} generator iterations each, "
-               "same DCGAN critic", fontsize=10)
+  fig.suptitle(f"WGAN Figs 5–7 on Fashion-MNIST: {numbers['setup']['generator_iterations']} "
+               "generator iterations each, same DCGAN critic", fontsize=10)
   return fig
 
 
+FIGURE = _runner.Figure(
+    name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge, plot=plot,
+    summary=summary, markdown=markdown, games=games, note=NOTE, published=PUBLISHED)
+
+
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
