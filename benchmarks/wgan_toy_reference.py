@@ -243,7 +243,26 @@ def merge(paths: List[str]) -> str:
         rows.setdefault(name, []).extend(r for r in row["runs"] if r["seed"] not in seen)
   table = TABLE_HEAD + [row_text(name, summarise(runs), len(runs))
                         for name, runs in rows.items()]
-  return "\n".join(table)
+  return "\n".join(table + differences(rows))
+
+
+def differences(rows: Dict[str, List[Dict]]) -> List[str]:
+  """Each row's mean minus the first row's, with the standard error of the difference
+  (√(s₁²/n₁ + s₂²/n₂), sample standard deviations), for W1 and the high-quality share."""
+  names = list(rows)
+  out = []
+  for name in names[1:]:
+    parts = []
+    for key, unit, scale, f in (("w1_exact", "", 1.0, ".3f"),
+                                ("hq_fraction", " points", 100.0, ".1f")):
+      a, b = (np.array([r[key] for r in rows[n]], np.float64) * scale for n in (names[0], name))
+      if len(a) < 2 or len(b) < 2:
+        continue
+      d, se = b.mean() - a.mean(), math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+      parts.append(f"{key} {d:+{f}}{unit} ± {se:{f}} ({abs(d) / se:.1f} s.e.)")
+    if parts:
+      out.append(f"{name} − {names[0]}: " + ", ".join(parts))
+  return out
 
 
 TABLE_HEAD = ["| run | exact W1 ± sd (range) | high-quality ± sd | modes ± sd | seconds/run |",
