@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from experiments.figures import mixgan_scores as ms
+from experiments.figures import runner
 
 LEVELS = {"nsgan": (2.5, 0.05), "nsgan ×5": (2.6, 0.05), "mix+nsgan": (2.9, 0.05),
           "wgan": (1.8, 0.05), "mix+wgan": (2.1, 0.05)}
@@ -17,8 +18,13 @@ THEORY = [dict(m=32, w1=1.28, small_critic=0.52), dict(m=128, w1=1.23, small_cri
           dict(m=512, w1=1.20, small_critic=0.14), dict(m=2048, w1=1.16, small_critic=0.065)]
 
 
+def _judge(levels=LEVELS, theory=THEORY):
+  """The checks of stored numbers holding these levels and distances."""
+  return ms.judge(runner.as_stored(dict(levels=levels, theory=theory)))
+
+
 def test_the_papers_outcome_passes_every_check():
-  assert all(ms.judge(LEVELS, THEORY).values())
+  assert all(_judge().values())
 
 
 @pytest.mark.parametrize("levels, theory, failing", [
@@ -30,8 +36,44 @@ def test_the_papers_outcome_passes_every_check():
     (LEVELS, [THEORY[0], THEORY[2], THEORY[1], THEORY[3]], [4]),       # not falling throughout
 ])
 def test_each_check_fails_when_its_claim_is_absent(levels, theory, failing):
-  values = list(ms.judge(levels, theory).values())
+  values = list(_judge(levels, theory).values())
   assert [i for i, ok in enumerate(values) if not ok] == failing
+
+
+def test_a_diverged_run_passes_none_of_its_checks():
+  """A non-finite level or distance (stored as None) is NaN: its comparisons fail."""
+  nan = float("nan")
+  assert list(_judge(dict(LEVELS, **{"mix+wgan": (nan, nan)})).values()) == [
+      True, True, False, True, True]
+  theory = THEORY[:-1] + [dict(m=2048, w1=float("inf"), small_critic=nan)]
+  assert list(_judge(theory=theory).values()) == [True, True, True, False, False]
+
+
+def _stored_numbers():
+  table = {k: dict(iterations=[0, 2, 4], score=[[1.0, 2.0, lv], [1.0, 2.5, lv + 0.1]], dim=4,
+                   generator_parameters=100, critic_parameters=50)
+           for k, (lv, _) in LEVELS.items()}
+  table["mix+nsgan"]["weight_movement"] = 0.02
+  theory = [dict(t, js=math.log(2), linear=t["small_critic"] / 2) for t in THEORY]
+  return runner.as_stored(dict(
+      setup=dict(seeds=2, generator_iterations=4, methods={"nsgan": dict(dim=4)},
+                 gaussian=dict(d=100)), levels=LEVELS, table=table, theory=theory,
+      real_test_images_score=8.0))
+
+
+def test_summary_markdown_and_plot_read_the_stored_numbers():
+  n = _stored_numbers()
+  s = ms.summary(n)
+  assert s.startswith("2 seeds × 4 generator iterations, dim 4. Level (Fashion classifier "
+                      "score): nsgan 2.50 ± 0.05, ")
+  assert "mix+nsgan 0.020" in s and "m 32 → 2048: W1 1.280 → 1.160" in s
+  md = ms.markdown(n)
+  assert "| mix+nsgan | 4 | 100 / 50 | 2.90 ± 0.05 | 7.72 (MIX+DCGAN) |" in md
+  assert "| 2048 | 1.160 | 0.693 | 0.033 | 0.065 |" in md
+  fig = ms.plot(n)
+  assert len(fig.axes) == 3 and "N(0, I/100)" in fig.axes[2].get_title()
+  import matplotlib.pyplot as plt
+  plt.close(fig)
 
 
 def test_level_is_the_tail_mean_over_runs():
@@ -66,10 +108,10 @@ def test_gaussian_distances_are_exact_where_they_can_be():
 
 @pytest.mark.slow
 def test_tiny_run_writes_png_and_json(tmp_path):
-  r = ms.run(str(tmp_path), scale="tiny")
+  r = runner.run(ms.FIGURE, str(tmp_path), scale="tiny")
   assert (tmp_path / "mixgan_scores.png").read_bytes()[:4] == b"\x89PNG"
   n = json.loads((tmp_path / "mixgan_scores.json").read_text())["numbers"]
-  s = ms.sizes("tiny")
+  s = ms.FIGURE.config("tiny")
   assert set(n["table"]) == set(ms.METHODS) and len(r["checks"]) == 5
   for k, v in n["table"].items():
     assert np.asarray(v["score"]).shape == (s["seeds"], s["iters"] // s["eval_every"] + 1)
@@ -83,3 +125,5 @@ def test_tiny_run_writes_png_and_json(tmp_path):
   for k in ("mix+nsgan", "mix+wgan"):
     w = np.asarray(n["table"][k]["w_g"])
     np.testing.assert_allclose(w.sum(axis=1), 1, rtol=1e-5)
+  # re-judged from the JSON alone: the same checks
+  assert runner.rebuild(ms.FIGURE, str(tmp_path))["checks"] == r["checks"]

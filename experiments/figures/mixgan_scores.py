@@ -1,6 +1,6 @@
 """MIX+GAN (Arora et al. 2017): the score table with its compute control, and the theory figure.
 
-  python -m experiments.figures.mixgan_scores --out runs/figures
+  python -m experiments.figures.mixgan_scores --out runs/figures [--scale tiny|default|full]
 
 Table (the paper's CIFAR-10 Inception-score table, here on Fashion-MNIST with this project's
 Fashion classifier score, `FashionMetrics`; not an Inception number): five methods, `seeds`
@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from typing import Dict, Mapping
 
 import numpy as np
 
 from experiments import common
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 
 NAME = "mixgan_scores"
 PAPER = ("MIX+GAN (Arora et al. 2017, arXiv:1703.00573): a mixture of T = 5 generators and "
@@ -80,12 +80,6 @@ SCALES = {
 TAIL = 1 / 3          # the level: mean over the last third of the evaluations
 SMALL_CRITIC_FALL = 0.5   # the small critic's distance at the largest m ≤ 0.5 × at the smallest
 W1_STAYS = 0.8            # W1 at the largest m ≥ 0.8 × at the smallest
-
-
-def sizes(scale: str) -> Dict:
-  if scale not in SCALES:
-    raise ValueError(f"scale: must be one of {list(SCALES)}, got {scale!r}")
-  return dict(SCALES[scale])
 
 
 # ------------------------------------------------------------------ theory
@@ -161,7 +155,7 @@ def build(label: str, shape, s: Mapping):
 def games(scale: str):
   """The five methods' GANs at `scale`, `seeds` runs each trained at once on the 60,000
   training images (the §3 theory panel trains small critics only, no GAN)."""
-  s = sizes(scale)
+  s = FIGURE.config(scale)
   shape = (28, 28, 1)
   return [_common.Game(label, build(label, shape, s)[0], shape, s["iters"], runs=s["seeds"],
                        at_once=s["seeds"], examples=60000) for label in METHODS]
@@ -171,20 +165,13 @@ def train_method(label: str, data, metrics, key, eval_key, s: Mapping) -> Dict:
   """`s["seeds"]` runs of one method trained together: score curves, final mixture weights."""
   import jax
   gan, dim = build(label, tuple(data.shape[1:]), s)
-  sample = jax.jit(jax.vmap(gan.sample, in_axes=(0, 0, None)), static_argnums=2)
   runs = s["seeds"]
-
-  def evaluate(states, k, it):
-    x = np.asarray(sample(states, jax.random.split(k, runs), s["samples"]))
-    per_run = [_common.quality(metrics, xi) for xi in x]
-    return {q: [p[q] for p in per_run] for q in ("classifier_score", "fd")}
-
   k_init, k_train = jax.random.split(key)
   c0 = common.cpu_seconds()
-  evals, r = _common.train(
+  evals, _, r = _common.train_scored(
       gan, (jax.random.split(k_init, runs), jax.random.split(k_train, runs), eval_key),
-      evaluate, data=data, iters=s["iters"], eval_every=s["eval_every"], seeds=runs,
-      eval_at_start=True)
+      lambda x: _common.quality(metrics, x), data=data, samples=s["samples"], runs=runs,
+      iters=s["iters"], eval_every=s["eval_every"])
   leaves = lambda p: sum(int(np.prod(v.shape[1:])) for v in jax.tree_util.tree_leaves(p))
   out = dict(iterations=[e["iteration"] for e in evals],
              score=np.asarray([e["classifier_score"] for e in evals]).T.tolist(),
@@ -207,9 +194,13 @@ def level(scores) -> tuple:
   return _common.mean_se(tail.mean(axis=1))
 
 
-def judge(levels: Mapping[str, tuple], theory: list) -> Dict[str, bool]:
-  """The paper's claims: a method beats another when its mean level is higher by more than the
-  two standard errors combined (√(se₁² + se₂²))."""
+def judge(numbers: Mapping) -> Dict[str, bool]:
+  """The paper's claims on the stored levels and theory: a method beats another when its mean
+  level is higher by more than the two standard errors combined (√(se₁² + se₂²)); a
+  non-finite number (stored as None) is NaN and passes no comparison."""
+  levels = {k: tuple(_runner.value(x) for x in v) for k, v in numbers["levels"].items()}
+  theory = [dict(t, w1=_runner.value(t["w1"]), small_critic=_runner.value(t["small_critic"]))
+            for t in numbers["theory"]]
   beats = lambda a, b: (levels[a][0] - levels[b][0]
                         > math.hypot(levels[a][1], levels[b][1]))
   first, last = theory[0], theory[-1]
@@ -229,13 +220,12 @@ def judge(levels: Mapping[str, tuple], theory: list) -> Dict[str, bool]:
   }
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+def measure(s: Mapping, seed: int) -> Dict:
+  """The §3 distances at every m, then the five methods' seeds trained and scored; each
+  method's level."""
   import jax
   import jax.numpy as jnp
-  scale = scale or ("full" if full else "default")
-  s = sizes(scale)
   key = jax.random.key(seed)
-  c0 = common.cpu_seconds()
   theory = [gaussian_distances(jax.random.fold_in(jax.random.fold_in(key, 200), m), m,
                                s["dims"], critic_steps=s["critic_steps"],
                                critic_width=s["critic_width"]) for m in s["ms"]]
@@ -249,11 +239,8 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
     print(f"  {label}: level {level(table[label]['score'])[0]:.2f} "
           f"({table[label]['cpu_seconds']:.0f} CPU s)", flush=True)
   levels = {k: level(v["score"]) for k, v in table.items()}
-  checks = judge(levels, theory)
-  real = metrics.reference["fashion_classifier_score"]
-  fig = _figure(table, levels, theory, real, s)
-  numbers = dict(
-      setup=dict(scale=scale, data="Fashion-MNIST train split (60,000 images, [-1, 1])",
+  return dict(
+      setup=dict(data="Fashion-MNIST train split (60,000 images, [-1, 1])",
                  arch="DCGAN family (experiments.builders.image_gan), each objective's "
                       "official defaults", components=COMPONENTS,
                  methods={k: dict(objective=o, dim=table[k]["dim"]) for k, (o, _) in
@@ -265,55 +252,79 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
                                f"{s['critic_width']} → 1 ReLU MLP, gradient penalty 10, Adam "
                                f"1e-3, {s['critic_steps']} full-batch steps")),
       thresholds=dict(tail=TAIL, small_critic_fall=SMALL_CRITIC_FALL, w1_stays=W1_STAYS),
-      levels=levels, table=table, theory=theory, real_test_images_score=real,
-      seconds=dict(process_cpu=common.cpu_seconds() - c0))
-  moved = {k: v["weight_movement"] for k, v in table.items() if "weight_movement" in v}
-  summary = (f"{scale}: {s['seeds']} seeds × {s['iters']} generator iterations, dim "
-             f"{s['dim']}. Level (Fashion classifier score): " +
-             ", ".join(f"{k} {m:.2f} ± {e:.2f}" for k, (m, e) in levels.items()) +
-             f" (real {real:.2f}); mixture weights' largest distance from 1/{COMPONENTS}: " +
-             ", ".join(f"{k} {v:.3f}" for k, v in moved.items()) +
-             f". Gaussian d = {s['dims']}, m {theory[0]['m']} → {theory[-1]['m']}: W1 "
-             f"{theory[0]['w1']:.3f} → {theory[-1]['w1']:.3f}, small critic "
-             f"{theory[0]['small_critic']:.3f} → {theory[-1]['small_critic']:.3f}, linear "
-             f"{theory[0]['linear']:.3f} → {theory[-1]['linear']:.3f}")
+      levels=levels, table=table, theory=theory,
+      real_test_images_score=metrics.reference["fashion_classifier_score"])
+
+
+def summary(numbers: Mapping) -> str:
+  """The levels, the mixture weights' movement and the §3 distances at the smallest and
+  largest m."""
+  st, theory, v = numbers["setup"], numbers["theory"], _runner.value
+  moved = {k: t["weight_movement"] for k, t in numbers["table"].items()
+           if "weight_movement" in t}
+  first, last = theory[0], theory[-1]
+  return (f"{st['seeds']} seeds × {st['generator_iterations']} generator iterations, dim "
+          f"{st['methods']['nsgan']['dim']}. Level (Fashion classifier score): " +
+          ", ".join(f"{k} {v(m):.2f} ± {v(e):.2f}" for k, (m, e) in numbers["levels"].items()) +
+          f" (real {v(numbers['real_test_images_score']):.2f}); mixture weights' largest "
+          f"distance from 1/{COMPONENTS}: " + ", ".join(f"{k} {v(w):.3f}" for k, w in
+                                                       moved.items()) +
+          f". Gaussian d = {st['gaussian']['d']}, m {first['m']} → {last['m']}: W1 "
+          f"{v(first['w1']):.3f} → {v(last['w1']):.3f}, small critic "
+          f"{v(first['small_critic']):.3f} → {v(last['small_critic']):.3f}, linear "
+          f"{v(first['linear']):.3f} → {v(last['linear']):.3f}")
+
+
+def markdown(numbers: Mapping) -> str:
+  """The score table beside the published scores, and the §3 distances."""
+  levels, v = numbers["levels"], _runner.value
   md = ["| method | width | G / D parameters | score level | published (CIFAR-10 IS) |",
         "|---|---|---|---|---|"]
   pub = {"nsgan": "6.58 (DCGAN)", "nsgan ×5": "7.34 (DCGAN 5× size)",
          "mix+nsgan": "7.72 (MIX+DCGAN)", "wgan": "3.82", "mix+wgan": "4.04"}
-  md += [f"| {k} | {v['dim']} | {v['generator_parameters']:,} / {v['critic_parameters']:,} | "
-         f"{levels[k][0]:.2f} ± {levels[k][1]:.2f} | {pub[k]} |" for k, v in table.items()]
+  md += [f"| {k} | {t['dim']} | {t['generator_parameters']:,} / {t['critic_parameters']:,} | "
+         f"{v(levels[k][0]):.2f} ± {v(levels[k][1]):.2f} | {pub[k]} |"
+         for k, t in numbers["table"].items()]
   md += ["", "| m | W1 (exact) | JS | linear critic | small critic |", "|---|---|---|---|---|"]
-  md += [f"| {t['m']} | {t['w1']:.3f} | {t['js']:.3f} | {t['linear']:.3f} | "
-         f"{t['small_critic']:.3f} |" for t in theory]
-  return _common.save(out, NAME, fig, numbers, checks, summary, PAPER, "\n".join(md))
+  md += [f"| {t['m']} | {v(t['w1']):.3f} | {v(t['js']):.3f} | {v(t['linear']):.3f} | "
+         f"{v(t['small_critic']):.3f} |" for t in numbers["theory"]]
+  return "\n".join(md)
 
 
-def _figure(table, levels, theory, real, s):
+def plot(numbers: Mapping):
+  """Score curves (mean and range over the runs), the levels, the §3 distances against m."""
+  table, levels, theory = numbers["table"], numbers["levels"], numbers["theory"]
+  st, v = numbers["setup"], _runner.value
   fig, axes = _common.subplots(1, 3, figsize=(16, 4.6))
   colours = {"nsgan": "tab:red", "nsgan ×5": "darkred", "mix+nsgan": "salmon",
              "wgan": "tab:blue", "mix+wgan": "lightblue"}
-  for k, v in table.items():
-    sc = np.asarray(v["score"])
-    axes[0].plot(v["iterations"], sc.mean(0), color=colours[k], label=k)
-    axes[0].fill_between(v["iterations"], sc.min(0), sc.max(0), color=colours[k], alpha=0.2)
+  for k, t in table.items():
+    sc = np.asarray(t["score"], float)
+    axes[0].plot(t["iterations"], sc.mean(0), color=colours[k], label=k)
+    axes[0].fill_between(t["iterations"], sc.min(0), sc.max(0), color=colours[k], alpha=0.2)
   axes[0].set(xlabel="generator iterations", ylabel="Fashion classifier score",
-              title=f"score, mean and range over {s['seeds']} runs (real {real:.2f})")
+              title=f"score, mean and range over {st['seeds']} runs (real "
+                    f"{v(numbers['real_test_images_score']):.2f})")
   axes[0].legend(fontsize=7)
   labels = list(levels)
-  axes[1].bar(labels, [levels[k][0] for k in labels], yerr=[levels[k][1] for k in labels],
+  axes[1].bar(labels, [v(levels[k][0]) for k in labels], yerr=[v(levels[k][1]) for k in labels],
               color=[colours[k] for k in labels])
   axes[1].set(ylabel="score level (last third)", title="the MIX+GAN table")
   axes[1].tick_params(axis="x", labelsize=8)
   ms = [t["m"] for t in theory]
   for key, lab in (("w1", "W1 (exact)"), ("js", "JS (= log 2)"), ("linear", "linear critic"),
                    ("small_critic", "small critic (GP)")):
-    axes[2].plot(ms, [t[key] for t in theory], marker="o", label=lab)
+    axes[2].plot(ms, [v(t[key]) for t in theory], marker="o", label=lab)
   axes[2].set(xscale="log", yscale="log", xlabel="m (samples of each)",
-              title=f"two m-samples of N(0, I/{s['dims']})", ylabel="distance")
+              title=f"two m-samples of N(0, I/{st['gaussian']['d']})", ylabel="distance")
   axes[2].legend(fontsize=7)
   return fig
 
 
+FIGURE = _runner.Figure(
+    name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge, plot=plot,
+    summary=summary, markdown=markdown, games=games, note=NOTE, published=PUBLISHED)
+
+
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
