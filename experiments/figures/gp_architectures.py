@@ -2,7 +2,7 @@
 with DCGAN (nsgan), LSGAN, WGAN (weight clipping) and WGAN-GP, one shared set of
 hyper-parameters per method.
 
-  python -m experiments.figures.gp_architectures --out runs/figures
+  python -m experiments.figures.gp_architectures --out runs/figures [--scale tiny|default|full]
 
 The variants (of the paper's list for Fig 2; its LSUN 64×64 runs are not CPU-sized):
   baseline  the DCGAN generator and critic (BatchNorm in G; in the critic BatchNorm, or layer
@@ -30,6 +30,7 @@ import numpy as np
 
 from experiments import common
 from experiments.figures import _common
+from experiments.figures import runner as _runner
 
 NAME = "gp_architectures"
 PAPER = ("WGAN-GP (arXiv:1704.00028) §5.2 'Training varied architectures on LSUN bedrooms': "
@@ -57,6 +58,8 @@ NOTE = ("Reproduced in part at the CPU default (800 generator iterations per cel
         "1e-4; WGAN's rate is 10× the paper's (5e-4) without the warm-up.")
 
 SHAPE = (28, 28, 1)
+PLOTTED = 4         # final samples a panel shows, kept in the numbers (2 × 2, grey: 16
+                    # panels; the indented JSON holds a line per pixel)
 BATCH = 64
 LATENT = 128
 VARIANTS = {"baseline": "DCGAN baseline", "nobn": "G: no BN, constant filters",
@@ -75,18 +78,12 @@ TRAINS_SCORE = 0.25
 TRAINS_FD = 0.6
 
 
-def sizes(scale: str) -> Dict:
-  if scale not in SCALES:
-    raise ValueError(f"scale: must be one of {list(SCALES)}, got {scale!r}")
-  return dict(SCALES[scale])
-
-
 def trains(r: Mapping, real_score: float) -> bool:
   return (r["classifier_score"] >= TRAINS_SCORE * real_score
           and r["fd"] <= TRAINS_FD * r["fd_start"])
 
 
-def judge(runs: Mapping[str, Mapping], real_score: float) -> Dict[str, bool]:
+def judge_runs(runs: Mapping[str, Mapping], real_score: float) -> Dict[str, bool]:
   """The caption's claims on runs "METHOD/VARIANT"."""
   t = lambda m, v: trains(runs[f"{m}/{v}"], real_score)
   rule = (f"(trains: classifier score ≥ {TRAINS_SCORE:g} × real and final FD ≤ {TRAINS_FD:g} × "
@@ -137,61 +134,75 @@ def build(method: str, variant: str, sz: Mapping):
 
 def games(scale: str):
   """The 16 (method, variant) GANs at `scale`, one run each on the 60,000 training images."""
-  sz = sizes(scale)
+  sz = FIGURE.config(scale)
   return [_common.Game(f"{m}/{v}", build(m, v, sz), SHAPE, sz["iters"], examples=60000)
           for v in VARIANTS for m in METHODS]
 
 
 def train_one(method: str, variant: str, sz: Mapping, data, metrics, key) -> Dict:
-  """Train one cell: FD and classifier score at 0, every `eval_every` and at the end."""
+  """Train one cell: FD and classifier score at 0, every `eval_every` and at the end (with the
+  first 4 final samples, for the plot)."""
   import jax
-  from experiments.evaluators import sample_in_chunks
   gan = build(method, variant, sz)
-  k_init, k_train, k_eval = jax.random.split(key, 3)
-  sample = jax.jit(gan.sample, static_argnums=2)
 
   def scores(x):
     m = metrics.of(x)
     return dict(fd=m["fashion_frechet_distance"], classifier_score=m["fashion_classifier_score"],
                 classes_covered=m["fashion_classes_covered"])
 
-  def evaluate(state, _, it):
-    return scores(sample_in_chunks(sample, state, jax.random.fold_in(k_eval, 0), sz["samples"]))
-
   c0, t0 = common.cpu_seconds(), time.time()
-  evals, r = _common.train(gan, (k_init, k_train, k_eval), evaluate, data=data,
-                           iters=sz["iters"], eval_every=sz["eval_every"],
-                           iters_per_call=sz["eval_every"], log_every=sz["eval_every"],
-                           eval_at_start=True)
-  x = sample_in_chunks(sample, r.state, jax.random.fold_in(k_eval, 1), sz["final"])
+  evals, x, r = _common.train_scored(
+      gan, tuple(jax.random.split(key, 3)), scores, data=data, samples=sz["samples"],
+      final=sz["final"], sample=jax.jit(gan.sample, static_argnums=2), iters=sz["iters"],
+      eval_every=sz["eval_every"], iters_per_call=sz["eval_every"],
+      log_every=sz["eval_every"])
   finite = bool(np.isfinite(x).all())
   final = scores(x) if finite else dict(fd=float("inf"), classifier_score=1.0,
                                         classes_covered=0)
   return dict(iterations=[e["iteration"] for e in evals], fd_curve=[e["fd"] for e in evals],
-              fd_start=evals[0]["fd"], finite=finite, samples=np.asarray(x[:64]),
+              fd_start=evals[0]["fd"], finite=finite,
+              samples=_common.stored_images(x[..., 0], PLOTTED),
               seconds=time.time() - t0, cpu_seconds=common.cpu_seconds() - c0, **final)
 
 
-def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None):
+def cells_of(numbers: Mapping) -> Dict[str, Dict[str, float]]:
+  """The stored cells' numbers `trains` reads (a non-finite one, stored as None, is NaN: that
+  cell does not train)."""
+  keys = ("classifier_score", "fd", "fd_start")
+  return {n: {k: _runner.value(r[k]) for k in keys} for n, r in numbers["runs"].items()}
+
+
+def trains_of(numbers: Mapping) -> Dict[str, bool]:
+  """Whether each stored cell trains, by `trains`."""
+  real = _runner.value(numbers["real_test_images"]["fashion_classifier_score"])
+  return {n: trains(r, real) for n, r in cells_of(numbers).items()}
+
+
+def judge(numbers: Mapping) -> Dict[str, bool]:
+  """The caption's claims on the stored numbers (`judge_runs` of their cells)."""
+  return judge_runs(cells_of(numbers),
+                    _runner.value(numbers["real_test_images"]["fashion_classifier_score"]))
+
+
+def measure(sz: Mapping, seed: int) -> Dict:
+  """Train every (method, variant) cell; their curves, final metrics and first 4 final
+  samples."""
   import jax
   import jax.numpy as jnp
-  scale = scale or ("full" if full else "default")
-  sz = sizes(scale)
   key = jax.random.key(seed)
-  c0 = common.cpu_seconds()
   train_x, _, metrics = _common.fashion_mnist(key, sz["train_images"], sz["final"])
   real = dict(metrics.reference)
   data = jnp.asarray(train_x)
-  runs = {}
+  runs, samples = {}, {}
   for i, (m, v) in enumerate((m, v) for v in VARIANTS for m in METHODS):
     r = train_one(m, v, sz, data, metrics, jax.random.fold_in(key, i))
+    samples[f"{m}/{v}"] = r.pop("samples")
     runs[f"{m}/{v}"] = r
     print(f"  {m}/{v}: score {r['classifier_score']:.2f}, FD {r['fd_start']:.0f} → "
           f"{r['fd']:.0f} ({r['cpu_seconds']:.0f} CPU s)", flush=True)
   real_score = real["fashion_classifier_score"]
-  checks = judge(runs, real_score)
-  numbers = dict(
-      setup=dict(scale=scale, data="Fashion-MNIST train split, [-1, 1]", batch=BATCH,
+  return dict(
+      setup=dict(data="Fashion-MNIST train split, [-1, 1]", batch=BATCH,
                  latent_dim=LATENT, generator_iterations=sz["iters"], dim=sz["dim"],
                  mlp_width=sz["width"],
                  methods=dict(nsgan="Adam 2e-4, β (0.5, 0.999), 1 D step",
@@ -206,42 +217,64 @@ def run(out: str, *, full: bool = False, seed: int = 0, scale: str | None = None
       thresholds=dict(trains_score=TRAINS_SCORE, trains_fd=TRAINS_FD),
       real_test_images=real,
       trains={n: trains(r, real_score) for n, r in runs.items()},
-      runs={n: {k: v for k, v in r.items() if k != "samples"} for n, r in runs.items()},
-      seconds=dict(process_cpu=common.cpu_seconds() - c0))
-  ok = numbers["trains"]
-  summary = (f"{scale}: {sz['iters']} generator iterations, dim {sz['dim']}. Trains (of "
-             f"{len(VARIANTS)} variants): " +
-             ", ".join(f"{METHODS[m]} {sum(ok[f'{m}/{v}'] for v in VARIANTS)}"
-                       for m in METHODS))
-  md = ["| variant | " + " | ".join(METHODS.values()) + " |",
-        "|---|" + "---|" * len(METHODS)]
-  for v in VARIANTS:
+      runs=runs, samples=samples)
+
+
+def summary(numbers: Mapping) -> str:
+  """How many variants each method trains."""
+  ok, st = trains_of(numbers), numbers["setup"]
+  methods = list(dict.fromkeys(n.split("/")[0] for n in numbers["runs"]))
+  variants = list(dict.fromkeys(n.split("/")[1] for n in numbers["runs"]))
+  return (f"{st['generator_iterations']} generator iterations, dim {st['dim']}. Trains (of "
+          f"{len(variants)} variants): " +
+          ", ".join(f"{METHODS[m]} {sum(ok[f'{m}/{v}'] for v in variants)}" for m in methods))
+
+
+def markdown(numbers: Mapping) -> str:
+  """One row per variant, one column per method: trains or fails, score, FD start → end."""
+  ok, runs, real, val = trains_of(numbers), numbers["runs"], numbers["real_test_images"], \
+      _runner.value
+  methods = list(dict.fromkeys(n.split("/")[0] for n in runs))
+  variants = list(dict.fromkeys(n.split("/")[1] for n in runs))
+  md = ["| variant | " + " | ".join(METHODS[m] for m in methods) + " |",
+        "|---|" + "---|" * len(methods)]
+  for v in variants:
     md.append(f"| {VARIANTS[v]} | " + " | ".join(
-        f"{'trains' if ok[f'{m}/{v}'] else 'fails'}: score {runs[f'{m}/{v}']['classifier_score']:.2f}, "
-        f"FD {runs[f'{m}/{v}']['fd_start']:.0f} → {runs[f'{m}/{v}']['fd']:.0f}"
-        for m in METHODS) + " |")
-  md.append(f"| real test images | score {real_score:.2f}, FD "
-            f"{real['fashion_frechet_distance']:.1f} | | | |")
-  return _common.save(out, NAME, _figure(runs, ok, sz), numbers, checks, summary, PAPER,
-                      "\n".join(md))
+        f"{'trains' if ok[f'{m}/{v}'] else 'fails'}: score "
+        f"{val(runs[f'{m}/{v}']['classifier_score']):.2f}, FD "
+        f"{val(runs[f'{m}/{v}']['fd_start']):.0f} → {val(runs[f'{m}/{v}']['fd']):.0f}"
+        for m in methods) + " |")
+  md.append(f"| real test images | score {val(real['fashion_classifier_score']):.2f}, FD "
+            f"{val(real['fashion_frechet_distance']):.1f} | | | |")
+  return "\n".join(md)
 
 
-def _figure(runs, ok, sz):
+def plot(numbers: Mapping):
+  """Each cell's first 4 final samples, titled with its verdict, score and FD."""
   from experiments.plots import image_grid
-  fig, axes = _common.subplots(len(VARIANTS), len(METHODS), figsize=(13, 13))
-  for i, v in enumerate(VARIANTS):
-    for j, m in enumerate(METHODS):
+  ok, runs, val = trains_of(numbers), numbers["runs"], _runner.value
+  methods = list(dict.fromkeys(n.split("/")[0] for n in runs))
+  variants = list(dict.fromkeys(n.split("/")[1] for n in runs))
+  fig, axes = _common.subplots(len(variants), len(methods), figsize=(13, 13), squeeze=False)
+  for i, v in enumerate(variants):
+    for j, m in enumerate(methods):
       r, ax = runs[f"{m}/{v}"], axes[i, j]
-      ax.imshow(image_grid(r["samples"])[..., 0], cmap="gray", vmin=0, vmax=1,
-                interpolation="nearest")
+      x = _common.images_of(numbers["samples"][f"{m}/{v}"])[..., None]
+      ax.imshow(image_grid(x)[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
       ax.set_axis_off()
       ax.set_title(f"{METHODS[m]} / {VARIANTS[v]}\n{'trains' if ok[f'{m}/{v}'] else 'FAILS'}: "
-                   f"score {r['classifier_score']:.2f}, FD {r['fd_start']:.0f}→{r['fd']:.0f}",
-                   fontsize=8)
-  fig.suptitle(f"WGAN-GP Fig 2 reduced, Fashion-MNIST: {sz['iters']} generator iterations "
-               "each, one shared set of hyper-parameters per method", fontsize=10)
+                   f"score {val(r['classifier_score']):.2f}, FD {val(r['fd_start']):.0f}→"
+                   f"{val(r['fd']):.0f}", fontsize=8)
+  fig.suptitle(f"WGAN-GP Fig 2 reduced, Fashion-MNIST: {numbers['setup']['generator_iterations']}"
+               " generator iterations each, one shared set of hyper-parameters per method",
+               fontsize=10)
   return fig
 
 
+FIGURE = _runner.Figure(
+    name=NAME, paper=PAPER, scales=SCALES, measure=measure, judge=judge, plot=plot,
+    summary=summary, markdown=markdown, games=games, note=NOTE, published=PUBLISHED)
+
+
 if __name__ == "__main__":
-  raise SystemExit(_common.figure_main(NAME, __doc__, run))
+  raise SystemExit(_runner.main(FIGURE, __doc__))
