@@ -55,10 +55,14 @@ def test_ac_gan_losses_are_the_cross_entropy_of_the_step():
   gan = ring_gan("nsgan", head="ac")
   state = gan.init(jax.random.key(0))
   key = jax.random.key(1)
-  real, fake, draws, _ = gan._critic_inputs(state, key, None)
-  d = state.critic
-  out_r = gan.critic.apply({"params": d.params}, real, train=True, labels=draws.real_labels)
-  out_f = gan.critic.apply({"params": d.params}, fake, train=True, labels=draws.fake_labels)
+
+  @jax.jit  # the step's draws and the critic's outputs on them, in one program
+  def outputs(state):
+    real, fake, draws, _ = gan._critic_inputs(state, key, None)
+    p = {"params": state.critic.params}
+    return (draws, gan.critic.apply(p, real, train=True, labels=draws.real_labels),
+            gan.critic.apply(p, fake, train=True, labels=draws.fake_labels))
+  draws, out_r, out_f = outputs(state)
   ce = lambda logits, y: np.mean(-np.log(np.asarray(jax.nn.softmax(logits))[
       np.arange(len(y)), np.asarray(y)]))
   expected = ce(out_r[1], draws.real_labels) + ce(out_f[1], draws.fake_labels)
@@ -89,7 +93,9 @@ def test_projection_head_is_score_plus_embedding_product():
 def test_conditional_batchnorm_uses_the_class_scale_and_shift():
   g = DCGANGenerator(image_shape=(8, 8, 1), dim=4, num_classes=3)
   z = jax.random.normal(jax.random.key(0), (6, 5))
-  v = g.init(jax.random.key(1), z, train=False, labels=jnp.zeros(6, jnp.int32))
+  v = jax.jit(lambda k, z, y: g.init(k, z, train=False, labels=y))(
+      jax.random.key(1), z, jnp.zeros(6, jnp.int32))
+  apply = jax.jit(lambda v, z, y: g.apply(v, z, train=False, labels=y))  # compiled once
   cbn = v["params"]["ConditionalBatchNorm_0"]
   np.testing.assert_array_equal(cbn["gamma"]["embedding"], 1.0)
   np.testing.assert_array_equal(cbn["beta"]["embedding"], 0.0)
@@ -98,8 +104,8 @@ def test_conditional_batchnorm_uses_the_class_scale_and_shift():
   params["ConditionalBatchNorm_0"]["beta"]["embedding"] = (
       cbn["beta"]["embedding"].at[2].set(3.0))
   y = jnp.array([0, 1, 2, 0, 1, 2])
-  a = g.apply({**v, "params": v["params"]}, z, train=False, labels=y)
-  b = g.apply({**v, "params": params}, z, train=False, labels=y)
+  a = apply({**v, "params": v["params"]}, z, y)
+  b = apply({**v, "params": params}, z, y)
   moved = np.abs(np.asarray(a - b)).reshape(6, -1).max(axis=1)
   assert (moved[[2, 5]] > 1e-3).all() and (moved[[0, 1, 3, 4]] == 0).all()
 
@@ -125,7 +131,13 @@ def test_sampling_labels_and_errors():
     wj.make_config("nsgan", num_classes=1)
 
 
-@pytest.mark.parametrize("head", [pytest.param("projection", marks=pytest.mark.slow), "ac"])
+# Three compiles of the conditional game with R1 and spectral norm (36 s of CPU): the slow tier.
+# The default tier checks 4 devices against one in tests/test_parallel.py and
+# tests/test_gan_toolkit.py (spectral norm), K calls against one in tests/test_train.py and
+# tests/test_gan_toolkit.py, the labelled draws in test_ac_gan_losses_are_the_cross_entropy_of_
+# the_step.
+@pytest.mark.slow
+@pytest.mark.parametrize("head", ["projection", "ac"])
 def test_four_devices_equal_one_and_k_calls_equal_one(head):
   gan = ring_gan("wgan-gp", head=head, r1_weight=0.5, spectral_norm=True)
   state = gan.init(jax.random.key(0))

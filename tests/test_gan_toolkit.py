@@ -23,6 +23,16 @@ def toy_gan(objective="hinge", **kw):
                 lambda _, k: DS.sample_one(k))
 
 
+# Compiling a step costs seconds, running it milliseconds: the tests of the spectral norm and of
+# the patterns share one game with both on (and its compiled train_step(iterations=2)).
+SN_EMA = dict(spectral_norm=True, ema_decay=0.9)
+
+
+@pytest.fixture(scope="module")
+def sn_ema_gan():
+  return toy_gan(**SN_EMA)
+
+
 # ------------------------------------------------------------------ spectral normalisation
 def test_power_iteration_converges_to_the_largest_singular_value():
   w = jax.random.normal(jax.random.key(0), (3, 3, 4, 5))  # a conv kernel
@@ -45,8 +55,8 @@ def test_normalised_weights_have_unit_spectral_norm():
   np.testing.assert_array_equal(normed["Dense_0"]["bias"], params["Dense_0"]["bias"])
 
 
-def test_spectral_norm_in_the_step_advances_u_once_per_critic_step():
-  gan = toy_gan(spectral_norm=True)
+def test_spectral_norm_in_the_step_advances_u_once_per_critic_step(sn_ema_gan):
+  gan = sn_ema_gan
   state = gan.init(jax.random.key(0))
   u0 = state.critic.model_state["spectral"]
   assert set(u0) == {"Dense_0/kernel", "_MLPBody_0/Dense_0/kernel", "_MLPBody_0/Dense_1/kernel"}
@@ -54,7 +64,9 @@ def test_spectral_norm_in_the_step_advances_u_once_per_critic_step():
   expected = gan.advance_spectral(state.critic.params, state.critic.model_state)["spectral"]
   chex.assert_trees_all_close(s1.critic.model_state["spectral"], expected, rtol=1e-6)
   # The critic's layers act with σ ≈ 1 after training (each u tracks its W).
-  s, _ = gan.train_step(iterations=30)(state, jax.random.key(2))
+  s = state
+  for _ in range(15):  # 30 iterations
+    s, _ = gan.train_step(iterations=2)(s, jax.random.key(2))
   d = s.critic
   for name, sigma in spectral.sigmas(d.params, d.model_state["spectral"]).items():
     flat = {spectral._path(p): w for p, w in jax.tree_util.tree_flatten_with_path(d.params)[0]}
@@ -109,21 +121,25 @@ def test_ema_config_errors_name_the_field():
 
 
 # ------------------------------------------------------------------ the patterns
-@pytest.mark.parametrize("kw", [dict(spectral_norm=True), dict(ema_decay=0.99)],
-                         ids=["spectral", "ema"])
-def test_k_calls_equal_one_call_of_k_iterations(kw):
-  """What resume relies on: the state after 2 × 3 iterations equals one call of 6, bitwise."""
-  gan = toy_gan(**kw)
+# Both mechanisms at once in the default tier (sharing the compiled 2-iteration step with the
+# tests around it); each alone in the slow tier.
+@pytest.mark.parametrize("kw,k", [
+    (SN_EMA, 2),
+    pytest.param(dict(spectral_norm=True), 3, marks=pytest.mark.slow),
+    pytest.param(dict(ema_decay=0.99), 3, marks=pytest.mark.slow)],
+    ids=["spectral+ema", "spectral", "ema"])
+def test_k_calls_equal_one_call_of_k_iterations(kw, k, sn_ema_gan):
+  """What resume relies on: the state after 2 × k iterations equals one call of 2k, bitwise."""
+  gan = sn_ema_gan if kw is SN_EMA else toy_gan(**kw)
   s0 = gan.init(jax.random.key(0))
-  a, _ = gan.train_step(iterations=3)(s0, jax.random.key(1))
-  a, _ = gan.train_step(iterations=3)(a, jax.random.key(1))
-  b, _ = gan.train_step(iterations=6)(s0, jax.random.key(1))
+  a, _ = gan.train_step(iterations=k)(s0, jax.random.key(1))
+  a, _ = gan.train_step(iterations=k)(a, jax.random.key(1))
+  b, _ = gan.train_step(iterations=2 * k)(s0, jax.random.key(1))
   chex.assert_trees_all_equal(a, b)
 
 
-@pytest.mark.parametrize("kw", [dict(spectral_norm=True, ema_decay=0.9)], ids=["spectral+ema"])
-def test_four_devices_equal_one(kw):
-  gan = toy_gan(**kw)
+def test_four_devices_equal_one(sn_ema_gan):
+  gan = sn_ema_gan
   state = gan.init(jax.random.key(0))
   single, m1 = gan.train_step(iterations=2)(state, jax.random.key(1))
   trainer = ParallelTrainer(gan, "shard_map")

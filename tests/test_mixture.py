@@ -138,11 +138,6 @@ def test_vmapped_components_equal_a_python_loop(objective, t):
     total = sum(w[i] * w_d[j] * g_pay[i, j] for i in range(t) for j in range(t))
     return total + 0.1 * entropy_regulariser(w), jnp.array(g_pay.tolist())
 
-  (d_ref, d_pay), d_grads_ref = jax.jit(jax.value_and_grad(loop_critic, has_aux=True))(
-      state.critic.params)
-  (g_ref, g_pay), g_grads_ref = jax.jit(jax.value_and_grad(loop_generator, has_aux=True))(
-      state.generator.params)
-
   def mix_critic(d_params):
     total, aux, _ = mix.critic_payoff(d_params, state, key)
     return total, aux
@@ -151,10 +146,14 @@ def test_vmapped_components_equal_a_python_loop(objective, t):
     total, aux, _ = mix.generator_payoff(g_params, state, key)
     return total, aux
 
-  (d_loss, aux), d_grads = jax.jit(jax.value_and_grad(mix_critic, has_aux=True))(
-      state.critic.params)
-  (g_loss, g_aux), g_grads = jax.jit(jax.value_and_grad(mix_generator, has_aux=True))(
-      state.generator.params)
+  @jax.jit  # the loop's and the library's values and gradients, in one program
+  def both(d_params, g_params):
+    vg = lambda f, p: jax.value_and_grad(f, has_aux=True)(p)
+    return (vg(loop_critic, d_params), vg(loop_generator, g_params),
+            vg(mix_critic, d_params), vg(mix_generator, g_params))
+
+  (((d_ref, d_pay), d_grads_ref), ((g_ref, g_pay), g_grads_ref), ((d_loss, aux), d_grads),
+   ((g_loss, g_aux), g_grads)) = both(state.critic.params, state.generator.params)
   np.testing.assert_allclose(aux["payoff"], d_pay, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(g_aux["payoff"], g_pay, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(d_loss, d_ref, rtol=1e-5)
@@ -183,6 +182,9 @@ def test_entropy_term_points_towards_uniform_weights():
   assert float(reg(alpha)) > np.log(4)
 
 
+# Two 30-iteration programs (β = 0 and 1): the slow tier. The default tier keeps the entropy
+# term's gradient towards uniform weights (test_entropy_term_points_towards_uniform_weights).
+@pytest.mark.slow
 def test_weights_stay_a_distribution_and_entropy_keeps_them_apart():
   # A large learning rate so that α moves visibly in a few iterations.
   gan = make_gan("nsgan", lr_d=0.05, lr_g=0.05)

@@ -29,14 +29,27 @@ def assert_trees_close(a, b, **kw):
   jax.tree_util.tree_map(lambda x, y: np.testing.assert_allclose(x, y, **kw), a, b)
 
 
+# Compiling a step costs seconds (running these steps milliseconds): the tests that need the
+# default wgan-gp game or the plain nsgan one share one GAN each, so each of its programs
+# (train_step(iterations=1), (iterations=4), ...) compiles once for the module.
+@pytest.fixture(scope="module")
+def gp_gan():
+  return make_gan()
+
+
+@pytest.fixture(scope="module")
+def ns_gan():
+  return make_gan("nsgan")
+
+
 def leaves_equal(a, b):
   return all(np.array_equal(x, y) for x, y in zip(jax.tree_util.tree_leaves(a),
                                                   jax.tree_util.tree_leaves(b)))
 
 
-def test_same_seed_same_numbers():
-  gan = make_gan()
-  step = gan.train_step(iterations=3)
+def test_same_seed_same_numbers(gp_gan):
+  gan = gp_gan
+  step = gan.train_step(iterations=4)
   runs = []
   for _ in range(2):
     s = gan.init(jax.random.key(0))
@@ -47,8 +60,8 @@ def test_same_seed_same_numbers():
   assert not leaves_equal(runs[0][0].generator.params, s2.generator.params)
 
 
-def test_k_iterations_per_call_equal_k_calls():
-  gan = make_gan()
+def test_k_iterations_per_call_equal_k_calls(gp_gan):
+  gan = gp_gan
   key = jax.random.key(3)
   s_one = gan.init(jax.random.key(0))
   for _ in range(4):
@@ -59,12 +72,13 @@ def test_k_iterations_per_call_equal_k_calls():
   assert_trees_close(s_one, s_four, rtol=1e-5, atol=1e-6)
 
 
-def test_fused_step_equals_separate_critic_and_generator_steps():
-  gan = make_gan(n_critic=3)
+def test_fused_step_equals_separate_critic_and_generator_steps(gp_gan):
+  gan = gp_gan
+  assert gan.config.n_critic == 5
   key = jax.random.key(4)
   s = gan.init(jax.random.key(0))
   fused, fm = gan.train_step()(s, key)
-  for _ in range(3):
+  for _ in range(5):
     s, cm = gan.critic_step(s, key)
   s, gm = gan.generator_step(s, key)
   assert set(cm) >= {"d_loss", "gp", "w_estimate"} and set(gm) == {"g_loss", "g_grad_norm"}
@@ -75,10 +89,10 @@ def test_fused_step_equals_separate_critic_and_generator_steps():
   assert_trees_close({k: fm[k] for k in gm}, gm, rtol=1e-5, atol=1e-6)
 
 
-def test_no_recompilation():
-  gan = make_gan()
+def test_no_recompilation(gp_gan):
+  gan = gp_gan
   chex.clear_trace_counter()
-  fused = gan.train_step_fn(5, 2)
+  fused = gan.train_step_fn(2, 1)  # a program of its own: compiled here (the smallest)
 
   def train_step(state, key):
     return fused(state, key)
@@ -253,17 +267,17 @@ def test_every_objective_trains_its_defining_loss(objective, target):
       assert abs(two_sided - other) > 0.05 * two_sided, (two_sided, other)
 
 
-def test_generator_losses_differ_between_gan_and_nsgan():
+def test_generator_losses_differ_between_gan_and_nsgan(ns_gan):
   key = jax.random.key(1)
-  m = {o: make_gan(o).train_step()(make_gan(o).init(jax.random.key(0)), key)[1]
-       for o in ("gan", "nsgan")}
+  m = {o: g.train_step()(g.init(jax.random.key(0)), key)[1]
+       for o, g in (("gan", make_gan("gan")), ("nsgan", ns_gan))}
   # Same D step (same draws): same D loss; the G losses are log(1-D) ≤ 0 and -log D ≥ 0.
   np.testing.assert_allclose(m["gan"]["d_loss"], m["nsgan"]["d_loss"], rtol=1e-6)
   assert m["gan"]["g_loss"][0] < 0 < m["nsgan"]["g_loss"][0]
 
 
-def test_instance_noise_and_weight_penalty():
-  base = make_gan("nsgan")
+def test_instance_noise_and_weight_penalty(ns_gan):
+  base = ns_gan
   noisy = make_gan("nsgan", instance_noise=0.5, instance_noise_anneal=10)
   wp = make_gan("nsgan", weight_penalty=1e-3)
   key, k0 = jax.random.key(1), jax.random.key(0)
@@ -301,8 +315,8 @@ def test_short_wgan_gp_run_captures_all_8_modes():
   assert cov["hq_fraction"] > 0.4, cov
 
 
-def test_independent_runs_equal_single_runs():
-  gan = make_gan("wgan-gp")
+def test_independent_runs_equal_single_runs(gp_gan):
+  gan = gp_gan
   runs = wj.IndependentRuns(gan)
   init_keys = jax.random.split(jax.random.key(0), 3)
   train_keys = jax.random.split(jax.random.key(1), 3)
