@@ -35,13 +35,22 @@ pytestmark = pytest.mark.slow
 torch = pytest.importorskip("torch", reason="needs torch (pip install -r requirements-parity.txt)")
 
 
+def _dummy_attribute(attr):
+  """A dummy class for any public name; a dunder (`__file__`, `__path__`, …) is absent, as on a
+  real module without it: other libraries walk sys.modules and read them (torch's own imports
+  read `__file__` of every loaded module, and a class there broke test_rmsprop in CI)."""
+  if attr.startswith("__"):
+    raise AttributeError(attr)
+  return type(attr, (), {})
+
+
 def _stub_torchvision():
   if "torchvision" in sys.modules:
     return
   for name in ("torchvision", "torchvision.datasets", "torchvision.transforms",
                "torchvision.transforms.functional", "torchvision.models"):
     module = types.ModuleType(name)
-    module.__getattr__ = lambda attr: type(attr, (), {})
+    module.__getattr__ = _dummy_attribute
     sys.modules[name] = module
     parent, _, child = name.rpartition(".")
     if parent:
