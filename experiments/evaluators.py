@@ -6,13 +6,26 @@ from __future__ import annotations
 
 from typing import Dict, List
 
+import jax
 import numpy as np
+
+from experiments.builders import text_gan_for
+from experiments.loop import LoopConfig, train_and_evaluate
+from experiments.plots import jsd_figure
+from wgan_jax import classifier
+from wgan_jax import image_metrics as im
+from wgan_jax import inception
+from wgan_jax import inception_metrics
+from wgan_jax import mode_coverage
+from wgan_jax import text_metrics as tm
+from wgan_jax import wasserstein1_exact
+from wgan_jax.classifier import classify, classify_in_chunks, load_or_train_digit_classifier
+from wgan_jax.data.text import make_text_data
+from wgan_jax.models.text import decode_tokens
 
 
 def toy_metrics(gan, state, dataset, key, n: int):
   """(metrics, samples) of n samples: exact W1 to n real points, and the mode coverage."""
-  import jax
-  from wgan_jax import mode_coverage, wasserstein1_exact
   k_fake, k_real = jax.random.split(key)
   fake = np.asarray(gan.sample(state, k_fake, n))
   real = np.asarray(dataset.sample(k_real, n))
@@ -29,8 +42,6 @@ class DigitMetrics:
   """The offline metrics on (stacked) digits from the project's cached classifier."""
 
   def __init__(self, data):
-    import jax
-    from wgan_jax.classifier import classify, load_or_train_digit_classifier
     self.stacked = data.name == "stacked-digits"
     self.params, self.classifier_accuracy = load_or_train_digit_classifier()
     self._classify = jax.jit(lambda x: classify(self.params, x))
@@ -45,7 +56,6 @@ class DigitMetrics:
             np.concatenate([np.asarray(o[1]) for o in out]))
 
   def of(self, x: np.ndarray) -> Dict[str, float]:
-    from wgan_jax import image_metrics as im
     x = np.clip(np.asarray(x, np.float32), -1, 1)
     if self.stacked:
       n, h, w, _ = x.shape
@@ -96,7 +106,6 @@ class FashionMetrics:
 
   def __init__(self, data, num_samples: int | None = None, *, directory: str | None = None,
                cache_dir: str | None = None, recipe=None):
-    from wgan_jax import classifier
     self.recipe = recipe or classifier.FASHION_MNIST
     self.params, self.info = classifier.load_or_train_fashion_classifier(
         cache_dir, directory, self.recipe)
@@ -111,15 +120,12 @@ class FashionMetrics:
     self.reference["fashion_classifier_test_accuracy"] = self.info["test_accuracy"]
 
   def features(self, x):
-    from wgan_jax.classifier import classify_in_chunks
     return classify_in_chunks(self.params, x, self.recipe)
 
   def neighbour_distances(self, x):
-    from wgan_jax import image_metrics as im
     return im.nearest_neighbour_distances(x, self.train)
 
   def of(self, x: np.ndarray) -> Dict[str, float]:
-    from wgan_jax import image_metrics as im
     x = np.clip(np.asarray(x, np.float32), -1, 1)
     logits, feats = self.features(x)
     hist = im.class_histogram(logits, min_share=self.MIN_SHARE)
@@ -144,7 +150,6 @@ def sample_in_chunks(sample, state, key, n: int, chunk: int = 2000) -> np.ndarra
   """n samples from a jitted `sample(state, key, m)`, `chunk` at a time (bounded memory: the
   patches convolutions hold k² copies of a layer's input). Up to `chunk`: one call with `key`;
   beyond, chunk c uses fold_in(key, c)."""
-  import jax
   if n <= chunk:
     return np.asarray(sample(state, key, n))
   parts = [np.asarray(sample(state, jax.random.fold_in(key, c), min(chunk, n - c * chunk)))
@@ -158,8 +163,6 @@ class TextEvaluator:
   """Samples the generator and scores the text against the corpus (built once per run)."""
 
   def __init__(self, gan, data, decode: str = "argmax"):
-    import jax
-    from wgan_jax import text_metrics as tm
     self.gan, self.data, self.decode = gan, data, decode
     self.n = len(data.heldout)
     self.models = {n: tm.NgramModel(n, data.train) for n in range(1, 5)}
@@ -178,14 +181,11 @@ class TextEvaluator:
     self._probs = jax.jit(lambda state, key: gan.sample(state, key, self.n))
 
   def lines(self, state, key) -> List[str]:
-    import jax
-    from wgan_jax.models.text import decode_tokens
     k_z, k_dec = jax.random.split(key)
     ids = decode_tokens(self._probs(state, k_z), self.decode, k_dec)
     return self.data.vocab.decode(np.asarray(ids))
 
   def score(self, lines: List[str]) -> Dict[str, float]:
-    from wgan_jax import text_metrics as tm
     out = tm.ngram_jsds(self.models, lines)
     if self.data.oracle is not None:
       out["oracle_nll"] = tm.oracle_nll(self.data.oracle, lines)
@@ -210,8 +210,6 @@ def text_curve(gan, data, *, iters: int, eval_every: int, seed: int = 0,
   Returns dict(evaluations=[{iteration, seconds, jsd_1.., ...}], history={iteration, d_loss,
   ...}, references=..., samples=[final lines], seconds).
   """
-  import jax
-  from experiments.loop import LoopConfig, train_and_evaluate
   ev = TextEvaluator(gan, data, decode)
   loop = LoopConfig(iters=iters, eval_every=eval_every, seed=seed, iters_per_call=iters_per_call,
                     log_every=log_every, progress=False, eval_at_start=True)
@@ -229,7 +227,6 @@ def text_pair_curves(data, s: Dict, *, seed: int = 0, tiny: bool = False) -> Dic
   critic (settings `s`: width, num_blocks, batch_size, n_critic (wgan-gp only), lr, iters,
   eval_every, and optionally log_every, the history's step: default 1 if `tiny` else 5): the
   text figures' comparison of WGAN-GP §5.5."""
-  from experiments.builders import text_gan_for
   curves = {}
   for objective in ("wgan-gp", "nsgan"):
     gan = text_gan_for(objective, data.vocab.size, width=s["width"], num_blocks=s["num_blocks"],
@@ -249,7 +246,6 @@ def text_pair_curves(data, s: Dict, *, seed: int = 0, tiny: bool = False) -> Dic
 def text_pair_data(corpus: str, s: Dict, seed: int = 0):
   """A text figure's corpus at settings `s`: "markov" (s["lines"] lines of the synthetic Markov
   language) or "english" (pydoc_data's prose), s["heldout"] of its lines held out."""
-  from wgan_jax.data.text import make_text_data
   lines = dict(markov_lines=s["lines"]) if corpus == "markov" else {}
   return make_text_data(corpus, heldout=s["heldout"], seed=seed, **lines)
 
@@ -299,7 +295,6 @@ def text_pair_facts(numbers: Dict, min_d_accuracy: float) -> Dict[str, bool]:
 def text_pair_plot(numbers: Dict, corpus_label: str):
   """A text figure's plot from its numbers: each run's n-gram JSDs over training against the
   held-out floor, the discriminator's accuracy and the generator's gradient norm."""
-  from experiments.plots import jsd_figure
   s = numbers["settings"]
   curves = {k: dict(evaluations=ev, history=numbers["history"][k])
             for k, ev in numbers["evaluations"].items()}
@@ -312,16 +307,15 @@ def inception_evaluator(weights: str, data, n: int):
   """fake images -> {inception_fid, inception_score, inception_score_std, inception_kid}
   against n held-out images of `data` (its validation split, else its first training images),
   with the reference's features computed once (`wgan_jax.inception`)."""
-  from wgan_jax import inception, inception_metrics as im
   variables = inception.load_weights(weights)
   real = data.validation if data.validation is not None else data.train
   ref_feats, _ = inception.extract(variables, np.asarray(real[:n]))
 
   def of(fake):
     feats, logits = inception.extract(variables, np.asarray(fake))
-    m = im.metrics_from_features(feats, logits, reference_features=ref_feats,
-                                 isc_splits=min(10, len(feats)),
-                                 kid_subset_size=min(1000, len(feats), len(ref_feats)))
+    m = inception_metrics.metrics_from_features(
+        feats, logits, reference_features=ref_feats, isc_splits=min(10, len(feats)),
+        kid_subset_size=min(1000, len(feats), len(ref_feats)))
     return dict(inception_fid=m["fid"], inception_score=m["is_mean"],
                 inception_score_std=m["is_std"], inception_kid=m["kid_mean"])
   return of

@@ -98,6 +98,43 @@ def test_no_import_circle_in_the_project():
   assert cycles(graph) == []
 
 
+# The heavy or optional dependencies a function may import when called (issue 25 item 6), so
+# that `import wgan_jax` and the jobs' `--help` do not pay for them; pydoc_data is the standard
+# library's 3 MB help text, read only by the English corpus.
+OPTIONAL = {"scipy", "PIL", "tensorflow_datasets", "tensorflow", "tensorboardX", "tensorboard",
+            "torch", "torch_fidelity", "torchvision", "matplotlib", "tqdm", "sklearn",
+            "unittest", "pydoc_data"}
+# The PyTorch ports are independent references: they import the library's measures lazily.
+INDEPENDENT = {"benchmarks.wgan_toy_reference"}
+
+
+def function_level_imports(path):
+  """[(line, top-level module)] of the imports inside functions of one file."""
+  found = set()   # a nested function's imports are walked from each enclosing one
+  for fn in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+    if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+      for node in ast.walk(fn):
+        if isinstance(node, ast.Import):
+          found |= {(node.lineno, a.name.split(".")[0]) for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+          found.add((node.lineno, "." if node.level else node.module.split(".")[0]))
+  return sorted(found)
+
+
+def test_no_function_level_import_outside_the_optional_dependencies():
+  bad = [f"{mod}:{line} imports {top}" for mod, path in sorted(_modules().items())
+         if mod not in INDEPENDENT
+         for line, top in function_level_imports(path) if top not in OPTIONAL]
+  assert bad == []
+
+
+def test_the_function_level_import_finder_sees_nested_imports(tmp_path):
+  path = tmp_path / "m.py"
+  path.write_text("import os\ndef f():\n  import jax\n  def g():\n    from scipy import stats\n"
+                  "  return 1\n")
+  assert function_level_imports(str(path)) == [(3, "jax"), (5, "scipy")]
+
+
 def test_one_error_family_read_by_its_field():
   from experiments import cli
   from wgan_jax import ConfigError, make_config

@@ -18,11 +18,17 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from experiments import builders, cli, common
+from experiments.builders import ImageData, make_gan, text_gan_for
+from experiments.configs import get_config
+from experiments.evaluators import FashionMetrics, inception_evaluator, sample_in_chunks
+from experiments.loop import LoopConfig, StopReason, hold_workdir, train_and_evaluate
 import wgan_jax as wj
-from wgan_jax import image_metrics
+from wgan_jax import image_metrics, inception
+from wgan_jax.data import make_toy_dataset
+from wgan_jax.data.idx import load_fashion_mnist
 from wgan_jax.errors import ConfigError
-from experiments import cli, common
-from experiments.loop import hold_workdir
+from wgan_jax.models import MLPCritic, MLPGenerator
 
 
 def figure_main(name: str, doc: str, run: Callable, argv=None) -> int:
@@ -106,7 +112,6 @@ def train(gan, key, evaluate=None, *, data=None, **loop):
     KeyboardInterrupt: when SIGTERM / SIGINT stopped the loop (a figure has no checkpoint to
       resume from, so a stop ends the figure, and `experiments.reproduce` ends the run).
   """
-  from experiments.loop import LoopConfig, StopReason, train_and_evaluate
   keys = key if isinstance(key, tuple) else tuple(jax.random.split(key, 3))
   loop = dict(dict(eval_every=loop["iters"], progress=False, stop_on_nonfinite=False), **loop)
   loop.setdefault("iters_per_call", loop["eval_every"])
@@ -159,9 +164,6 @@ def fashion_mnist(key, reference: int, samples: int):
   """(train images, test images, FashionMetrics) of the Fashion-MNIST figures: the metrics'
   training features are those of `reference` training images drawn with fold_in(key, 100),
   their real-data reference is measured on `samples` test images."""
-  from experiments.builders import ImageData
-  from experiments.evaluators import FashionMetrics
-  from wgan_jax.data.idx import load_fashion_mnist
   train_x, train_y = load_fashion_mnist(None, "train")
   test_x, _ = load_fashion_mnist(None, "test")
   subset = np.sort(np.asarray(jax.random.permutation(jax.random.fold_in(key, 100),
@@ -169,7 +171,6 @@ def fashion_mnist(key, reference: int, samples: int):
   data = ImageData("fashion-mnist", train_x[subset], test_x, train_y[subset])
   metrics = FashionMetrics(data, samples)
   if INCEPTION_WEIGHTS:   # the Inception network's numbers too, against `samples` test images
-    from experiments.evaluators import inception_evaluator
     metrics.inception = inception_evaluator(INCEPTION_WEIGHTS[0], data, samples)
   return train_x, test_x, metrics
 
@@ -184,7 +185,6 @@ def set_inception_weights(path: Optional[str]) -> None:
   not). Checks the file at once (a one-line ConfigError naming it)."""
   INCEPTION_WEIGHTS.clear()
   if path:
-    from wgan_jax import inception
     inception.load_weights(path)
     INCEPTION_WEIGHTS.append(path)
 
@@ -223,7 +223,6 @@ def train_scored(gan, keys, score: Callable, *, data, samples: int, final: int =
 
   Returns (evaluations [{iteration, seconds, score names}], the final samples as a numpy
   array (None when `final` is 0), RunResult)."""
-  from experiments.evaluators import sample_in_chunks
   k_eval = keys[2]
   if runs is None:
     sample = sample or gan.sample
@@ -275,8 +274,6 @@ def toy_gan(dataset, method: str, *, iters: int, width: int, components: int = 1
   """The GAN of a TOY_METHODS row on `dataset` (a MIX+GAN of `components` pairs when > 1):
   `config` are GANConfig overrides on top of the row's settings (e.g. lr_d, lr_g,
   lr_decay_steps); instance noise, where the row has it, anneals to 0 over `iters`."""
-  from experiments.builders import make_gan
-  from wgan_jax.models import MLPCritic, MLPGenerator
   kw = dict(TOY_METHODS[method], **config)
   objective = kw.pop("objective")
   if "instance_noise" in kw:
@@ -334,7 +331,6 @@ def toy_grid(rows, samples, methods, comps=None, weights=None, seeds=None):
   """One panel of samples per (data set, method) over the modes; a mixture's samples in
   one colour per generator, labelled with its weight; `seeds` {(data set, method): seed}
   names the seed a panel plots (under the row's mean over seeds)."""
-  from wgan_jax.data import make_toy_dataset
   fig, axes = subplots(len(TOY_DATASETS), len(methods), figsize=(3.1 * len(methods), 6.4))
   colours = common.matplotlib_pyplot().get_cmap("tab10")
   for i, name in enumerate(TOY_DATASETS):
@@ -545,7 +541,6 @@ def text_pair_games(data, s: Dict) -> List[Game]:
   """The two GANs `experiments.evaluators.text_pair_curves` trains on the corpus `data` with
   settings `s` (the text figures): wgan-gp (s["n_critic"] critic steps) and nsgan (1), the
   same generator and critic, each run once on the corpus' token lines."""
-  from experiments.builders import text_gan_for
   out = []
   for objective in ("wgan-gp", "nsgan"):
     gan = text_gan_for(objective, data.vocab.size, width=s["width"], num_blocks=s["num_blocks"],
@@ -572,8 +567,6 @@ def job_games(scale: str) -> List[Game]:
   IMAGE_DATA_SHAPES (CIFAR-10 through TFDS, which needs a download) is not loaded: the GAN is
   built for zeros of its shape (the builder's checks and models see the real shape)."""
   from unittest import mock
-  from experiments import builders
-  from experiments.configs import get_config
   presets = JOB_PRESETS["full" if scale == "full" else "default"]
   out = []
   c = get_config("toy", presets["toy"])

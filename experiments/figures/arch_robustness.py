@@ -25,11 +25,19 @@ from __future__ import annotations
 import time
 from typing import Dict, Mapping
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from experiments import common
+from experiments.builders import make_gan
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+from experiments.plots import image_grid
+import wgan_jax as wj
+from wgan_jax.data.images import array_sampler
+from wgan_jax.models.dcgan import DCGANCritic, DCGANGenerator
+from wgan_jax.models.resnet import ImageMLPGenerator
 
 NAME = "arch_robustness"
 PAPER = ("WGAN (arXiv:1701.07875) §4.3 'Improved stability': 'We observe that WGANs are much "
@@ -138,11 +146,6 @@ def judge_runs(runs: Mapping[str, Mapping], real: Mapping) -> Dict[str, bool]:
 
 def build(loss: str, generator: str, sz: Mapping):
   """The GAN of (loss, generator) at sizes `sz`."""
-  import wgan_jax as wj
-  from experiments.builders import make_gan
-  from wgan_jax.data.images import array_sampler
-  from wgan_jax.models.dcgan import DCGANCritic, DCGANGenerator
-  from wgan_jax.models.resnet import ImageMLPGenerator
   if generator == "mlp":
     gen = ImageMLPGenerator(image_shape=SHAPE, width=sz["width"], depth=MLP_DEPTH)
   else:
@@ -179,7 +182,6 @@ def games(scale: str):
 def train_one(loss: str, generator: str, sz: Mapping, data, metrics, key) -> Dict:
   """Train one (loss, generator); its FD and score every `eval_every` and its final metrics
   (with the first 9 final samples, for the plot)."""
-  import jax
   gan = build(loss, generator, sz)
   c0, t0 = common.cpu_seconds(), time.time()
   evals, x, r = _common.train_scored(
@@ -203,8 +205,6 @@ def train_one(loss: str, generator: str, sz: Mapping, data, metrics, key) -> Dic
 def measure(sz: Mapping, seed: int) -> Dict:
   """Train the six (loss, generator) runs; their curves and final metrics, the real test
   images' metrics, and each run's first 9 final samples (for the plot)."""
-  import jax
-  import jax.numpy as jnp
   key = jax.random.key(seed)
   train_x, test_x, metrics = _common.fashion_mnist(key, sz["train_images"], sz["final"])
   real = dict(metrics.reference)
@@ -267,7 +267,6 @@ def markdown(numbers: Mapping) -> str:
 
 def plot(numbers: Mapping):
   """Each run's first 9 final samples, and each loss's FD curves."""
-  from experiments.plots import image_grid
   runs, real, v = numbers["runs"], numbers["real_test_images"], _runner.value
   fig, axes = _common.subplots(2, 4, figsize=(16, 8.4),
                                gridspec_kw=dict(width_ratios=[1, 1, 1, 1.15]))

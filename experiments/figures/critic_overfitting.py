@@ -32,8 +32,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments.builders import make_gan, make_models
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+import wgan_jax as wj
+from wgan_jax.data.idx import load_fashion_mnist
+from wgan_jax.data.images import array_sampler
 from wgan_jax.train import CriticDraws
 
 NAME = "critic_overfitting"
@@ -93,7 +97,6 @@ def subset_indices(key, population: int, n: int) -> np.ndarray:
 def load_sets(key, n_train: int, n_validation: int):
   """(training images, validation images): random subsets of Fashion-MNIST's train and test
   splits, chosen by fold_in(key, 0) and fold_in(key, 1); images [n, 28, 28, 1] in [-1, 1]."""
-  from wgan_jax.data.idx import load_fashion_mnist
   xt, _ = load_fashion_mnist(None, "train")
   xv, _ = load_fashion_mnist(None, "test")
   return (xt[subset_indices(jax.random.fold_in(key, 0), len(xt), n_train)],
@@ -103,9 +106,6 @@ def load_sets(key, n_train: int, n_validation: int):
 def build(objective: str, dim: int, batch: int):
   """The official WGAN-GP MNIST models (gan_mnist.py) in `objective`'s gan_mnist mode: no
   normalisation with the penalty, BatchNorm in G and D with clipping; its optimiser recipe."""
-  from experiments.builders import make_gan, make_models
-  import wgan_jax as wj
-  from wgan_jax.data.images import array_sampler
   penalty = objective == "wgan-gp"
   extra = dict(gp_weight=LAMBDA) if penalty else dict(warmup=False)
   config = wj.make_config(objective, batch_size=batch, latent_dim=LATENT, n_critic=N_CRITIC,

@@ -34,11 +34,17 @@ import itertools
 import math
 from typing import Dict, Mapping
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from experiments import common
+from experiments.builders import make_gan, make_models
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+from experiments.plots import image_grid
+import wgan_jax as wj
+from wgan_jax.data.images import array_sampler
 
 NAME = "gans_equal"
 PAPER = ("Lucic et al., 'Are GANs Created Equal? A Large-Scale Study' (NeurIPS 2018), abstract: "
@@ -128,9 +134,6 @@ def judge_fds(final: Mapping[str, tuple], start: Mapping[str, float]) -> Dict[st
 
 
 def build(method: str, s: Mapping):
-  import wgan_jax as wj
-  from experiments.builders import make_gan, make_models
-  from wgan_jax.data.images import array_sampler
   over = dict(batch_size=BATCH, latent_dim=LATENT)
   objective = "hinge" if method == "hinge+sn" else method
   if method == "hinge+sn":
@@ -161,7 +164,6 @@ def representative(fds) -> int:
 def train_method(method: str, data, metrics, key, s: Mapping) -> Dict:
   """`s["seeds"]` runs of one game trained together: FD and classifier score curves, and the
   median seed's first 9 final samples (for the plot)."""
-  import jax
   gan = build(method, s)
   runs = s["seeds"]
   k_init, k_train, k_eval = jax.random.split(key, 3)
@@ -200,8 +202,6 @@ def judge(numbers: Mapping) -> Dict[str, bool]:
 def measure(s: Mapping, seed: int) -> Dict:
   """Train every game's seeds; their FD curves, final FDs and classifier scores, what the
   checks measured, and each game's median seed's samples."""
-  import jax
-  import jax.numpy as jnp
   key = jax.random.key(seed)
   train_x, _, metrics = _common.fashion_mnist(key, s["train_images"], s["final"])
   data = jnp.asarray(train_x)
@@ -260,7 +260,6 @@ def markdown(numbers: Mapping) -> str:
 def plot(numbers: Mapping):
   """Top: FD curves and final FDs beside the published FIDs; bottom: each game's median
   seed's samples."""
-  from experiments.plots import image_grid
   plt = common.matplotlib_pyplot()
   runs, st = numbers["runs"], numbers["setup"]
   fig = plt.figure(figsize=(14, 8.5))

@@ -26,11 +26,19 @@ from __future__ import annotations
 import time
 from typing import Dict, Mapping
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from experiments import common
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+from experiments.plots import image_grid
+import wgan_jax as wj
+from wgan_jax.data.images import array_sampler
+from wgan_jax.models.dcgan import DCGANCritic, DCGANGenerator
+from wgan_jax.models.design_space import DesignSpaceCritic, DesignSpaceGenerator
+from wgan_jax.models.resnet import ImageMLPGenerator
 
 NAME = "gp_architectures"
 PAPER = ("WGAN-GP (arXiv:1704.00028) §5.2 'Training varied architectures on LSUN bedrooms': "
@@ -105,11 +113,6 @@ def judge_runs(runs: Mapping[str, Mapping], real_score: float) -> Dict[str, bool
 
 def build(method: str, variant: str, sz: Mapping):
   """The GAN of (method, variant) at sizes `sz`."""
-  import wgan_jax as wj
-  from wgan_jax.data.images import array_sampler
-  from wgan_jax.models.dcgan import DCGANCritic, DCGANGenerator
-  from wgan_jax.models.design_space import DesignSpaceCritic, DesignSpaceGenerator
-  from wgan_jax.models.resnet import ImageMLPGenerator
   penalised = method == "wgan-gp"
   critic_norm = "layer" if penalised else "batch"
   if variant == "tanh":
@@ -142,7 +145,6 @@ def games(scale: str):
 def train_one(method: str, variant: str, sz: Mapping, data, metrics, key) -> Dict:
   """Train one cell: FD and classifier score at 0, every `eval_every` and at the end (with the
   first 4 final samples, for the plot)."""
-  import jax
   gan = build(method, variant, sz)
 
   def scores(x):
@@ -187,8 +189,6 @@ def judge(numbers: Mapping) -> Dict[str, bool]:
 def measure(sz: Mapping, seed: int) -> Dict:
   """Train every (method, variant) cell; their curves, final metrics and first 4 final
   samples."""
-  import jax
-  import jax.numpy as jnp
   key = jax.random.key(seed)
   train_x, _, metrics = _common.fashion_mnist(key, sz["train_images"], sz["final"])
   real = dict(metrics.reference)
@@ -251,7 +251,6 @@ def markdown(numbers: Mapping) -> str:
 
 def plot(numbers: Mapping):
   """Each cell's first 4 final samples, titled with its verdict, score and FD."""
-  from experiments.plots import image_grid
   ok, runs, val = trains_of(numbers), numbers["runs"], _runner.value
   methods = list(dict.fromkeys(n.split("/")[0] for n in runs))
   variants = list(dict.fromkeys(n.split("/")[1] for n in runs))

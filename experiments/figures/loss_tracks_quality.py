@@ -61,10 +61,16 @@ import scipy.ndimage
 import scipy.signal
 import scipy.stats
 
-import wgan_jax as wj
 from experiments import common
+from experiments.builders import make_gan
+from experiments.evaluators import sample_in_chunks
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+import wgan_jax as wj
+from wgan_jax.data.images import array_sampler
+from wgan_jax.models import MLPCritic
+from wgan_jax.models.dcgan import DCGANCritic, DCGANGenerator
+from wgan_jax.models.resnet import ImageMLPGenerator
 
 NAME = "loss_tracks_quality"
 PAPER = ("WGAN (arXiv:1701.07875) §4.2, Fig 3: the critic's W estimate, median-filtered, "
@@ -315,11 +321,6 @@ def judge_summaries(s: Mapping[str, Mapping]) -> Dict[str, bool]:
 # ------------------------------------------------------------------ training and evaluation
 def build(name: str, sz: Mapping):
   """The GAN of set-up `name` at sizes `sz`."""
-  from experiments.builders import make_gan
-  from wgan_jax.data.images import array_sampler
-  from wgan_jax.models import MLPCritic
-  from wgan_jax.models.dcgan import DCGANCritic, DCGANGenerator
-  from wgan_jax.models.resnet import ImageMLPGenerator
   objective, g, d, lr, _ = SETUPS[name]
   gen = (DCGANGenerator(image_shape=SHAPE, dim=sz["dim"]) if g == "dcgan" else
          ImageMLPGenerator(image_shape=SHAPE, width=sz["width"], depth=MLP_DEPTH))
@@ -355,7 +356,6 @@ def trace(name: str, sz: Mapping, data, metrics, key, grid_at: Sequence[int]) ->
   """Train set-up `name` once; its per-iteration losses and its quality at the evaluations.
   Samples for FD come from one fixed z-batch (fold_in(key_eval, 0)); `grid_at`: iterations
   whose first GRID samples are kept."""
-  from experiments.evaluators import sample_in_chunks
   gan = build(name, sz)
   k_init, k_train, k_eval = jax.random.split(key, 3)
   k_z, k_real, k_eps = (jax.random.fold_in(k_eval, i) for i in range(3))

@@ -31,11 +31,16 @@ import functools
 import math
 from typing import Dict, Mapping
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
 
 from experiments import common
+from experiments.builders import image_gan, make_models
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+from wgan_jax.models import MLPCritic
 
 NAME = "mixgan_scores"
 PAPER = ("MIX+GAN (Arora et al. 2017, arXiv:1703.00573): a mixture of T = 5 generators and "
@@ -86,11 +91,8 @@ W1_STAYS = 0.8            # W1 at the largest m ≥ 0.8 × at the smallest
 def gaussian_distances(key, m: int, d: int, *, critic_steps: int, critic_width: int) -> Dict:
   """Distances between two independent m-samples of N(0, I/d): exact W1, the linear 1-Lipschitz
   critic's ‖mean₁ − mean₂‖, and a small penalised critic's E f(x) − E f(y) after training."""
-  import jax
-  import optax
   import scipy.optimize
   import scipy.spatial
-  from wgan_jax.models import MLPCritic
   kx, ky, kc = jax.random.split(key, 3)
   x = np.asarray(jax.random.normal(kx, (m, d))) / math.sqrt(d)
   y = np.asarray(jax.random.normal(ky, (m, d))) / math.sqrt(d)
@@ -111,9 +113,6 @@ def gaussian_distances(key, m: int, d: int, *, critic_steps: int, critic_width: 
 @functools.lru_cache(maxsize=None)
 def parameter_count(dim: int, shape, latent_dim: int = 128) -> int:
   """Parameters of the DCGAN generator and critic of `image_gan` at width `dim` (no compute)."""
-  import jax
-  import jax.numpy as jnp
-  from experiments.builders import make_models
   g, d = make_models("dcgan", shape, dim=dim, gen_norm="batch", critic_norm="batch")
   count = lambda m, x: sum(int(np.prod(v.shape)) for v in jax.tree_util.tree_leaves(
       jax.eval_shape(m.init, jax.random.key(0), x)["params"]))
@@ -145,7 +144,6 @@ def control_dim(dim: int, shape, factor: float) -> int:
 def build(label: str, shape, s: Mapping):
   """(GAN, its DCGAN width) of method `label` on images of `shape` at sizes `s`: the
   parameter-matched control's width from `control_dim`."""
-  from experiments.builders import image_gan
   objective, factor = METHODS[label]
   dim = control_dim(s["dim"], tuple(shape), factor)
   return image_gan(objective, tuple(shape), dim=dim, batch_size=s["batch"],
@@ -163,7 +161,6 @@ def games(scale: str):
 
 def train_method(label: str, data, metrics, key, eval_key, s: Mapping) -> Dict:
   """`s["seeds"]` runs of one method trained together: score curves, final mixture weights."""
-  import jax
   gan, dim = build(label, tuple(data.shape[1:]), s)
   runs = s["seeds"]
   k_init, k_train = jax.random.split(key)
@@ -223,8 +220,6 @@ def judge(numbers: Mapping) -> Dict[str, bool]:
 def measure(s: Mapping, seed: int) -> Dict:
   """The §3 distances at every m, then the five methods' seeds trained and scored; each
   method's level."""
-  import jax
-  import jax.numpy as jnp
   key = jax.random.key(seed)
   theory = [gaussian_distances(jax.random.fold_in(jax.random.fold_in(key, 200), m), m,
                                s["dims"], critic_steps=s["critic_steps"],

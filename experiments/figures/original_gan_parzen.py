@@ -37,8 +37,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import common
+from experiments.builders import image_gan
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+from wgan_jax import image_metrics as im
+from wgan_jax.data.idx import load_fashion_mnist
 
 NAME = "original_gan_parzen"
 PAPER = ("Goodfellow et al. 2014, Table 1: Parzen-window log-likelihood of the test set under "
@@ -116,7 +119,6 @@ def to_unit(x) -> np.ndarray:
 
 def build(shape, s):
   """The DCGAN pair (nsgan, batch 100, z ∈ R^100) on images of `shape` at sizes `s`."""
-  from experiments.builders import image_gan
   return image_gan("nsgan", tuple(shape), dim=s["dim"], arch="dcgan", batch_size=100,
                    latent_dim=100)
 
@@ -133,8 +135,6 @@ def measure(s: Mapping, seed: int) -> Dict:
   """Train the GAN; Table 1's Parzen estimates (GAN samples, training images and uniform noise
   as centres), Fig 2's nearest-training-image distances and Fig 3's interpolations, with the
   images the plot draws (as 8-bit pixel levels of [0, 1])."""
-  from wgan_jax import image_metrics as im
-  from wgan_jax.data.idx import load_fashion_mnist
   key = jax.random.key(seed)
   train_all, _ = load_fashion_mnist(None, "train")
   test_all, _ = load_fashion_mnist(None, "test")

@@ -20,6 +20,7 @@ import optax
 from experiments.figures import _common
 from experiments.figures import runner as _runner
 from experiments.figures._common import train_critic
+import wgan_jax as wj
 
 NAME = "parallel_lines"
 PAPER = ("WGAN fig. 1: W(P0, Pθ) = |θ| is continuous with a useful gradient; JS is log 2 for "
@@ -63,7 +64,6 @@ def estimates(thetas, key, *, steps: int, batch: int, width: int):
                          optimizer=optax.adam(1e-3, 0.5, 0.999))
     real, fake = jax.vmap(pair(theta))(jax.random.split(ke, 16))
     real, fake = real.reshape(-1, 2), fake.reshape(-1, 2)
-    import wgan_jax as wj
     w = -wj.wasserstein_critic_loss(critic.apply(pw, real), critic.apply(pw, fake))
     ld = wj.minimax_discriminator_loss(critic.apply(pj, real), critic.apply(pj, fake))
     return w, (math.log(4) - ld) / 2

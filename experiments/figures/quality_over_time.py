@@ -42,10 +42,15 @@ import math
 import time
 from typing import Dict, Mapping, Sequence
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
+from experiments.builders import ImageData, image_gan
+from experiments.evaluators import FashionMetrics
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+from wgan_jax.data.idx import load_fashion_mnist
 
 NAME = "quality_over_time"
 PAPER = ("WGAN-GP (Gulrajani et al. 2017) §5.3, Fig. 3 (CIFAR-10 Inception score over generator "
@@ -220,7 +225,6 @@ def _quality(metrics, x) -> Dict[str, float]:
 
 def build(label: str, shape, s: Mapping):
   """The GAN of method `label` on images of `shape` at sizes `s`."""
-  from experiments.builders import image_gan
   objective, overrides = METHODS[label]
   return image_gan(objective, tuple(shape), dim=s["dim"], batch_size=s["batch"], arch=ARCH,
                    **overrides)
@@ -242,7 +246,6 @@ def train_method(label: str, data, metrics, key, eval_key, s: Mapping):
 
   Each evaluation holds, per run, the score and Fréchet distance of `s["samples"]` samples
   drawn so with the loop's evaluation key."""
-  import jax
   gan = build(label, tuple(data.shape[1:]), s)
   runs = s["seeds"]
   k_init, k_train = jax.random.split(key)
@@ -258,7 +261,6 @@ def train_method(label: str, data, metrics, key, eval_key, s: Mapping):
 def sampling_noise(draw, states, metrics, key, s: Mapping) -> float:
   """The evaluation's own noise: per run, the s.d. of the score over `noise_repeats` fresh
   sample sets of its final generator (set j drawn with fold_in(key, j)); the mean over runs."""
-  import jax
   scores = np.array([_common.per_run(lambda x: _quality(metrics, x),
                                      draw(states, jax.random.fold_in(key, j), s["samples"]))[SCORE]
                      for j in range(s["noise_repeats"])])
@@ -272,11 +274,6 @@ def measure(s: Mapping, seed: int) -> Dict:
   """Train every method's `seeds` runs, scoring them every `eval_every` iterations; the curves,
   their statistics, the sampling noise, the seconds to a common score, the real test images'
   numbers, and the final samples of each method's median-level run (for the plot)."""
-  import jax
-  import jax.numpy as jnp
-  from experiments.builders import ImageData
-  from experiments.evaluators import FashionMetrics
-  from wgan_jax.data.idx import load_fashion_mnist
   key = jax.random.key(seed)
   xt, yt = load_fashion_mnist(None, "train")
   xv, _ = load_fashion_mnist(None, "test")

@@ -22,11 +22,18 @@ from __future__ import annotations
 import math
 from typing import Dict, List, Mapping
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from experiments import common
+from experiments.builders import make_gan
+from experiments.evaluators import sample_in_chunks
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+import wgan_jax as wj
+from wgan_jax.data.images import array_sampler
+from wgan_jax.models.design_space import DesignSpaceCritic, DesignSpaceGenerator
 
 NAME = "random_archs"
 PAPER = ("WGAN-GP (arXiv:1704.00028) §5.1 'Training random architectures within a set', "
@@ -72,7 +79,6 @@ SIGNIFICANCE = 0.05                      # App. C: a two-sided sign test
 
 def sample_architecture(key) -> Dict:
   """One architecture: for "g" and "d" each, an independent draw of every Table 1 field."""
-  import jax
   arch = {}
   for p, player in enumerate(("g", "d")):
     for f, (field, options) in enumerate(CHOICES.items()):
@@ -82,10 +88,6 @@ def sample_architecture(key) -> Dict:
 
 
 def build(arch: Mapping, loss: str, s: Mapping):
-  import wgan_jax as wj
-  from experiments.builders import make_gan
-  from wgan_jax.data.images import array_sampler
-  from wgan_jax.models.design_space import DesignSpaceCritic, DesignSpaceGenerator
   penalised = loss != "gan"
   gen = DesignSpaceGenerator(depth=arch["g_depth"], nonlinearity=arch["g_nonlinearity"],
                              norm="batch" if arch["g_batch_norm"] else "none",
@@ -139,7 +141,6 @@ def judge_table(table: Mapping[float, Mapping[str, int]], app_c: Mapping) -> Dic
 
 def architectures(key, n: int) -> List[Dict]:
   """The figure's n architectures, drawn from fold_in(fold_in(key, 400), i)."""
-  import jax
   return [sample_architecture(jax.random.fold_in(jax.random.fold_in(key, 400), i))
           for i in range(n)]
 
@@ -147,7 +148,6 @@ def architectures(key, n: int) -> List[Dict]:
 def games(scale: str, seed: int = 0):
   """The GANs at `scale` (and `seed`, which draws the architectures): every architecture
   under every loss, one run each on the 60,000 training images."""
-  import jax
   s = FIGURE.config(scale)
   return [_common.Game(f"arch {i}/{loss}", build(arch, loss, s), (28, 28, 1), s["iters"],
                        examples=60000)
@@ -157,8 +157,6 @@ def games(scale: str, seed: int = 0):
 
 def train_one(arch, loss, s, data, metrics, key) -> Dict:
   """Train one (architecture, loss); the score and FD of its final samples."""
-  import jax
-  from experiments.evaluators import sample_in_chunks
   gan = build(arch, loss, s)
   k_init, k_train, k_eval = jax.random.split(key, 3)
   c0 = common.cpu_seconds()
@@ -183,8 +181,6 @@ def judge(numbers: Mapping) -> Dict[str, bool]:
 def measure(s: Mapping, seed: int) -> Dict:
   """Draw the architectures, train each under every loss; the scores, Table 2's counts and
   App. C's sign test."""
-  import jax
-  import jax.numpy as jnp
   key = jax.random.key(seed)
   train_x, _, metrics = _common.fashion_mnist(key, s["reference"], s["samples"])
   data = jnp.asarray(train_x)

@@ -11,10 +11,15 @@ classifier labels, as the Stacked MNIST protocol of VEEGAN and PacGAN does.
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 
+from experiments.builders import ImageData, image_gan
+from experiments.evaluators import DigitMetrics, sample_in_chunks
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+from experiments.plots import image_grid
+from wgan_jax.data.images import load_digits, stack_digits
 
 NAME = "stacked_digits"
 PAPER = ("Stacked MNIST (VEEGAN Table 2, PacGAN Tables 2-3, Unrolled GAN): a DCGAN captures "
@@ -74,7 +79,6 @@ PLOTTED_SAMPLES = 36             # of their median-modes seed (6 × 6)
 def build(objective: str, shape, s):
   """The GAN of `objective` (a MIX+GAN of `s["mixture"]` pairs for mix+) on images of
   `shape` at sizes `s`."""
-  from experiments.builders import image_gan
   return image_gan(objective, shape, dim=s["dim"], batch_size=s["batch"],
                    components=s["mixture"])
 
@@ -82,7 +86,6 @@ def build(objective: str, shape, s):
 def games(scale: str):
   """The four objectives' GANs at `scale`, `seeds` runs each trained at once on `data`
   stacked digits (8×8×3)."""
-  from wgan_jax.data.images import load_digits, stack_digits
   s = FIGURE.config(scale)
   shape = tuple(stack_digits(load_digits()[0], 1, seed=0).shape[1:])
   return [_common.Game(o, build(o, shape, s), shape, s["iters"], runs=s["seeds"],
@@ -93,8 +96,6 @@ def train_seeds(objective: str, data, s, seed: int) -> np.ndarray:
   """`s["seeds"]` runs of `objective` trained at once on `data` (run k's init and train key
   split(key(seed), seeds)[k]); every run's `s["samples"]` samples, each run's drawn with
   key(seed + 7): [seeds, samples, ...]."""
-  import jax
-  from experiments.evaluators import sample_in_chunks
   gan = build(objective, data.shape[1:], s)
   key = jax.random.key(seed)
   keys = jax.random.split(key, s["seeds"])  # each seed's init and train key
@@ -110,9 +111,6 @@ def measure(s, seed: int):
   """Train every objective's seeds; each seed's modes, KL to uniform and classifier score,
   their mean ± s.e., the held-out real digits' numbers, and the samples of the median-modes
   seed of the plotted objectives."""
-  from experiments.builders import ImageData
-  from experiments.evaluators import DigitMetrics
-  from wgan_jax.data.images import load_digits, stack_digits
   xt, _, xv, _ = load_digits()
   data = stack_digits(xt, s["data"], seed=seed)
   held_out = stack_digits(xv, s["samples"], seed + 1)  # as many as the generated samples
@@ -138,7 +136,6 @@ def _mean(numbers, objective: str, key: str):
 def plot(numbers):
   """The modes captured by each objective against the real digits'; the samples of nsgan's and
   wgan-gp's median-modes seed."""
-  from experiments.plots import image_grid
   samples = numbers["samples"]   # (a run stored before the plot read them: KeyError)
   s, real = numbers["sizes"], numbers["real"]
   fig, axes = _common.subplots(1, 3, figsize=(14, 4.6))

@@ -30,8 +30,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from experiments.builders import image_gan
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+from wgan_jax.data.idx import load_fashion_mnist
 
 NAME = "vanishing_gradients"
 PAPER = ("Arjovsky & Bottou 2017 (arXiv:1701.04862), Figs 1–3: a DCGAN trained 1, 10 and 25 "
@@ -256,7 +258,6 @@ FASHION_SHAPE = (28, 28, 1)   # Fashion-MNIST's images
 
 def build(objective: str, noise: float, shape, sz: Mapping):
   """The DCGAN of `objective` with instance noise `noise` at sizes `sz`."""
-  from experiments.builders import image_gan
   return image_gan(objective, shape, dim=sz["dim"], batch_size=sz["batch"],
                    latent_dim=LATENT, instance_noise=noise)
 
@@ -284,7 +285,6 @@ def grey_levels(x) -> np.ndarray:
 def measure(sz: Mapping, seed: int) -> Dict:
   """Pretrain the DCGAN, probe each frozen generator with a fresh D (and, for `noise_epochs`,
   with instance noise); the probes' logs and `summarise` stats, and the images shown."""
-  from wgan_jax.data.idx import load_fashion_mnist
   key = jax.random.key(seed)
   train_images, _ = load_fashion_mnist(None, "train")
   subset = np.asarray(jax.random.permutation(jax.random.fold_in(key, 0),
