@@ -322,18 +322,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     t0, c0 = time.time(), common.cpu_seconds(children=True)
     print(f"[{name}] running ({scale})...", file=sys.stderr, flush=True)
     try:
-      if hasattr(module, "FIGURE"):
-        r = runner.run(module.FIGURE, args.out, scale=scale, seed=args.seed)
-      else:
-        r = module.run(args.out, seed=args.seed, scale=scale)
+      r = runner.run(module.FIGURE, args.out, scale=scale, seed=args.seed)
     except KeyboardInterrupt as e:  # SIGTERM / SIGINT: keep what finished, run nothing more
       interrupted = f"[{name}] stopped ({e or 'interrupted'}); nothing after it was run"
       print(interrupted, file=sys.stderr, flush=True)
       break
     seconds[name], cpu[name] = time.time() - t0, common.cpu_seconds(children=True) - c0
     r["cpu_seconds"] = cpu[name]
-    r["note"] = getattr(module, "NOTE", None)
-    r["published"] = getattr(module, "PUBLISHED", None)
+    r["note"], r["published"] = module.FIGURE.note, module.FIGURE.published
     results.append(r)
     print(f"[{name}] {verdict(r['checks'])}: {r['summary']} ({seconds[name]:.0f} s, "
           f"{cpu[name]:.0f} CPU s)",
@@ -362,7 +358,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                       f"RESULTS.md of {scale} (pass --scale {saved['scale']})")
       continue
     module = importlib.import_module(f"experiments.figures.{name}")
-    if args.rebuild and hasattr(module, "FIGURE"):
+    if args.rebuild:
       # re-judged and re-plotted from its stored numbers by the code as it is now
       try:
         saved = runner.rebuild(module.FIGURE, args.out)
@@ -372,9 +368,8 @@ def main(argv: Optional[List[str]] = None) -> int:
       seconds[name] = saved.get("seconds")
       continue
     # the quote, note and published numbers are the code's, not the run's: read afresh
-    saved["paper"] = getattr(module, "PAPER", saved.get("paper"))
-    for k in ("note", "published"):
-      saved[k] = getattr(module, k.upper(), saved.get(k))
+    figure = module.FIGURE
+    saved.update(paper=figure.paper, note=figure.note, published=figure.published)
     results.append(saved)
     # a figure run by its own module records no wall-clock: shown as "–"
     seconds[name] = saved.get("seconds")

@@ -1,7 +1,6 @@
 """Bugs of the third probe (issue 26) fixed so far, each with the case that failed before."""
 
-import gzip
-import json
+import dataclasses
 import struct
 
 import jax
@@ -77,17 +76,19 @@ def test_an_empty_out_is_refused_before_anything_is_written(tmp_path, capsys, mo
 def test_a_figure_checks_out_and_seed_before_computing(tmp_path, capsys):
   """Was: `python -m experiments.figures.NAME --out FILE` computed the figure, then died with
   FileExistsError; --seed -1 was accepted."""
-  from experiments.figures import _common
+  from experiments.figures import parallel_lines, runner
 
   def must_not_run(*args, **kwargs):
     raise AssertionError("the figure was computed before --out was checked")
+
+  figure = dataclasses.replace(parallel_lines.FIGURE, measure=must_not_run)
 
   a_file = tmp_path / "a-file"
   a_file.write_text("x")
   for argv, needle in ((["--out", str(a_file)], "error: --out: "),
                        (["--out", str(tmp_path / "ok"), "--seed", "-1"], "error: --seed: ")):
     with pytest.raises(SystemExit) as e:
-      _common.figure_main("parallel_lines", "doc", must_not_run, argv)
+      runner.main(figure, "doc", argv)
     assert e.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(needle), err

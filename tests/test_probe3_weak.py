@@ -284,23 +284,32 @@ def test_rebuild_says_which_figures_it_leaves_out(tmp_path, capsys):
   assert "gans_equal: no gans_equal.json" in err
 
 
+def _stub_figure(measure):
+  from experiments.figures import _common, runner
+
+  def plot(numbers):
+    fig, _ = _common.subplots(1, 1)
+    return fig
+
+  return runner.Figure("stub", "paper", dict(tiny={}, default={}, full={}), measure,
+                       lambda n: {"a claim": True}, plot, lambda n: "a summary")
+
+
 def test_a_figure_module_records_its_seed_and_says_ctrl_c_in_one_line(tmp_path, capsys):
   """Was: NAME.json without the seed it ran with; Ctrl-C a traceback."""
   import json as js
-  from experiments.figures import _common
+  from experiments.figures import runner
 
-  def run(out, *, full, seed):
-    fig, _ = _common.subplots(1, 1)
-    return _common.save(out, "stub", fig, {"x": 1.0}, {"a claim": True}, "a summary", "paper")
-
-  assert _common.figure_main("stub", "doc", run, ["--out", str(tmp_path), "--seed", "7"]) == 0
+  figure = _stub_figure(lambda config, seed: {"x": 1.0})
+  assert runner.main(figure, "doc", ["--out", str(tmp_path), "--seed", "7"]) == 0
   saved = js.loads((tmp_path / "stub.json").read_text())
   assert (saved["seed"], saved["scale"]) == (7, "default") and saved["seconds"] >= 0
 
-  def interrupted(out, *, full, seed):
+  def interrupted(config, seed):
     raise KeyboardInterrupt
   capsys.readouterr()
   with pytest.raises(SystemExit) as e:
-    _common.figure_main("stub", "doc", interrupted, ["--out", str(tmp_path / "b")])
+    runner.main(_stub_figure(interrupted), "doc", ["--out", str(tmp_path / "b")])
   err = capsys.readouterr().err.strip().splitlines()
   assert e.value.code == 130 and len(err) == 1 and err[0].startswith("error: interrupted: stub")
+  assert not (tmp_path / "b" / "stub.json").exists()

@@ -1,16 +1,12 @@
-"""Shared plumbing of the figure scripts: the command line, the outputs, training through the
-experiments' one loop, a small critic trainer, the seeded toy tables (mode_collapse and
-mixture_modes), and the GANs a figure trains at a scale (`Game`, each figure's `games(scale)`)
+"""Shared plumbing of the figures (their frame is `runner`): training through the experiments'
+one loop, a small critic trainer, the seeded toy tables (mode_collapse and mixture_modes), and
+the GANs a figure trains at a scale (`Game`, each figure's `games(scale)`)
 with their compiled fused steps and XLA's cost of them (`reproduce --plan`)."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
-import json
-import os
-import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import jax
@@ -18,76 +14,20 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments import builders, cli, common
+from experiments import builders, common
 from experiments.builders import ImageData, make_gan, text_gan_for
 from experiments.configs import get_config
 from experiments.evaluators import FashionMetrics, inception_evaluator, sample_in_chunks
-from experiments.loop import LoopConfig, StopReason, hold_workdir, train_and_evaluate
+from experiments.loop import LoopConfig, StopReason, train_and_evaluate
 import wgan_jax as wj
 from wgan_jax import image_metrics, inception
 from wgan_jax.data import make_toy_dataset
 from wgan_jax.data.idx import load_fashion_mnist
-from wgan_jax.errors import ConfigError
 from wgan_jax.models import MLPCritic, MLPGenerator
-
-
-def figure_main(name: str, doc: str, run: Callable, argv=None) -> int:
-  p = argparse.ArgumentParser(prog=f"python -m experiments.figures.{name}", description=doc,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-  p.add_argument("--out", default="runs/figures",
-                 help=f"output folder for {name}.png and {name}.json (default runs/figures)")
-  p.add_argument("--full", action="store_true",
-                 help="the paper's sizes (for an accelerator) instead of the CPU default")
-  p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
-  p.add_argument("--inception-weights", metavar="PATH",
-                 help="your FID Inception weights file (torch-fidelity's or pytorch-fid's .pth): "
-                 "the Fashion-MNIST figures then also record the Inception FID / IS / KID of "
-                 "their samples (slow on a CPU; nothing is downloaded)")
-  args = p.parse_args(argv)
-  # Checked before any computing (was: a figure computed, then died on an unwritable --out).
-  if not 0 <= args.seed < 2**63:
-    cli.fail(f"--seed: must be an integer in [0, 2^63), got {args.seed}")
-  try:
-    hold_workdir(args.out)   # made, writable, and locked against a second run into it
-    set_inception_weights(args.inception_weights)
-  except ConfigError as e:   # OptionError included
-    cli.fail(cli.flag_message(e))
-  t0 = time.time()
-  try:
-    result = run(args.out, full=args.full, seed=args.seed)
-  except KeyboardInterrupt:   # Ctrl-C / SIGTERM: one line, not a traceback
-    cli.fail(f"interrupted: {name} was not finished, and {name}.json / .png were not written "
-             "(a figure has no checkpoint: run it again)", code=130)
-  # the run's own settings beside its numbers, so the JSON says how to reproduce it
-  path = os.path.join(args.out, f"{name}.json")
-  saved = json.load(open(path, encoding="utf-8"))
-  saved.update(seed=args.seed, scale="full" if args.full else "default",
-               seconds=time.time() - t0)
-  common.write_json(path, saved)
-  print(f"{name}: {result['summary']} ({time.time() - t0:.0f} s)")
-  for claim, ok in result["checks"].items():
-    print(f"  [{'yes' if ok else 'NO '}] {claim}")
-  print(f"wrote {os.path.join(args.out, name)}.png and .json")
-  return 0
 
 
 def subplots(*args, **kwargs):
   return common.matplotlib_pyplot().subplots(*args, **kwargs)
-
-
-def save(out: str, name: str, fig, numbers: Dict, checks: Dict[str, bool], summary: str,
-         paper: str, markdown: str | None = None) -> Dict:
-  """NAME.png and NAME.json (every number) into `out`; returns the figure's result."""
-  fig.tight_layout()
-  os.makedirs(out, exist_ok=True)
-  fig.savefig(os.path.join(out, f"{name}.png"), dpi=110)
-  common.matplotlib_pyplot().close(fig)
-  result = dict(name=name, paper=paper, summary=summary,
-                checks={k: bool(v) for k, v in checks.items()}, numbers=numbers)
-  common.write_json(os.path.join(out, f"{name}.json"), result)
-  if markdown is not None:
-    result["markdown"] = markdown
-  return result
 
 
 def mean_se(values):
