@@ -45,7 +45,9 @@ def results_markdown(results: List[Dict], *, full: bool, seconds: Dict[str, floa
            "none do; a check marked [~] is *underpowered* (its test cannot reject at the run's "
            "sample size) and is never counted as a pass. The checks are the papers' claims, "
            "measured on our CPU-sized runs; `--rebuild` re-judges the stored numbers with the "
-           "code as it is.", "",
+           "code as it is. One margin rule for \"A beats B\" over seeds: the difference of the "
+           f"means exceeds {runner.MARGIN_SE:g} standard errors of the difference, "
+           "√(s.e.² + s.e.²).", "",
            "Seconds are wall-clock on the machine of the run, which others may have shared; CPU "
            "seconds are the run's own (÷ 2 estimates the wall-clock on 2 idle cores).", "",
            "| figure | shape matches | published (the paper's own number) | seconds | CPU s |",

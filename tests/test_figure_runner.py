@@ -3,6 +3,7 @@ stored run with the code as it is now (a changed threshold changes the verdict, 
 nothing); the runner's refusals."""
 
 import json
+import math
 import os
 
 import numpy as np
@@ -134,3 +135,28 @@ def test_figure_json_puts_number_lists_on_one_line_and_reads_back_equal(tmp_path
   text = path.read_text()
   assert '"curve": [1.5, -2e-05, null, 3]' in text and "[0, 255]" in text
   assert json.loads(text) == obj
+
+
+def test_one_margin_rule_two_standard_errors_of_the_difference():
+  # se of the difference √(0.3² + 0.4²) = 0.5: a difference of 1.0 is exactly 2 s.e.
+  assert not runner.beats((2.0, 0.3), (1.0, 0.4))
+  assert runner.beats((2.01, 0.3), (1.0, 0.4))
+  assert runner.beats((1.0, 0.4), (2.01, 0.3), higher_is_better=False)
+  assert not runner.beats((1.0, 0.4), (2.01, 0.3))
+  # a 1-s.e. margin (mixgan_scores' old rule) no longer counts as a win
+  assert not runner.beats((1.6, 0.3), (1.0, 0.4))
+  # a diverged side (None, NaN or inf mean) beats nothing and is beaten by nothing
+  for bad in ((None, 0.1), (math.nan, 0.1), (1.0, None)):
+    assert not runner.beats(bad, (0.0, 0.1)) and not runner.beats((5.0, 0.1), bad)
+
+
+def test_the_sign_test_is_scipys_and_says_when_it_cannot_reject():
+  import scipy.stats
+  assert runner.sign_test(5, 5) == runner.UNDERPOWERED     # smallest p = 2·0.5⁵ = 0.0625
+  assert runner.sign_test(0, 5) == runner.UNDERPOWERED
+  assert runner.sign_test(0, 0) == runner.UNDERPOWERED
+  for n in (6, 9, 12, 20):
+    for wins in range(n + 1):
+      p = scipy.stats.binomtest(wins, n, 0.5).pvalue
+      assert runner.sign_test(wins, n) == (p < 0.05), (wins, n, p)
+  assert runner.sign_test(6, 6) is True and runner.sign_test(5, 6) is False

@@ -99,6 +99,33 @@ def value(x) -> float:
 UNDERPOWERED = "underpowered"
 
 
+# One margin rule for "A beats B" in every figure (issue 27 item 1): the difference of two means
+# must exceed MARGIN_SE standard errors of the difference, √(se_a² + se_b²) (a two-sample z at
+# the 2.3% one-sided level for normal means). Used by the figures whose claims compare methods
+# over seeds (mixgan_scores, quality_over_time, ...); docs/results/README.md states it.
+MARGIN_SE = 2.0
+
+
+def beats(a, b, *, higher_is_better: bool = True, k: float = MARGIN_SE) -> bool:
+  """Whether `a` = (mean, s.e.) beats `b` = (mean, s.e.) by the one margin rule: by more than k
+  standard errors of the difference. A non-finite (None) value beats nothing and is beaten by
+  nothing."""
+  (ma, sa), (mb, sb) = ((value(m), value(s)) for m, s in (a, b))
+  diff = (ma - mb) if higher_is_better else (mb - ma)
+  return bool(diff > k * math.sqrt(sa ** 2 + sb ** 2))
+
+
+def sign_test(wins: int, n: int, *, alpha: float = 0.05):
+  """Two-sided exact sign test of `wins` successes in `n` paired comparisons against 1/2:
+  True (significant at `alpha`), False, or UNDERPOWERED when even n of n could not reach
+  `alpha` (the smallest two-sided p is 2·0.5ⁿ: n ≤ 5 at 0.05)."""
+  if n < 1 or 2 * 0.5 ** n >= alpha:
+    return UNDERPOWERED
+  k = max(wins, n - wins)
+  p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k, n + 1)) * 0.5 ** n)
+  return bool(p < alpha)
+
+
 def check_value(v):
   """A judge's value as stored: True, False or UNDERPOWERED."""
   return UNDERPOWERED if isinstance(v, str) and v == UNDERPOWERED else bool(v)
