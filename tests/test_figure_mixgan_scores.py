@@ -40,6 +40,19 @@ def test_each_check_fails_when_its_claim_is_absent(levels, theory, failing):
   assert [i for i, ok in enumerate(values) if not ok] == failing
 
 
+@pytest.mark.parametrize("winner, loser, check", [
+    ("mix+nsgan", "nsgan", 0), ("mix+nsgan", "nsgan ×5", 1), ("mix+wgan", "wgan", 2)])
+def test_a_win_is_runner_beats_two_standard_errors_of_the_difference(winner, loser, check):
+  """Every 'A beats B' of the table is the one margin rule (runner.beats): a margin of 1.5 or
+  1.9 s.e. of the difference (0.3 and 0.4: 0.5) is no win (the old rule counted anything
+  above 1 s.e.); 2.1 s.e. is."""
+  lv, _ = LEVELS[loser]
+  for k, wins in ((1.5, False), (1.9, False), (2.1, True)):
+    levels = dict(LEVELS, **{loser: (lv, 0.4), winner: (lv + k * 0.5, 0.3)})
+    assert list(_judge(levels).values())[check] is wins, (k, levels)
+    assert wins == runner.beats(levels[winner], levels[loser])
+
+
 def test_a_diverged_run_passes_none_of_its_checks():
   """A non-finite level or distance (stored as None) is NaN: its comparisons fail."""
   nan = float("nan")
