@@ -54,6 +54,10 @@ def test_better_needs_more_than_two_standard_errors():
   a = dict(level=5.0, level_se=0.3)
   b = dict(level=4.0, level_se=0.4)   # s.e. of the difference 0.5: 1.0 is exactly 2 s.e.
   assert not q.better(a, b) and q.better(dict(a, level=5.01), b) and not q.better(b, a)
+  # the one margin rule of every figure, runner.beats (mixgan_scores' too)
+  for level in (4.2, 4.5, 4.99, 5.0, 5.01, 6.0, math.nan):
+    assert q.better(dict(a, level=level), b) == runner.beats((level, 0.3), (4.0, 0.4))
+  assert q.MARGIN_SE == runner.MARGIN_SE
 
 
 def test_time_to_reach_interpolates_and_is_inf_when_never_reached():
@@ -99,6 +103,19 @@ def test_checks_pass_on_the_papers_ordering():
 ])
 def test_each_check_fails_when_its_phenomenon_is_absent(changes, failing):
   assert list(q.judge(_numbers(**changes)).values()) == [i != failing for i in range(5)]
+
+
+@pytest.mark.parametrize("winner, loser, check", [(q.GP_RMS, q.CLIP, 0),
+                                                    (q.GP_ADAM, q.GP_RMS, 1)])
+def test_a_one_se_margin_is_no_win(winner, loser, check):
+  """'A better than B' is runner.beats: a margin of 1 or 1.9 s.e. of the difference (s.e.
+  0.3 and 0.4: 0.5) is not better, 2.1 s.e. is; the other checks are unchanged."""
+  lv = STATS[loser]["level"]
+  for k, wins in ((1.0, False), (1.9, False), (2.1, True)):
+    stats = {loser: _stats(lv, se=0.4), winner: dict(STATS[winner], level=lv + k * 0.5,
+                                                     level_se=0.3)}
+    got = list(q.judge(_numbers(stats=stats)).values())
+    assert got[check] is wins and got[:2] == [wins if i == check else True for i in range(2)]
 
 
 def test_stored_non_finite_numbers():

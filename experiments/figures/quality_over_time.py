@@ -111,7 +111,7 @@ SIZES = {
 TAIL_SHARE = 1 / 3        # the tail: evaluations in the last third of training
 MIN_TAIL = 3              # ... and at least the last 3 (a line fit and a residual)
 FLAT_SHARE = 0.10         # converged: tail rise ≤ 10% of the total rise
-MARGIN_SE = 2.0           # "better": a higher level by more than 2 s.e. of the difference
+MARGIN_SE = _runner.MARGIN_SE   # "better": runner.beats, the one margin rule of every figure
 COMPARABLE_SHARE = 0.10   # "comparably": levels within 10% of DCGAN's
 REACH_SHARE = 0.90        # wall-clock to reach 90% of the lower of two methods' levels
 FASTER_RATIO = 0.8        # "faster": DCGAN needs ≤ 0.8 × WGAN-GP's seconds (a tie is not faster)
@@ -170,9 +170,10 @@ def curve_stats(iterations: Sequence[int], scores) -> Dict:
       per_run_tail_rise=rise.tolist())
 
 
-def better(a: Mapping, b: Mapping, margin: float = MARGIN_SE) -> bool:
-  """a's level above b's by more than `margin` standard errors of the difference."""
-  return a["level"] - b["level"] > margin * math.hypot(a["level_se"], b["level_se"])
+def better(a: Mapping, b: Mapping) -> bool:
+  """a's level beats b's by the one margin rule of every figure (`runner.beats`: by more than
+  `runner.MARGIN_SE` standard errors of the difference; a non-finite level wins nothing)."""
+  return _runner.beats((a["level"], a["level_se"]), (b["level"], b["level_se"]))
 
 
 def time_to_reach(seconds: Sequence[float], mean_scores: Sequence[float], target: float) -> float:
@@ -195,10 +196,11 @@ def judge_stats(stats: Mapping[str, Mapping], reach: Mapping[str, float],
   d, c, r, a = (stats[m] for m in (DCGAN, CLIP, GP_RMS, GP_ADAM))
   return {
       f"§5.3 'Even with the same optimizer, our method converges ... to a better score than "
-      f"weight clipping': WGAN-GP (RMSProp)'s level above clipping's by > {MARGIN_SE:g} s.e.":
+      f"weight clipping': WGAN-GP (RMSProp)'s level above clipping's by > {MARGIN_SE:g} s.e. of "
+      f"the difference":
           better(r, c),
       f"§5.3 'Using Adam further improves performance': WGAN-GP (Adam)'s level above WGAN-GP "
-      f"(RMSProp)'s by > {MARGIN_SE:g} s.e.":
+      f"(RMSProp)'s by > {MARGIN_SE:g} s.e. of the difference":
           better(a, r),
       f"Fig. 3 caption 'WGAN-GP ... performs comparably to DCGAN': WGAN-GP (Adam)'s level "
       f"within {COMPARABLE_SHARE:.0%} of DCGAN's":
