@@ -57,37 +57,68 @@ def test_counts_and_sign_test():
   assert (t["x_better"], t["y_better"]) == (3, 1) and t["p_value"] == pytest.approx(0.625)
 
 
-def test_checks_fail_without_the_phenomenon():
-  good = {1.5: {"only gan": 0, "only wgan-gp": 3, "both": 4, "neither": 1},
-          2.0: {"only gan": 1, "only wgan-gp": 2, "both": 2, "neither": 3}}
-  assert all(ra.judge_table(good, dict(p_value=0.6)).values())
-  tied = {t: dict(c, **{"only wgan-gp": c["only gan"]}) for t, c in good.items()}
-  assert list(ra.judge_table(tied, dict(p_value=0.6)).values()) == [False, True]
-  one_worse = {**good, 2.0: dict(good[2.0], **{"only gan": 3})}
-  assert list(ra.judge_table(one_worse, dict(p_value=0.6)).values())[0] is False
-  assert list(ra.judge_table(good, dict(p_value=0.01)).values()) == [True, False]
-
-
 NAN = float("nan")
-# Eight architectures' scores as the paper describes them: WGAN-GP trains several the GAN
-# cannot; the two penalties split evenly (App. C: no significant difference).
+U = runner.UNDERPOWERED
+
+
+def test_levels_and_the_one_sided_sign_test():
+  # thresholds reached (1.25, 1.5, 2.0, 2.5, 3.0); a non-finite score reaches none
+  assert ra.levels([1.0, 1.25, 2.2, 3.5, NAN]).tolist() == [0, 1, 3, 5, 0]
+  assert ra.wins_losses([2, 1, NAN, 3], [1, 1, 0, NAN]) == (2, 1)
+  # exact one-sided p: 5 of 5 is 1/32; 6 of 7 is 8/128; 7 of 8 is 9/256
+  assert ra.one_sided_sign_test(5, 5) is True and ra.one_sided_sign_test(4, 5) is False
+  assert ra.one_sided_sign_test(6, 7) is False and ra.one_sided_sign_test(7, 8) is True
+  for wins, n in ((2, 3), (4, 4), (0, 0)):   # n of n cannot reach 0.05 below 5 pairs
+    assert ra.one_sided_sign_test(wins, n) == U
+
+
+# Eight architectures' scores as the paper describes them: WGAN-GP reaches more of the
+# thresholds than the GAN on 7 (one ties); the two penalties split 4 to 4 (App. C: no
+# significant difference).
 SCORES = {"gan": [1.1, 1.2, 2.1, 1.0, 2.6, 1.3, 1.6, 1.1],
-          "wgan-gp": [2.2, 2.6, 2.4, 1.6, 2.7, 1.4, 1.9, 1.7],
-          "wgan-gp-onesided": [2.0, 2.8, 2.2, 1.8, 2.5, 1.5, 1.7, 1.9]}
+          "wgan-gp": [2.2, 2.6, 2.6, 1.6, 2.7, 2.1, 2.1, 1.7],
+          "wgan-gp-onesided": [2.0, 2.8, 2.5, 1.8, 2.5, 2.2, 2.0, 1.9]}
 
 
-@pytest.mark.parametrize("changes, failing", [
-    ({}, []),
-    (dict(gan=SCORES["wgan-gp"]), [0]),                            # the GAN trains as many
-    (dict(gan=[3.0] * 8), [0]),                                     # the GAN trains more
-    (dict(**{"wgan-gp": [NAN] * 8}), [0, 1]),                       # WGAN-GP diverged: it fails
-    # every threshold and loses every pair, so the one-sided penalty is significantly better
-    (dict(**{"wgan-gp-onesided": [s - 0.1 for s in SCORES["wgan-gp"]]}), [1]),  # 8 of 8 pairs
+@pytest.mark.parametrize("changes, expected", [
+    ({}, [True, True]),
+    (dict(gan=SCORES["wgan-gp"]), [U, True]),     # the GAN trains as many: every pair ties
+    (dict(gan=[3.0] * 8), [False, True]),         # the GAN trains more
+    # the referee's case: 2 architectures only WGAN-GP trains against 1 only the GAN does
+    # (the old check passed on it); 3 untied architectures can never be significant
+    (dict(gan=[1.0, 1.0, 2.1, 1.0, 2.6, 1.3, 1.6, 1.1],
+          **{"wgan-gp": [2.2, 2.6, 1.0, 1.0, 2.6, 1.3, 1.6, 1.1]}), [U, True]),
+    # WGAN-GP reaches more thresholds on 4 of 7 untied architectures: no finding
+    (dict(gan=[1.1, 1.2, 2.6, 1.0, 2.6, 2.6, 2.6, 1.1]), [False, True]),
+    # WGAN-GP diverged: it fails every threshold (the GAN ahead on the 4 architectures where
+    # it reaches one, 4 untied: no decision) and loses every pair, so the one-sided penalty is
+    # significantly better
+    (dict(**{"wgan-gp": [NAN] * 8}), [U, False]),
+    (dict(gan=[1.3] * 8, **{"wgan-gp": [NAN] * 8}), [False, False]),   # the GAN ahead on 8
+    (dict(**{"wgan-gp-onesided": [s - 0.1 for s in SCORES["wgan-gp"]]}), [True, False]),
 ])
-def test_judge_on_the_stored_scores(changes, failing):
+def test_judge_on_the_stored_scores(changes, expected):
   numbers = runner.as_stored(dict(scores=dict(SCORES, **changes)))
-  values = list(ra.judge(numbers).values())
-  assert [i for i, ok in enumerate(values) if not ok] == failing
+  assert list(ra.judge(numbers).values()) == expected
+
+
+# The committed default run (5 architectures): the old checks passed both claims on it.
+COMMITTED = {"gan": [2.27, 1.89, 1.17, 1.55, 1.09], "wgan-gp": [2.76, 1.06, 1.74, 1.91, 2.57],
+             "wgan-gp-onesided": [3.08, 1.98, 1.60, 1.84, 2.65]}
+
+
+@pytest.mark.parametrize("changes", [
+    {},                                                         # 3 against 1, a tie; 2 to 3
+    dict(gan=[1.0] * 5, **{"wgan-gp": [2.6] * 5}),             # WGAN-GP ahead on 5 of 5
+    {"wgan-gp-onesided": [s + 0.1 for s in COMMITTED["wgan-gp"]]},   # one-sided 5 of 5
+])
+def test_five_architectures_cannot_decide_app_c(changes):
+  """At 5 pairs the smallest two-sided p is 0.0625: 'not significant' is certain whatever the
+  scores, so App. C's check is underpowered, never a pass (the old check passed)."""
+  checks = list(ra.judge(runner.as_stored(dict(scores=dict(COMMITTED, **changes)))).values())
+  assert checks[1] == U
+  # Table 2 at 5 architectures: only 5 of 5 untied can reach p < 0.05 (1/32)
+  assert checks[0] == (True if changes.get("gan") else U)
 
 
 def test_summary_markdown_and_plot_read_the_stored_numbers():
