@@ -13,10 +13,16 @@ component's in its own colour.
 
 The paper has no 2-D experiment (its claims are CIFAR-10 Inception scores and CelebA samples);
 docs/papers.md §1.5 proposes this check: the weights should stay non-degenerate and the mixture
-should cover at least as many modes as the single model.
+should cover at least as many modes as the single model. The checks ask for more than ties can
+give: the weights must have moved from their initial uniform value (MIN_MOVED) as well as stay
+above MIN_WEIGHT (weights that never moved are trivially non-degenerate), and each mixture must
+capture more modes than its single pair on each data set by the one margin rule
+(`runner.beats`), underpowered where even a perfect mixture could not (both at the ceiling).
 """
 
 from __future__ import annotations
+
+import math
 
 import jax
 import numpy as np
@@ -36,10 +42,15 @@ NOTE = (  # what RESULTS.md says about this figure's runs
     "iterations, width 64, batch 256, the objectives' own learning rates), so they are not "
     "its numbers; each mixture starts its component 0 from the plain run's initial networks. "
     'A T = 5 mixture has 5x the parameters and costs about 3x a plain run, so this is not a '
-    'compute-matched comparison. The mixture gains modes and high-quality samples but its '
-    'grid mode histogram is less even (reverse KL 0.70 vs 0.62 for nsgan, 0.47 vs 0.37 for '
-    'wgan-gp). In 1500 iterations the weights move only a little (0.13-0.35 around 0.2): Adam '
-    'moves each logit by at most about lr per step.')
+    'compute-matched comparison. Only one mode check holds: on the grid mix+wgan-gp captures '
+    '23.0 ± 0.3 modes against 22.0 ± 0.3; mix+nsgan\'s 21.2 ± 0.4 against 20.2 ± 0.9 is within '
+    'the margin, and on the ring every row sits at or within 2 s.e. of the ceiling of 8 '
+    '(underpowered: no mixture could show more there). The mixture gains high-quality samples '
+    'but its grid mode histogram is less even (reverse KL 0.70 vs 0.62 for nsgan, 0.47 vs 0.37 '
+    'for wgan-gp). The weight check fails: in 1500 iterations the weights stay near uniform '
+    '(0.13-0.35 around 0.2; mean total-variation distance from uniform 0.017-0.052 in every '
+    'mixture but the grid mix+wgan-gp critic\'s 0.121): Adam moves each logit by at most about '
+    'lr per step, so this run does not show learned weights.')
 METHODS = ("nsgan", "mix+nsgan", "wgan-gp", "mix+wgan-gp")
 COMPONENTS = 5
 SIZES = {  # seeds, generator iterations, MLP width
@@ -48,6 +59,14 @@ SIZES = {  # seeds, generator iterations, MLP width
     "full": dict(seeds=10, iters=20000, width=512),
 }
 MIN_WEIGHT = 0.05  # "non-degenerate": every final mixture weight above it
+# "learned": the final weights' total-variation distance from their initial value (uniform,
+# 1/T: α = 0 at MixtureGAN.init), ½·Σ_k |w_k − 1/T|, averaged over seeds, at least this in every
+# mixture and on both sides: 5% of the probability mass moved between components (a quarter
+# of a uniform weight at T = 5), fixed before the default run was re-judged.
+MIN_MOVED = 0.05
+MODES = {"8gaussians": 8, "25gaussians": 25}   # the ceiling of "modes captured" per data set
+SOURCE = ("docs/papers.md §1.5 (the paper has no 2-D experiment): 'the weights should stay "
+          "non-degenerate and the mode coverage be at least as good as the single model's'")
 
 
 def games(scale: str):
@@ -106,19 +125,66 @@ def weight_range(numbers):
   return float(w.min()), float(w.max())
 
 
-def judge(numbers):
-  """Non-degenerate weights, and each mixture's modes against its single pair's."""
-  rows = rows_of(numbers)
-  g = lambda n, m: rows[(n, m)]["modes"][0]
+def weights_moved(numbers):
+  """{mixture/side: the mean over seeds of the final weights' total-variation distance from
+  uniform (their value at initialisation)}, or None where the stored numbers lack a mixture's
+  final weights (a NaN where one is not finite)."""
+  moved = {}
+  for key, v in numbers.get("mixtures", {}).items():
+    for side in ("g", "d"):
+      if v.get(f"final_w_{side}") is None:
+        return None
+      w = np.asarray([[_runner.value(x) for x in row] for row in v[f"final_w_{side}"]], float)
+      moved[f"{key} w_{side}"] = float(np.mean(0.5 * np.abs(w - 1 / w.shape[-1]).sum(-1)))
+  return moved or None
+
+
+def _weights_check(numbers):
+  """(claim, value): the mixture weights moved from uniform by MIN_MOVED and stayed above
+  MIN_WEIGHT; UNDERPOWERED where the stored numbers lack the final weights."""
+  claim = (f"{SOURCE}, and MIX+GAN's weights are learned (softmax of learnable logits, an "
+           "entropy regulariser 'stops the weights from collapsing'): in every mixture "
+           "the final generator and critic weights moved from their initial uniform value "
+           f"(total-variation distance, mean over seeds, ≥ {MIN_MOVED}) and every final "
+           f"weight stays above {MIN_WEIGHT}")
+  moved = weights_moved(numbers)
+  if moved is None:
+    return (claim + " (undecidable: the stored numbers lack the mixtures' final weights)",
+            _runner.UNDERPOWERED)
+  least = min(moved, key=lambda k: (not math.isnan(moved[k]), moved[k]))
   min_w = weight_range(numbers)[0]
-  return {
-      f"mixture weights stay non-degenerate (min weight > {MIN_WEIGHT}; measured "
-      f"{min_w:.3f})": min_w > MIN_WEIGHT,
-      "mix+nsgan captures at least as many modes as nsgan on both data sets":
-          all(g(n, "mix+nsgan") >= g(n, "nsgan") for n in _common.TOY_DATASETS),
-      "mix+wgan-gp captures at least as many modes as wgan-gp on both data sets":
-          all(g(n, "mix+wgan-gp") >= g(n, "wgan-gp") for n in _common.TOY_DATASETS),
-  }
+  return (claim + f" (measured: least moved {moved[least]:.3f}, {least}; min weight "
+          f"{min_w:.3f})", all(m >= MIN_MOVED for m in moved.values()) and min_w > MIN_WEIGHT)
+
+
+def modes_check(mixed, plain, ceiling: int):
+  """Whether a mixture's modes (mean, s.e.) beat its single pair's by the one margin rule
+  (runner.beats); UNDERPOWERED where even a mixture capturing every mode on every seed
+  (ceiling ± 0) could not: both at the ceiling, or the single pair within 2 s.e. of it, or a
+  single pair that diverged."""
+  if _runner.beats(mixed, plain):
+    return True
+  return False if _runner.beats((ceiling, 0.0), plain) else _runner.UNDERPOWERED
+
+
+def judge(numbers):
+  """The mixture weights learned and non-degenerate, and each mixture's modes against its
+  single pair's on each data set: a strict win by the margin rule, since a tie at the ceiling
+  (8.0 against 8.0) cannot show that the mixture covers more."""
+  rows = rows_of(numbers)
+  claim, ok = _weights_check(numbers)
+  checks = {claim: ok}
+  for method in ("nsgan", "wgan-gp"):
+    for name in _common.TOY_DATASETS:
+      checks[
+          f"{SOURCE}: mix+{method} captures more modes than {method} on {name} (its mean "
+          f"over seeds ahead by more than {_runner.MARGIN_SE:g} s.e. of the difference: a tie "
+          f"cannot show the mixture covers more; underpowered where even all {MODES[name]} "
+          "modes on every seed could not be ahead by that margin, as when both sit at the "
+          "ceiling)"] = (
+          modes_check(rows[(name, f"mix+{method}")]["modes"], rows[(name, method)]["modes"],
+                      MODES[name]))
+  return checks
 
 
 def summary(numbers) -> str:
