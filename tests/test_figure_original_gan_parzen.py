@@ -51,12 +51,12 @@ SIZES = dict(iters=4000, dim=16, centres=10000, few_centres=1000, validation=100
 
 
 def _numbers(sigma_index=(6, 5, 4), mean=(191.0, 362.0, -531.0), drift=(65.0, 123.0, 9.0),
-             memorised=0.0, images=True):
+             memorised=0.0, images=True, se=4.0):
   """Stored numbers of the rows (GAN samples, training images, uniform noise); by default what
   the paper describes. images False: a run stored before the plot's images were."""
   table = {}
   for k, i, m, d in zip((op.GAN, op.REAL, op.NOISE), sigma_index, mean, drift):
-    table[k] = dict(sigma=float(op.SIGMAS[i]), sigma_index=i, se=4.0, mean=m,
+    table[k] = dict(sigma=float(op.SIGMAS[i]), sigma_index=i, se=se, mean=m,
                     validation_curve=[-(j - i) ** 2 for j in range(len(op.SIGMAS))],
                     mean_few_centres=m - d)
   n = dict(table=table, sigmas=op.SIGMAS, drift=dict(zip(table, drift)),
@@ -81,6 +81,15 @@ def test_the_papers_result_passes_every_check():
     # the GAN's samples explain the test set no better than uniform noise; a diverged estimate
     (dict(mean=(-600.0, 362.0, -531.0)), 1),
     (dict(mean=(float("-inf"), 362.0, -531.0)), 1),
+    # a generator of noise: 6 nats above the noise row (the old check passed), within 2 s.e.
+    # of the difference (11.3) and within the noise baseline's own drift with N (9)
+    (dict(mean=(-525.0, 362.0, -531.0), drift=(9.0, 123.0, 9.0)), 1),
+    # 20 nats above noise, beyond 2 s.e. (2.8 at s.e. 1), within the noise row's drift (25)
+    (dict(mean=(-511.0, 362.0, -531.0), drift=(9.0, 123.0, 25.0), se=1.0), 1),
+    # 31 nats above noise, beyond 2 s.e. (11.3), within the GAN's own drift (65)
+    (dict(mean=(-500.0, 362.0, -531.0)), 1),
+    # far above noise in the mean, but within 2 s.e. of the difference (s.e. 300)
+    (dict(se=300.0), 1),
     # an estimator that does not move with the number of centres (GAN or real images)
     (dict(drift=(2.0, 123.0, 9.0)), 2),
     (dict(drift=(65.0, -10.0, 9.0)), 2),
@@ -91,6 +100,17 @@ def test_the_papers_result_passes_every_check():
 def test_each_check_fails_when_its_phenomenon_is_absent(change, failing):
   checks = list(op.judge(_numbers(**change)).values())
   assert [i for i, ok in enumerate(checks) if not ok] == [failing]
+
+
+def test_beating_noise_needs_the_margin_and_more_than_the_drift():
+  """Passes when the gap exceeds both 2 s.e. of the difference and either row's drift."""
+  name = list(op.judge(_numbers()))[1]
+  assert "measured: gap 722 nats, drift +65 / +9" in name
+  for mean, drift, se, ok in [((-460.0, 362.0, -531.0), (65.0, 123.0, 9.0), 4.0, True),   # 71
+                              ((-466.0, 362.0, -531.0), (65.0, 123.0, 9.0), 4.0, False),  # 65
+                              ((-511.0, 362.0, -531.0), (9.0, 123.0, 9.0), 1.0, True),    # 20
+                              ((-511.0, 362.0, -531.0), (9.0, 123.0, -25.0), 1.0, False)]:
+    assert list(op.judge(_numbers(mean=mean, drift=drift, se=se)).values())[1] is ok
 
 
 def test_summary_and_markdown_read_the_numbers():
