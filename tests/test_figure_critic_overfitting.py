@@ -1,7 +1,7 @@
-"""experiments/figures/critic_overfitting.py (WGAN-GP Fig 5b on Fashion-MNIST): the statistics
-against hand-computed values, the checks on constructed curves (each fails when its phenomenon is
-absent), the cost program against the library's loss and penalty, and the figure end to end at
-the tiny size."""
+"""experiments/figures/critic_overfitting.py (WGAN-GP Fig 5b on Fashion-MNIST): the trend test
+against hand-computed values and on curves that only wander, the checks on constructed curves
+(each fails, or is underpowered, when its phenomenon is absent), the cost program against the
+library's loss and penalty, and the figure end to end at the tiny size."""
 
 import json
 import math
@@ -12,27 +12,9 @@ import numpy as np
 import pytest
 
 import wgan_jax as wj
+from experiments import common
 from experiments.figures import critic_overfitting as co
 from experiments.figures import runner
-
-
-def test_thirds_drops_the_first_remainder():
-  early, middle, late = co.thirds(np.arange(8.0))
-  np.testing.assert_array_equal(early, [2, 3])
-  np.testing.assert_array_equal(middle, [4, 5])
-  np.testing.assert_array_equal(late, [6, 7])
-  with pytest.raises(ValueError, match="values"):
-    co.thirds(np.arange(5.0))
-
-
-def test_change_by_hand():
-  c = co.change([1.0, 3.0], [4.0, 6.0])       # variances 2 and 2, n = 2 each
-  assert c["change"] == pytest.approx(3.0)
-  assert c["se"] == pytest.approx(math.sqrt(2.0))
-  assert c["z"] == pytest.approx(3.0 / math.sqrt(2.0))
-  assert co.change([1.0, 1.0], [2.0, 2.0])["z"] == math.inf
-  assert co.change([2.0, 2.0], [1.0, 1.0])["z"] == -math.inf
-  assert co.change([1.0, 1.0], [1.0, 1.0])["z"] == 0.0
 
 
 def test_subset_indices_are_distinct_sorted_and_fixed_by_the_key():
@@ -64,42 +46,87 @@ def test_negative_costs_by_hand():
   np.testing.assert_allclose(n["penalty"], [0.1, 0.1])
 
 
-def test_summarise_on_straight_lines():
-  """train = i, validation = −i over 9 points: thirds of 3; rises of 3 per third."""
-  i = np.arange(9.0)
-  s = co.summarise(i, -i)
-  assert s["train_thirds"] == [1.0, 4.0, 7.0]
-  assert s["validation_thirds"] == [-1.0, -4.0, -7.0]
-  assert s["gap_thirds"] == [2.0, 8.0, 14.0]
-  assert s["gap_growth"]["change"] == pytest.approx(12.0)
-  assert s["train_rise"]["change"] == pytest.approx(3.0)
-  assert s["validation_rise"]["change"] == pytest.approx(-3.0)
-  assert s["train_rise"]["se"] == pytest.approx(math.sqrt(2 * 1.0 / 3))  # s² = 1 per third
-  assert s["late_gap"] == pytest.approx(14.0)
+def test_trend_by_hand():
+  """Residuals that alternate in sign (r1 < 0 even after the bias correction): n_eff is n, so
+  slope, s.e. and p are ordinary least squares' (scipy's linregress); a perfect line has s.e.
+  0 and t inf; a residual autocorrelation r1 inflates the s.e. by √((n − 2)/(n_eff − 2))."""
+  import scipy.stats
+  x = np.arange(1, 21) * 50.0
+  y = 2 + 0.001 * x + 0.05 * (-1.0) ** np.arange(20)
+  tr, ls = co.trend(x, y), scipy.stats.linregress(x, y)
+  assert tr["n"] == 20 and tr["n_eff"] == 20 and tr["r1"] < 0
+  assert tr["slope"] == pytest.approx(ls.slope) and tr["se"] == pytest.approx(ls.stderr)
+  assert tr["p"] == pytest.approx(ls.pvalue) and tr["change"] == pytest.approx(ls.slope * 950)
+  assert tr["end"] == pytest.approx(ls.intercept + ls.slope * 1000)
+  line = co.trend(x, 3 - 0.01 * x)
+  assert line["se"] == 0 and line["t"] == -math.inf and line["p"] == 0
+  assert co.holds(line, -1) is True and co.holds(line, +1) is False
+  # a wave around a line: r1 by hand, + (1 + 3 r1)/n, n_eff = n (1 − r1)/(1 + r1)
+  y = 0.001 * x + 0.2 * np.sin(np.arange(20.0))   # r1 0.63 after the correction: n_eff 4.6
+  tr = co.trend(x, y)
+  b, a = np.polyfit(x, y, 1)
+  r = y - a - b * x
+  r1 = np.sum(r[1:] * r[:-1]) / np.sum(r * r)
+  r1 += (1 + 3 * r1) / 20
+  n_eff = 20 * (1 - r1) / (1 + r1)
+  assert tr["r1"] == pytest.approx(r1) and tr["n_eff"] == pytest.approx(n_eff)
+  assert tr["se"] == pytest.approx(math.sqrt(np.sum(r * r) / (n_eff - 2) /
+                                             np.sum((x - x.mean()) ** 2)))
+  assert n_eff < co.N_EFF_MIN and co.holds(tr, +1) == runner.UNDERPOWERED
 
 
-N = 60  # evaluations of a constructed curve
+def test_holds_on_short_and_diverged_curves():
+  assert co.holds(co.trend([1.0, 2.0], [0.0, 1.0]), +1) == runner.UNDERPOWERED
+  assert co.holds(co.trend(np.arange(1.0, 7.0), np.arange(6.0)), +1) == runner.UNDERPOWERED
+  bad = co.trend(np.arange(1.0, 31.0), [math.nan] + list(range(29)))
+  assert math.isnan(bad["n_eff"]) and co.holds(bad, +1) is False
+  assert co.all_of(True, runner.UNDERPOWERED) == runner.UNDERPOWERED
+  assert co.all_of(False, runner.UNDERPOWERED) is False and co.all_of(True, True) is True
 
 
-def _curves(train=(2.0, 1.0, 3.0), validation=(2.0, 1.0, 0.0), noise=0.05, seed=0):
-  """Piecewise-linear curves through the given values at the start, the middle and the end,
-  plus a little Gaussian noise."""
+def test_a_curve_that_only_wanders_does_not_pass():
+  """Driftless random walks (no systematic trend, but they drift): the old statistic, z
+  between the thirds' means as if the points were independent, passed a rise on most of them;
+  the trend test passes about its nominal 2.5% one-sided, and calls most underpowered."""
+  rng = np.random.default_rng(0)
+  x = np.arange(1, 51) * 50.0
+  walks = np.cumsum(rng.standard_normal((300, 50)), axis=1)
+  got = [co.holds(co.trend(x, w), +1) for w in walks]
+  assert np.mean([g is True for g in got]) <= 0.05
+  assert np.mean([g == runner.UNDERPOWERED for g in got]) >= 0.8
+
+  def old_z(w):   # the replaced check: late third against early third, independent s.e.
+    a, b = w[2:18], w[34:]
+    return (b.mean() - a.mean()) / math.sqrt(a.var(ddof=1) / 16 + b.var(ddof=1) / 16)
+  assert np.mean([old_z(w) >= 2 for w in walks]) > 0.3
+
+
+N = 60  # evaluations after iteration 0 of a constructed curve
+
+
+def _evals(train=(2.0, 1.0, 2.0), validation=(2.0, 0.0, -1.0), noise=0.05, seed=0, n=N):
+  """A panel's stored evaluations: piecewise-linear curves through the given values at the
+  start, a third of the way and the end, plus Gaussian noise; iteration 0 first. The defaults
+  are the paper's GP panel: the gap grows steadily (0 → 1 → 3), and over the last two thirds
+  the training value rises (1 → 2) while the validation value falls (0 → −1)."""
   rng = np.random.default_rng(seed)
-  x = np.linspace(0, 1, N)
-  t = np.interp(x, [0, 0.5, 1], train) + noise * rng.standard_normal(N)
-  v = np.interp(x, [0, 0.5, 1], validation) + noise * rng.standard_normal(N)
-  return co.summarise(t, v)
+  x = np.linspace(0, 1, n)
+  t = np.interp(x, [0, 1 / 3, 1], train) + noise * rng.standard_normal(n)
+  v = np.interp(x, [0, 1 / 3, 1], validation) + noise * rng.standard_normal(n)
+  return [dict(iteration=0, train=0.0, validation=0.0)] + [
+      dict(iteration=50 * (i + 1), train=float(t[i]), validation=float(v[i])) for i in range(n)]
+
+
+CLIP = dict(train=(0.1, 0.2, 0.3), validation=(0.1, 0.15, 0.2), noise=0.01)   # gap 0 → 0.1
 
 
 def _judge(gp=None, clip=None):
-  """The checks on the stored numbers of constructed curves (and the same on their statistics
-  before storing)."""
-  stats = {"gradient penalty": _curves(**(gp or {})),
-           "weight clipping": _curves(**(clip or dict(train=(0.1, 0.2, 0.3),
-                                                       validation=(0.1, 0.1, 0.1))))}
-  checks = co.judge(runner.as_stored(dict(stats=stats)))
-  assert checks == co.judge_stats(stats)
-  return list(checks.values())
+  """The checks on the stored numbers of constructed curves."""
+  curves = {"gradient penalty": _evals(**(gp or {})), "weight clipping": _evals(**(clip or CLIP))}
+  return list(co.judge(runner.as_stored(dict(curves=curves))).values())
+
+
+U = runner.UNDERPOWERED
 
 
 def test_checks_pass_on_the_papers_curves():
@@ -109,45 +136,61 @@ def test_checks_pass_on_the_papers_curves():
 @pytest.mark.parametrize("gp, clip, expected", [
     # the two curves move together: no divergence, and validation does not fall alone
     (dict(train=(2.0, 1.0, 3.0), validation=(2.0, 1.0, 3.0)), None, [False, False, True]),
-    # both fall (the critic generalises while G improves): no rise of the training value
-    (dict(train=(2.0, 1.5, 1.0), validation=(2.0, 1.0, 0.0)), None, [True, False, True]),
+    # the gap grows but both values fall: no rise of the training value
+    (dict(train=(2.0, 1.5, 1.0), validation=(2.0, 0.5, -2.0)), None, [True, False, True]),
     # the training value flat while validation falls: the gap grows but nothing rises
-    (dict(train=(2.0, 1.0, 1.0), validation=(2.0, 0.5, 0.0)), None, [True, False, True]),
+    (dict(train=(2.0, 1.0, 1.0), validation=(2.0, 0.0, -2.0)), None, [True, False, True]),
     # both rise: the training value rises but validation does not drop
-    (dict(train=(2.0, 1.0, 3.0), validation=(2.0, 1.0, 2.0)), None, [True, False, True]),
-    # validation above training at the end: the critic scores held-out data higher
-    (dict(train=(2.0, 1.0, 1.5), validation=(4.0, 3.0, 2.0)), None, [False, True, True]),
+    (dict(train=(2.0, 1.0, 4.0), validation=(2.0, 0.0, 1.0)), None, [True, False, True]),
+    # the gap shrinks, validation above training at the end
+    (dict(train=(2.0, 1.0, 2.0), validation=(2.0, 2.0, 5.0)), None, [False, False, True]),
     # clipping curves together
-    (None, dict(train=(0.1, 0.2, 0.3), validation=(0.1, 0.2, 0.3)), [True, True, False]),
+    (None, dict(CLIP, validation=CLIP["train"]), [True, True, False]),
     # only noise: nothing is significant
     (dict(train=(1.0, 1.0, 1.0), validation=(1.0, 1.0, 1.0)), None, [False, False, True]),
+    # a diverged GP run (a non-finite value, stored as None) passes none of its checks
+    (dict(train=(2.0, 1.0, math.inf)), None, [False, False, True]),
+    # a run of 6 evaluations (the tiny size) cannot tell a trend from wander: underpowered
+    (dict(n=6), dict(CLIP, n=6), [U, U, U]),
 ])
 def test_each_check_fails_when_its_phenomenon_is_absent(gp, clip, expected):
   assert _judge(gp, clip) == expected
 
 
-def test_infinite_z_survives_storage():
-  """Constant thirds: a change with s.e. 0 has z ±inf, which JSON stores as None; the stored
-  numbers are judged as the statistics were (every check passes), and a non-finite curve (z
-  NaN, also None) passes none."""
-  t, v = np.repeat([0.0, 1.0, 2.0], 2), np.repeat([0.0, 0.0, -1.0], 2)
-  stats = {"gradient penalty": co.summarise(t, v), "weight clipping": co.summarise(t, v)}
-  gp = stats["gradient penalty"]
-  assert (gp["gap_growth"]["z"], gp["train_rise"]["z"], gp["validation_rise"]["z"]) == (
-      math.inf, math.inf, -math.inf)
-  stored = runner.as_stored(dict(stats=stats))
-  assert stored["stats"]["gradient penalty"]["train_rise"]["z"] is None
-  assert list(co.judge(stored).values()) == list(co.judge_stats(stats).values()) == [True] * 3
-  nan = {k: co.summarise(np.full(6, math.nan), v) for k in stats}
-  assert list(co.judge(runner.as_stored(dict(stats=nan))).values()) == [False] * 3
+def test_a_gap_that_only_wanders_is_no_divergence():
+  """Identical curves plus a driftless random walk in the training value (the critic's train
+  − validation difference wanders; nothing grows systematically): the old z-test between
+  thirds passed; the trend test is underpowered (the walk's residuals have r1 ≈ 1)."""
+  rng = np.random.default_rng(3)
+  evals = _evals(train=(1.0, 1.0, 1.0), validation=(1.0, 1.0, 1.0), noise=0.0)
+  walk = np.cumsum(0.05 * rng.standard_normal(N))
+  for e, w in zip(evals[1:], walk):
+    e["train"] += float(w)
+  s = co.panel_stats(evals)
+  assert s["gap"]["n_eff"] < co.N_EFF_MIN and co.diverges(s) in (False, U)
 
 
 def test_summary_reads_the_stored_numbers():
-  stats = {"gradient penalty": _curves(), "weight clipping": _curves()}
-  n = runner.as_stored(dict(stats=stats, sizes=co.FIGURE.config("default")))
-  assert co.summary(n).startswith("DIM 16, 2500 it., 1000 train / 1000 validation images. GP: ")
+  curves = {"gradient penalty": _evals(), "weight clipping": _evals(**CLIP)}
+  n = runner.as_stored(dict(curves=curves, sizes=co.FIGURE.config("default")))
+  s = co.summary(n)
+  assert s.startswith("DIM 16, 2500 it., 1000 train / 1000 validation images. Trends of the "
+                      "negative critic loss. GP: train − validation gap over training +")
+  assert "n_eff" in s and "of 60" in s and "of 40" in s
   del n["sizes"]   # a run stored before the numbers held the sizes
-  assert co.summary(n).startswith("GP: train − validation gap early → late third ")
+  assert co.summary(n).startswith("Trends of the negative critic loss. GP: ")
+
+
+def test_plot_reads_the_stored_numbers_with_or_without_sizes():
+  curves = {"gradient penalty": _evals(), "weight clipping": _evals(n=6)}
+  n = runner.as_stored(dict(
+      curves=curves, sizes=co.FIGURE.config("default"),
+      setup=dict(models="official WGAN-GP MNIST G and D, DIM 16", generator_iterations=300),
+      minibatch_cost={k: dict(iteration=[1, 2], negative_cost=[1.0, None]) for k in curves}))
+  for numbers in (n, {k: v for k, v in n.items() if k != "sizes"}):
+    fig = co.plot(numbers)
+    assert "n_eff" in fig.axes[0].get_title() and "underpowered" in fig.axes[1].get_title()
+    common.matplotlib_pyplot().close(fig)
 
 
 @pytest.mark.slow  # compiling the penalty's double gradient through the convolutions: ~20 s
@@ -209,7 +252,9 @@ def test_run_tiny_end_to_end(tmp_path):
   r = runner.run(co.FIGURE, str(tmp_path), scale="tiny")
   assert (tmp_path / "critic_overfitting.png").stat().st_size > 0
   saved = json.loads((tmp_path / "critic_overfitting.json").read_text())
-  assert len(saved["checks"]) == 3 and all(isinstance(v, bool) for v in saved["checks"].values())
+  assert len(saved["checks"]) == 3
+  # 6 evaluations cannot tell a trend from wander: no check passes
+  assert all(v is False or v == runner.UNDERPOWERED for v in saved["checks"].values())
   sz = co.FIGURE.config("tiny")
   for label, _ in co.PANELS:
     evals = saved["numbers"]["curves"][label]
@@ -217,10 +262,8 @@ def test_run_tiny_end_to_end(tmp_path):
     for e in evals:
       for k in ("train", "validation", "train_without_penalty", "validation_penalty"):
         assert math.isfinite(e[k])
-    st = saved["numbers"]["stats"][label]
-    assert all(math.isfinite(v) for v in st["gap_thirds"] + st["train_thirds"])
     assert np.isfinite(saved["numbers"]["minibatch_cost"][label]["negative_cost"]).all()
-  assert saved["numbers"]["stats"]["weight clipping"]["train_thirds"][0] != \
-      saved["numbers"]["stats"]["gradient penalty"]["train_thirds"][0]
+  curves = saved["numbers"]["curves"]
+  assert curves["weight clipping"][1]["train"] != curves["gradient penalty"][1]["train"]
   assert saved["numbers"]["sizes"] == sz
   assert r["summary"].startswith(f"DIM {sz['dim']}, {sz['iters']} it., {sz['images']} train")
