@@ -70,7 +70,9 @@ def test_the_normalisation_divides_by_the_largest_gradient_norm():
     np.testing.assert_allclose(r["objective_over_w1"], scale, rtol=1e-5)
     np.testing.assert_allclose(r["normalised_over_w1"], 1.0, rtol=1e-5)
     flat = [r["normalised_objective"]] * 3
-    assert not any(vs.clip_checks("line", r, flat).values())
+    learned = [0.0, r["objective"], r["objective"]]
+    optimal = _report(lambda x: -x, REAL, FAKE)
+    assert not any(vs.clip_checks("line", r, optimal, learned, flat).values())
   steep = _report(lambda x: -2.0 * x, REAL, FAKE)
   assert not any(vs.gp_checks("line", steep, [steep["objective"]] * 3).values())
 
@@ -93,9 +95,9 @@ def test_a_simple_critic_that_ignores_higher_moments_falls_short():
   linear = _report(lambda x: 0.01 * x + 0.3, real, fake)
   assert optimal["normalised_over_w1"] == pytest.approx(1.0, abs=1e-3)
   assert abs(linear["normalised_over_w1"]) < 1e-3
-  converged = [linear["normalised_objective"]] * 3
-  assert all(vs.clip_checks("modes", linear, converged).values())
-  assert not any(vs.clip_checks("modes", optimal, [optimal["normalised_objective"]] * 3).values())
+  # the optimal critic in the clipped critic's place fails the clipping check
+  assert not any(vs.clip_checks("modes", optimal, optimal, [-0.3, 1.0, 1.0],
+                                [optimal["normalised_objective"]] * 3).values())
   assert not any(vs.gp_checks("modes", linear, [linear["objective"]] * 3).values())
 
 
@@ -105,8 +107,25 @@ def test_checks_fail_on_critics_that_have_not_converged():
   assert not vs.converged(rising, r["w1"])
   assert not any(vs.gp_checks("line", r, rising).values())
   short = dict(r, normalised_over_w1=0.5)
-  assert all(vs.clip_checks("line", short, [0.5, 0.5, 0.5]).values())
-  assert not any(vs.clip_checks("line", short, [0.1, 0.3, 0.5]).values())
+  learned = [0.0, 1.0, 1.0]
+  assert all(vs.clip_checks("line", short, r, learned, [0.0, 0.5, 0.5, 0.5]).values())
+  assert not any(vs.clip_checks("line", short, r, learned, [0.0, 0.1, 0.3, 0.5]).values())
+
+
+def test_the_clipping_check_fails_on_an_untrained_critic_and_on_a_penalised_one_no_better():
+  """Was: 'falls ≥ 10% short of W1' held for any critic short of optimal, an untrained one
+  included. Now the clipped critic must have learned, and must fall short of the penalised
+  critic measured the same way."""
+  r = _report(lambda x: -x, REAL, FAKE)
+  short, flat = dict(r, normalised_over_w1=0.5), [0.5] * 4
+  assert all(vs.clip_checks("line", short, r, [0.0, 0.9, 1.0, 1.0], flat).values())
+  # untrained: the objective never moved from its value at initialisation
+  assert not any(vs.clip_checks("line", short, r, [1.0] * 4, flat).values())
+  # the penalised critic, on the same estimator, is no better than the clipped one
+  assert not any(vs.clip_checks("line", short, dict(r, normalised_over_w1=0.55),
+                                [0.0, 0.9, 1.0, 1.0], flat).values())
+  # a run stored without the point at initialisation cannot say whether the critic learned
+  assert list(vs.clip_checks("line", short, r, None, None).values()) == [runner.UNDERPOWERED]
 
 
 def _numbers(changes=()):
@@ -119,18 +138,19 @@ def _numbers(changes=()):
                                  median_grad_norm_interpolates=0.97)
     reports[f"{name}/clip"] = dict(w1=2.0, objective_over_w1=0.001, normalised_over_w1=0.6,
                                    median_grad_norm_interpolates=0.01)
-    trajectories[f"{name}/gp"] = dict(objective=[1.0, 2.0, 2.04], normalised_objective=[1, 2, 2])
-    trajectories[f"{name}/clip"] = dict(objective=[0.0, 0.0, 0.0],
-                                        normalised_objective=[0.8, 1.2, 1.21])
+    trajectories[f"{name}/gp"] = dict(objective=[0.0, 1.0, 2.0, 2.04],
+                                      normalised_objective=[0, 1, 2, 2])
+    trajectories[f"{name}/clip"] = dict(objective=[-0.01, 0.005, 0.009, 0.01],
+                                        normalised_objective=[0.1, 0.8, 1.2, 1.21])
   for (name, method), fields in dict(changes).items():
     reports[f"{name}/{method}"] = dict(reports[f"{name}/{method}"], **fields)
-  return runner.as_stored(dict(reports=reports, trajectories=trajectories))
+  return runner.as_stored(dict(reports=reports, trajectories=trajectories, initial_point=True))
 
 
 ABSENT = {  # a change that removes one phenomenon: the index of the check it must fail
     "8gaussians GP critic 20% below W1": ((("8gaussians", "gp"), dict(objective_over_w1=0.8)), 0),
-    "8gaussians clipped critic reaches W1": ((("8gaussians", "clip"),
-                                              dict(normalised_over_w1=0.95)), 1),
+    "8gaussians clipped critic as good as the GP one": ((("8gaussians", "clip"),
+                                                          dict(normalised_over_w1=0.9)), 1),
     "25gaussians GP critic with ‖∇f‖ 1.5": ((("25gaussians", "gp"),
                                              dict(median_grad_norm_interpolates=1.5)), 2),
     "25gaussians clipped critic reaches W1": ((("25gaussians", "clip"),
@@ -154,8 +174,19 @@ def test_each_check_fails_when_its_phenomenon_is_absent(change, failing):
 def test_judge_reads_the_trajectories_converged():
   """A penalised critic still rising (by 50% of W1 over the second half) fails its check."""
   numbers = _numbers()
-  numbers["trajectories"]["8gaussians/gp"]["objective"] = [0.5, 1.0, 2.0]
+  numbers["trajectories"]["8gaussians/gp"]["objective"] = [0.0, 0.5, 1.0, 2.0]
   assert list(vs.judge(numbers).values()) == [False] + [True] * 5
+  # a clipped critic that never learned (its objective flat since initialisation) fails
+  numbers = _numbers()
+  numbers["trajectories"]["25gaussians/clip"]["objective"] = [0.01] * 4
+  assert list(vs.judge(numbers).values()) == [True] * 3 + [False] + [True] * 2
+  # a run stored before the point at initialisation: the clipping checks are underpowered
+  numbers = _numbers()
+  del numbers["initial_point"]
+  for name in numbers["trajectories"]:
+    for t in numbers["trajectories"][name].values():
+      del t[0]
+  assert list(vs.judge(numbers).values()) == [True, runner.UNDERPOWERED] * 3
 
 
 @pytest.mark.slow  # matplotlib
