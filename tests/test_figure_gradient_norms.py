@@ -14,6 +14,8 @@ from experiments.figures import gradient_norms as gn
 from experiments.figures import runner
 from wgan_jax.models import MLPCritic
 
+from figure_numbers import NUMBERS   # tests/figure_numbers.py
+
 WIDTH = 8
 
 
@@ -241,6 +243,7 @@ def test_tiny_run_writes_png_and_json(tmp_path):
   assert len(h["clip"]) == 41 and len(h["gp_edges"]) == 61 and len(h["gp_initial"]) == 60
   assert sum(h["gp_trained"]) == sum(h["gp_initial"]) == (gn.DEPTH - 1) * 16 * 16
   assert r["checks"] == gn.judge(n) and len(r["checks"]) == 6
+  NUMBERS["gradient_norms"](n)   # tests/figure_numbers.py: what holds at any quality
 
 
 @pytest.mark.slow  # matplotlib

@@ -14,6 +14,8 @@ import wgan_jax as wj
 from experiments.figures import loss_tracks_quality as ltq
 from experiments.figures import runner
 
+from figure_numbers import NUMBERS   # tests/figure_numbers.py
+
 
 # ------------------------------------------------------------------ windows
 def test_warmup_iterations_follow_the_official_schedule():
@@ -232,3 +234,5 @@ def test_tiny_run_writes_png_and_json(tmp_path):
     # the plotted samples: GRID of each evaluation at 0, mid-run and the end
     assert list(n["samples"][name]) == ["0", "30", "60"]
     assert np.asarray(n["samples"][name]["30"]).shape == (ltq.GRID, 28, 28)
+
+  NUMBERS["loss_tracks_quality"](n)   # tests/figure_numbers.py: bounds that hold at any quality

@@ -12,6 +12,8 @@ import pytest
 from experiments.figures import _common, runner
 from experiments.figures import mode_collapse as mc
 
+from figure_numbers import NUMBERS   # tests/figure_numbers.py
+
 RING, GRID = "8gaussians", "25gaussians"
 # (modes, HQ share) per row, shaped like the probes at the default scale: gan collapses on the
 # ring, nsgan on the grid, wgan-gp covers both, clipped wgan stays off the modes
@@ -139,6 +141,7 @@ def test_tiny_run_writes_png_and_json(tmp_path):
     assert np.asarray(shown["x"]).shape == (2500, 2)
     modes = sorted(p["modes"] for p in t["per_seed"])
     assert t["per_seed"][shown["seed"]]["modes"] == modes[(len(modes) - 1) // 2]
+  NUMBERS["mode_collapse"](n)   # tests/figure_numbers.py: what holds at any quality
 
 
 def test_judge_reads_the_stored_table_as_judge_rows_reads_its_rows():
