@@ -9,10 +9,12 @@ tier checks that each figure's `games(scale)` is what the figure trains, that XL
 right (every critic step counted), and `reproduce --plan` end to end at the tiny scale.
 """
 
+import contextlib
 import dataclasses
 import importlib
 import json
 import math
+import sys
 from unittest import mock
 
 import jax
@@ -56,6 +58,20 @@ class _Trained(Exception):
   """Raised by the patched loop at a figure's first training."""
 
 
+def _patch_everywhere(stack, original, replacement):
+  """Replace `original` under every name the project's modules import it by (`from module
+  import name` binds it in each importer, so patching the defining module alone misses them)."""
+  patched = 0
+  for module in list(sys.modules.values()):
+    if getattr(module, "__name__", "").split(".")[0] not in ("experiments", "wgan_jax"):
+      continue
+    for attr, value in list(vars(module).items()):
+      if value is original:
+        stack.enter_context(mock.patch.object(module, attr, replacement))
+        patched += 1
+  assert patched, original
+
+
 @pytest.mark.parametrize("name", GAN_FIGURES)
 def test_games_are_what_the_figure_trains(name, tmp_path):
   """The figure's run at the tiny scale, stopped at its first training: the GAN it hands the
@@ -69,15 +85,13 @@ def test_games_are_what_the_figure_trains(name, tmp_path):
     seen.update(gan=gan, loop=cfg, data=data)
     raise _Trained
 
-  with mock.patch.object(loop, "train_and_evaluate", first_training), \
-       mock.patch.object(evaluators, "FashionMetrics", mock.MagicMock()), \
-       mock.patch.object(mixgan_scores, "gaussian_distances", mock.MagicMock()):
+  m = _module(name)
+  with contextlib.ExitStack() as stack:
+    _patch_everywhere(stack, loop.train_and_evaluate, first_training)
+    _patch_everywhere(stack, evaluators.FashionMetrics, mock.MagicMock())
+    stack.enter_context(mock.patch.object(mixgan_scores, "gaussian_distances", mock.MagicMock()))
     with pytest.raises(_Trained):
-      m = _module(name)
-      if hasattr(m, "FIGURE"):
-        runner.run(m.FIGURE, str(tmp_path), scale="tiny")
-      else:
-        m.run(str(tmp_path), scale="tiny")
+      runner.run(m.FIGURE, str(tmp_path), scale="tiny")
   game = _module(name).games("tiny")[0]
   gan, data = seen["gan"], seen["data"]
   assert type(gan) is type(game.gan)
