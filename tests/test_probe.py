@@ -146,16 +146,12 @@ def test_signal_after_an_evaluation_keeps_one_row_per_iteration(tmp_path, capsys
 def test_reproduce_runs_a_figure_named_twice_once(tmp_path, capsys, monkeypatch):
   """Was: `--only parallel_lines --only parallel_lines` computed the figure twice and listed it
   twice in RESULTS.md."""
-  import importlib
-  import types
   runs = []
 
-  def run(out, *, seed, scale):
+  def run(figure, out, *, scale, seed):
     runs.append(scale)
-    return dict(name="parallel_lines", checks={"ok": True}, summary="s", markdown="m")
-  real = importlib.import_module
-  monkeypatch.setattr(reproduce.importlib, "import_module", lambda name: (
-      types.SimpleNamespace(run=run) if name.startswith("experiments.figures.") else real(name)))
+    return dict(name=figure.name, checks={"ok": True}, summary="s", markdown="m")
+  monkeypatch.setattr(reproduce.runner, "run", run)
   monkeypatch.setattr(reproduce, "results_markdown",
                       lambda results, **kw: "\n".join(r["name"] for r in results))
   out = tmp_path / "o"
