@@ -18,7 +18,7 @@ from experiments.configs import TEXT_LATENT_DIM, TEXT_N_CRITIC, TEXT_OPTIM
 from wgan_jax.data import images, load_points, make_toy_dataset, tfds_images
 from wgan_jax.data.images import array_sampler
 from wgan_jax.data.text import make_text_data, onehot_sampler
-from wgan_jax.mixture import MixtureGAN
+from wgan_jax.mixture import MixtureGAN, mixture_of
 from wgan_jax.models import (DCGANCritic, DCGANGenerator, ImageMLPGenerator, InfoGANCritic,
                              InfoGANGenerator, MLPCritic, MLPGenerator, MNISTCritic,
                              MNISTGenerator, ResNetCritic, ResNetGenerator)
@@ -28,8 +28,9 @@ from wgan_jax.models.text import TextCritic, TextGenerator
 
 def objective_name(gan) -> str:
   """The objective as the user wrote it: nsgan, or mix+nsgan (T=5) for a mixture."""
-  if hasattr(gan, "components"):
-    return f"{gan.objective_name} (T={gan.components})"
+  mix = mixture_of(gan)
+  if mix is not None:
+    return f"{gan.objective_name} (T={mix.components})"
   return gan.config.objective
 
 

@@ -38,6 +38,7 @@ from experiments.configs import (EMBEDDED_IMAGES, IMAGE_DEFAULTS, IMAGE_PRESETS,
 from experiments.evaluators import (DigitMetrics, FashionMetrics, inception_evaluator,
                                     label_accuracy, sample_in_chunks)
 from experiments.loop import RunResult, StopReason, train_and_evaluate
+from wgan_jax.mixture import mixture_of
 
 PROG = "python -m experiments.images"
 
@@ -48,13 +49,13 @@ def build_parser():
 
 
 def fingerprint(config: ImageConfig, data, gan) -> Dict:
-  m = config.model
+  m, mix = config.model, mixture_of(gan)
   return dict(config=dataclasses.asdict(gan.config), dataset=data.name, shape=list(data.shape),
               arch=m.arch, dim=m.dim, gen_norm=m.gen_norm, critic_norm=config.critic_norm,
               conditional=m.conditional,
               seed=config.loop.seed, iters=config.loop.iters, num_train=int(len(data.train)),
               data_sha256=common.content_hash(data.train),
-              mixture=[getattr(gan, "components", 1), getattr(gan, "entropy_weight", 0.0)])
+              mixture=[mix.components, mix.entropy_weight] if mix else [1, 0.0])
 
 
 def _nonfinite(fake):
@@ -118,8 +119,9 @@ def run(config: ImageConfig) -> Tuple[Dict, RunResult]:
   plots.save_grid(f"{out}/samples.png", fake, title)
   written = ["samples.npy", "samples.png", "samples/", "metrics.json", "metrics.jsonl",
              "tensorboard/"]
-  if hasattr(gan, "components") and result.history["iteration"]:
-    plots.plot_weights(f"{out}/weights.png", result.history, gan.components,
+  mix = mixture_of(gan)
+  if mix is not None and result.history["iteration"]:
+    plots.plot_weights(f"{out}/weights.png", result.history, mix.components,
                        f"{name} on {data.name}: mixture weights")
     written.append("weights.png")
   reference = metrics.reference if metrics else {}

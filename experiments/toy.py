@@ -33,6 +33,7 @@ from experiments.configs import TOY_DEFAULTS, TOY_PRESETS, ToyConfig, _objective
 from experiments.evaluators import toy_metrics
 from experiments.loop import RunResult, StopReason, train_and_evaluate
 from wgan_jax.data import TOY_DATASETS
+from wgan_jax.mixture import mixture_of
 
 PROG = "python -m experiments.toy"
 
@@ -53,8 +54,9 @@ def fingerprint(config: ToyConfig, dataset, gan) -> Dict:
              depth=m.depth, norm=m.norm, seed=config.loop.seed, iters=config.loop.iters)
   if config.data.data_file:   # the same path with other contents must not resume silently
     out["data_sha256"] = common.content_hash(config.data.data_file)
-  if hasattr(gan, "components"):
-    out["mixture"] = dict(components=gan.components, entropy_weight=gan.entropy_weight)
+  mix = mixture_of(gan)
+  if mix is not None:
+    out["mixture"] = dict(components=mix.components, entropy_weight=mix.entropy_weight)
   return out
 
 
@@ -82,7 +84,7 @@ def run(config: ToyConfig) -> Tuple[Dict, RunResult]:
   title = (f"{name} on {dataset.name}, {g} generator iterations\n" +
            ", ".join(f"{k} {v:.3g}" for k, v in final.items() if k != "num_modes"))
   mixture, colour = None, {}
-  if hasattr(gan, "components"):  # MIX+GAN: the generator of each sample, the final weights
+  if mixture_of(gan) is not None:  # MIX+GAN: the generator of each sample, the final weights
     w_g, w_d = (np.asarray(w) for w in gan.weights(state))
     # the same key as `toy_metrics`, so these are the samples of samples.npy
     _, comp = gan.sample_with_components(state, jax.random.split(result.final_key)[0],

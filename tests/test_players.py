@@ -11,7 +11,7 @@ import pytest
 import wgan_jax as wj
 from wgan_jax import train
 from wgan_jax.data import make_toy_dataset
-from wgan_jax.mixture import MixtureGAN, MixturePlayers
+from wgan_jax.mixture import MixtureGAN, MixturePlayers, mixture_of
 from wgan_jax.models import MLPCritic, MLPGenerator
 from wgan_jax.parallel import ParallelTrainer
 
@@ -35,7 +35,9 @@ def test_mixture_is_a_players_value_over_the_same_steps():
   assert mix.players == MixturePlayers(2, 0.3)
   assert (mix.components, mix.entropy_weight) == (2, 0.3)
   assert (gan.objective_name, mix.objective_name) == ("wgan-gp", "mix+wgan-gp")
-  assert not hasattr(gan, "components")  # callers tell a mixture by this attribute
+  assert not hasattr(gan, "components")
+  # callers tell a mixture by its players value, not by probing attributes
+  assert mixture_of(gan) is None and mixture_of(mix) == MixturePlayers(2, 0.3)
   # The steps are written once, in GAN: the mixture defines none of them.
   for name in ("init", "critic_grads", "generator_grads", "critic_payoff", "generator_payoff",
                "_critic_step", "_generator_step", "_train_iterations", "train_step",

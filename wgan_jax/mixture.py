@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -81,6 +81,13 @@ def parse_objective(name: str) -> Tuple[str, bool]:
     raise ConfigError("objective", f"unknown objective {name!r}; choose one of "
                       f"{list(OBJECTIVES) + list(MIX_OBJECTIVES)}")
   return base, mixed
+
+
+def mixture_of(gan) -> Optional["MixturePlayers"]:
+  """The `MixturePlayers` of a MIX+GAN, None for a plain GAN: how callers tell the two apart
+  (by the players value, never by probing for attributes)."""
+  players = getattr(gan, "players", None)
+  return players if isinstance(players, MixturePlayers) else None
 
 
 def mixture_weights(logits: jax.Array) -> jax.Array:

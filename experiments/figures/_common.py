@@ -23,6 +23,7 @@ import wgan_jax as wj
 from wgan_jax import image_metrics, inception
 from wgan_jax.data import make_toy_dataset
 from wgan_jax.data.idx import load_fashion_mnist
+from wgan_jax.mixture import mixture_of
 from wgan_jax.models import MLPCritic, MLPGenerator
 
 
@@ -340,7 +341,7 @@ class Game:
     samplers differ only in constants (the ring's and the grid's centres)."""
     g = self.gan
     return (type(g).__name__, repr(g.generator), repr(g.critic), repr(g.config),
-            getattr(g, "components", 1), getattr(g, "entropy_weight", None),
+            repr(mixture_of(g)),
             None if self.data_shape is None else tuple(self.data_shape), self.data_dtype)
 
 
