@@ -93,7 +93,14 @@ class GradientPenaltyTransformsTest(chex.TestCase):
     real = jax.random.normal(ks[2], (6, 2))
     gp = self.variant(lambda r, f_, k: wj.gradient_penalty(f, r, f_, k))(
         real, real + 1.0, jax.random.key(5))
-    ref = wj.gradient_penalty(f, real, real + 1.0, jax.random.key(5))
+    # An independent reference (was: the penalty compared with itself un-jitted): the tanh
+    # MLP's input gradient in closed form, ∇ₓ f = W1 · (w2 ⊙ (1 − tanh²(W1ᵀx + b1))), in
+    # float64 NumPy at the same interpolates (ε ~ U[0, 1] per example from the same key).
+    eps = np.asarray(jax.random.uniform(jax.random.key(5), (6,)), np.float64)[:, None]
+    w1, b1, w2 = (np.asarray(params[k], np.float64) for k in ("w1", "b1", "w2"))
+    x = eps * np.asarray(real, np.float64) + (1 - eps) * (np.asarray(real, np.float64) + 1.0)
+    grads = (w2 * (1 - np.tanh(x @ w1 + b1) ** 2)) @ w1.T
+    ref = np.mean((np.linalg.norm(grads, axis=1) - 1.0) ** 2)
     np.testing.assert_allclose(gp, ref, rtol=1e-5)
 
   def test_vmap_over_keys_and_critics(self):
