@@ -142,9 +142,15 @@ def test_pmap_and_shard_map_agree_and_replicas_never_drift(shared):
     for d in range(1, 4):
       np.testing.assert_array_equal(leaf[0], leaf[d])  # bitwise-identical replicas
   close(tp.get(sp), ts.get(ss), rtol=1e-4, atol=1e-5)
-  for shard in jax.tree_util.tree_leaves(ss)[0].addressable_shards[1:]:
-    np.testing.assert_array_equal(shard.data, jax.tree_util.tree_leaves(ss)[0]
-                                  .addressable_shards[0].data)
+  # every leaf of the shard_map state (was: only the first, the step counter): each device's
+  # copy bitwise equal to device 0's
+  leaves = jax.tree_util.tree_leaves(ss)
+  assert len(leaves) > 10
+  for leaf in leaves:
+    shards = leaf.addressable_shards
+    assert len(shards) == 4
+    for shard in shards[1:]:
+      np.testing.assert_array_equal(shard.data, shards[0].data)
 
 
 def test_batch_not_divisible_by_devices_is_a_clear_error():
