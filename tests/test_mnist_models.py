@@ -7,6 +7,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import wgan_jax as wj
@@ -87,6 +88,30 @@ def test_batchnorm_generator_trains_and_samples():
       "BatchNorm_0", "BatchNorm_1", "BatchNorm_2"]
   y = jax.jit(lambda v, z: g.apply(v, z, train=False))({**v, **updates}, z)
   assert y.shape == x.shape and float(jnp.abs(y).max()) <= 1.0
+  # It trains (was: one forward pass only): 30 Adam steps in train mode towards a fixed noise
+  # target cut the squared error by more than a third (measured 0.532 -> 0.290), and the
+  # running statistics move.
+  target = jnp.tanh(jax.random.normal(jax.random.key(2), x.shape))
+  opt = optax.adam(1e-2)
+
+  def loss(params, stats):
+    out, new = g.apply({"params": params, "batch_stats": stats}, z, mutable=["batch_stats"])
+    return jnp.mean((out - target) ** 2), new["batch_stats"]
+
+  @jax.jit
+  def step(params, stats, opt_state):
+    (value, stats), grads = jax.value_and_grad(loss, has_aux=True)(params, stats)
+    updates_, opt_state = opt.update(grads, opt_state)
+    return optax.apply_updates(params, updates_), stats, opt_state, value
+
+  params, stats, opt_state = v["params"], v["batch_stats"], opt.init(v["params"])
+  values = []
+  for _ in range(30):
+    params, stats, opt_state, value = step(params, stats, opt_state)
+    values.append(float(value))
+  assert values[-1] < 0.67 * values[0], values
+  moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), stats, v["batch_stats"])
+  assert all(m > 0 for m in jax.tree.leaves(moved))
 
 
 @pytest.mark.parametrize("stride_side,shape,fans", [
