@@ -81,7 +81,8 @@ def _numbers_value_surfaces(n):
                                  rtol=1e-6)
     for m in ("clip", "gp"):
       t = n["trajectories"][f"{name}/{m}"]
-      assert len(t["objective"]) == len(t["normalised_objective"]) == n["evals"]
+      # the value at initialisation, then one per evaluation
+      assert len(t["objective"]) == len(t["normalised_objective"]) == n["evals"] + 1
 
 
 def _numbers_gradient_norms(n):
