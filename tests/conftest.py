@@ -13,9 +13,17 @@ import getpass
 import os
 import tempfile
 
+
+def _user() -> str:
+  try:
+    return getpass.getuser()
+  except (KeyError, OSError):   # no login name and no passwd entry (some CI containers)
+    return str(os.getuid()) if hasattr(os, "getuid") else "user"
+
+
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                            " --xla_force_host_platform_device_count=4").strip()
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(
-    tempfile.gettempdir(), f"wgan-jax-tests-xla-cache-{getpass.getuser()}"))
+    tempfile.gettempdir(), f"wgan-jax-tests-xla-cache-{_user()}"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
