@@ -61,15 +61,19 @@ NAN = float("nan")
 U = runner.UNDERPOWERED
 
 
+def one_sided(wins, n):
+  return runner.sign_test(wins, n, alternative="greater")
+
+
 def test_levels_and_the_one_sided_sign_test():
   # thresholds reached (1.25, 1.5, 2.0, 2.5, 3.0); a non-finite score reaches none
   assert ra.levels([1.0, 1.25, 2.2, 3.5, NAN]).tolist() == [0, 1, 3, 5, 0]
   assert ra.wins_losses([2, 1, NAN, 3], [1, 1, 0, NAN]) == (2, 1)
   # exact one-sided p: 5 of 5 is 1/32; 6 of 7 is 8/128; 7 of 8 is 9/256
-  assert ra.one_sided_sign_test(5, 5) is True and ra.one_sided_sign_test(4, 5) is False
-  assert ra.one_sided_sign_test(6, 7) is False and ra.one_sided_sign_test(7, 8) is True
+  assert one_sided(5, 5) is True and one_sided(4, 5) is False
+  assert one_sided(6, 7) is False and one_sided(7, 8) is True
   for wins, n in ((2, 3), (4, 4), (0, 0)):   # n of n cannot reach 0.05 below 5 pairs
-    assert ra.one_sided_sign_test(wins, n) == U
+    assert one_sided(wins, n) == U
 
 
 # Eight architectures' scores as the paper describes them: WGAN-GP reaches more of the

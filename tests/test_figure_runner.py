@@ -160,3 +160,11 @@ def test_the_sign_test_is_scipys_and_says_when_it_cannot_reject():
       p = scipy.stats.binomtest(wins, n, 0.5).pvalue
       assert runner.sign_test(wins, n) == (p < 0.05), (wins, n, p)
   assert runner.sign_test(6, 6) is True and runner.sign_test(5, 6) is False
+  # one-sided ("greater"), as random_archs' Table 2 check uses it: scipy's alternative="greater"
+  assert runner.sign_test(4, 4, alternative="greater") == runner.UNDERPOWERED  # p ≥ 1/16
+  for n in (5, 7, 8, 12):
+    for wins in range(n + 1):
+      p = scipy.stats.binomtest(wins, n, 0.5, alternative="greater").pvalue
+      assert runner.sign_test(wins, n, alternative="greater") == (p < 0.05), (wins, n, p)
+  with pytest.raises(ConfigError, match="alternative"):
+    runner.sign_test(3, 8, alternative="less")

@@ -141,15 +141,6 @@ def levels(scores, thresholds=THRESHOLDS) -> np.ndarray:
   return np.sum(x[:, None] >= np.asarray(thresholds, float)[None], axis=1)
 
 
-def one_sided_sign_test(wins: int, n: int, *, alpha: float = SIGNIFICANCE):
-  """Exact one-sided sign test of `wins` in `n` untied pairs against 1/2 (H1: wins more
-  likely): True (p < alpha), False, or UNDERPOWERED when even n of n could not reach alpha
-  (the smallest one-sided p is 0.5ⁿ: n ≤ 4 at 0.05)."""
-  if n < 1 or 0.5 ** n >= alpha:
-    return _runner.UNDERPOWERED
-  return bool(sum(math.comb(n, i) for i in range(wins, n + 1)) * 0.5 ** n < alpha)
-
-
 def judge_scores(scores: Mapping[str, List[float]]) -> Dict:
   """The claims on each architecture's score under each loss (a non-finite score fails every
   threshold and loses every comparison).
@@ -174,7 +165,8 @@ def judge_scores(scores: Mapping[str, List[float]]) -> Dict:
       "significantly more architectures than the reverse (exact one-sided sign test over "
       f"the untied architectures, p < {SIGNIFICANCE:g}; measured {t_wins} against "
       f"{t_losses}; underpowered below 5 untied architectures)":
-          one_sided_sign_test(t_wins, t_wins + t_losses),
+          _runner.sign_test(t_wins, t_wins + t_losses, alpha=SIGNIFICANCE,
+                            alternative="greater"),
       "App. C ('The two-sided penalty achieved a higher Inception score in 100 of the "
       "trials, compared to 77 for the one-sided penalty. We note that this result is not "
       "statistically significant at p < 0.05'): neither penalty scores higher on "

@@ -115,14 +115,18 @@ def beats(a, b, *, higher_is_better: bool = True, k: float = MARGIN_SE) -> bool:
   return bool(diff > k * math.sqrt(sa ** 2 + sb ** 2))
 
 
-def sign_test(wins: int, n: int, *, alpha: float = 0.05):
-  """Two-sided exact sign test of `wins` successes in `n` paired comparisons against 1/2:
-  True (significant at `alpha`), False, or UNDERPOWERED when even n of n could not reach
-  `alpha` (the smallest two-sided p is 2·0.5ⁿ: n ≤ 5 at 0.05)."""
-  if n < 1 or 2 * 0.5 ** n >= alpha:
+def sign_test(wins: int, n: int, *, alpha: float = 0.05, alternative: str = "two-sided"):
+  """Exact sign test of `wins` successes in `n` paired comparisons against 1/2, two-sided or
+  one-sided ("greater": wins more likely): True (significant at `alpha`), False, or
+  UNDERPOWERED when even the most extreme split could not reach `alpha` (the smallest p is
+  2·0.5ⁿ two-sided, n ≤ 5 at 0.05; 0.5ⁿ one-sided, n ≤ 4)."""
+  if alternative not in ("two-sided", "greater"):
+    raise ConfigError("alternative", f"'two-sided' or 'greater', got {alternative!r}")
+  sides = 2 if alternative == "two-sided" else 1
+  if n < 1 or sides * 0.5 ** n >= alpha:
     return UNDERPOWERED
-  k = max(wins, n - wins)
-  p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k, n + 1)) * 0.5 ** n)
+  k = max(wins, n - wins) if sides == 2 else wins
+  p = min(1.0, sides * sum(math.comb(n, i) for i in range(k, n + 1)) * 0.5 ** n)
   return bool(p < alpha)
 
 
