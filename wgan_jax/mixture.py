@@ -86,8 +86,7 @@ def parse_objective(name: str) -> Tuple[str, bool]:
 def mixture_of(gan) -> Optional["MixturePlayers"]:
   """The `MixturePlayers` of a MIX+GAN, None for a plain GAN: how callers tell the two apart
   (by the players value, never by probing for attributes)."""
-  players = getattr(gan, "players", None)
-  return players if isinstance(players, MixturePlayers) else None
+  return gan.players if isinstance(gan.players, MixturePlayers) else None
 
 
 def mixture_weights(logits: jax.Array) -> jax.Array:
