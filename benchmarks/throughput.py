@@ -9,9 +9,12 @@ critic steps per second for
   (a) Python-driven calls: n_critic jitted critic_step calls + one generator_step call,
   (b) the fused step: n_critic critic steps by lax.scan + the generator step, one call,
   (b') the same with the critic loop unrolled,
-  (c) K iterations per call (lax.scan over iterations),
+  (c) K iterations per call (lax.scan over iterations); (c′) the same compiled with JAX's own
+      CPU lowering of the threefry hash instead of the unrolled one `import wgan_jax` sets
+      (wgan_jax/rng.py: the same bits),
   (d) pmap and shard_map over all local devices (K per call),
-  ref: the same work as a plain JAX loop without this library (K per call),
+  ref: the same work as a plain JAX loop without this library (K per call), compiled as JAX
+      alone compiles it; ref′ the same loop with the unrolled threefry,
 with the compile time of each, and the achieved GFLOP/s against two measured float32 matmul
 rates: a 2048² matmul (the machine's peak) and the model's own hidden-layer matmul
 [batch, width] @ [width, width] (the best a step made of those matmuls could reach), and each
@@ -187,13 +190,22 @@ def bench_size(width: int, batch: int, K: int, seconds: float) -> List[Dict]:
       return m
     add(label, timed(fused, 1, seconds))
 
-  st["s"] = state0
-  stepK = gan.train_step(n, K)
-  def k_per_call():
-    st["s"], m = stepK(st["s"], key)
-    return m
-  add(f"c: {K} iterations per call", timed(k_per_call, K, seconds))
+  def k_per_call_of(g):
+    st["s"], stepK = state0, g.train_step(n, K)
+    def k_per_call():
+      st["s"], m = stepK(st["s"], key)
+      return m
+    return k_per_call
+  add(f"c: {K} iterations per call", timed(k_per_call_of(gan), K, seconds))
+  # The plain loop as a user of JAX alone runs it: JAX's own CPU lowering of threefry (a 5-trip
+  # loop; `import wgan_jax` compiles it unrolled, wgan_jax/rng.py). Then both programs under
+  # the other form, so the table separates the lowering from the library's own work.
+  unrolled = wj.use_unrolled_threefry(False)
   add(f"ref: plain JAX loop, {K} per call", timed(plain_jax_loop(width, batch, K), K, seconds))
+  add(f"c′: {K} per call, JAX's CPU threefry", timed(k_per_call_of(make()), K, seconds))
+  wj.use_unrolled_threefry(bool(unrolled))
+  add(f"ref′: plain JAX loop, {K}/call, unrolled", timed(plain_jax_loop(width, batch, K), K,
+                                                         seconds))
 
   ndev = jax.local_device_count()
   if ndev > 1 and batch % ndev == 0:

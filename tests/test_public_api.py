@@ -64,6 +64,7 @@ PUBLIC = [
     "plan_blocks",
     "r1_penalty",
     "r2_penalty",
+    "use_unrolled_threefry",
     "wasserstein1_exact",
     "wasserstein_critic_loss",
     "wasserstein_critic_terms",
