@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 import typing
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -192,13 +191,26 @@ def leaf_names(cls) -> set:
   return out
 
 
+def preset_for(presets: Mapping[str, Mapping[str, Any]], preset: Optional[str],
+               fields: Mapping[str, Any]) -> str:
+  """The preset a run uses: `preset` when one is named; else the preset named after the data
+  set that `fields` ask for, where the job has one (`--dataset fashion-mnist` runs the
+  "fashion-mnist" preset, sized for that data); else "default"."""
+  if preset is not None:
+    return preset
+  dataset = fields.get("dataset")
+  return dataset if isinstance(dataset, str) and dataset in presets else "default"
+
+
 def resolve(cls, args: argparse.Namespace, *, defaults: Mapping[str, Any],
-            presets: Mapping[str, Mapping[str, Any]], preset: str = "default"):
-  """Defaults < the named preset < explicit flags, built into the typed tree (one-line error
-  naming the flag on a bad value)."""
+            presets: Mapping[str, Mapping[str, Any]], preset: Optional[str] = None):
+  """Defaults < the preset (named, or the data set's own: `preset_for`) < explicit flags,
+  built into the typed tree (one-line error naming the flag on a bad value)."""
+  explicit = {k: v for k, v in vars(args).items() if v is not None and k != "preset"}
+  preset = preset_for(presets, preset, explicit)
   values: Dict[str, Any] = dict(defaults)
   values.update(presets.get(preset, {}))
-  values.update({k: v for k, v in vars(args).items() if v is not None and k != "preset"})
+  values.update(explicit)
   values["preset"] = preset
   try:
     return build(cls, values)

@@ -11,7 +11,7 @@ import re
 import resource
 import sys
 import tempfile
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -81,7 +81,7 @@ def save_npy(path: str, array) -> None:
   atomic_write_bytes(path, buf.getvalue())
 
 
-def fail(message: str, code: int = 2) -> "NoReturn":  # noqa: F821
+def fail(message: str, code: int = 2) -> NoReturn:
   """One-line error to stderr and exit: the only way experiments report bad input."""
   print(f"error: {message}", file=sys.stderr)
   raise SystemExit(code)

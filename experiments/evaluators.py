@@ -4,6 +4,7 @@ evaluation)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Dict, List
 
 import jax
@@ -73,6 +74,10 @@ class DigitMetrics:
     return out
 
 
+def _to_stderr(line: str) -> None:
+  print(line, file=sys.stderr, flush=True)
+
+
 class FashionMetrics:
   """The offline metrics on Fashion-MNIST from the project's cached Fashion-MNIST classifier
   (`wgan_jax.classifier.FASHION_MNIST`: trained once, its test accuracy in the reference). Every
@@ -108,7 +113,7 @@ class FashionMetrics:
                cache_dir: str | None = None, recipe=None):
     self.recipe = recipe or classifier.FASHION_MNIST
     self.params, self.info = classifier.load_or_train_fashion_classifier(
-        cache_dir, directory, self.recipe)
+        cache_dir, directory, self.recipe, announce=_to_stderr)
     self.train = np.asarray(data.train, np.float32)
     self.train_features = self.features(self.train)[1]
     test = np.asarray(data.validation, np.float32)

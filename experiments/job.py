@@ -39,14 +39,17 @@ def run_job(argv, *, cls, prog: str, description: str, defaults: Mapping[str, An
   parser = cli.build_parser(cls, prog=prog, description=description,
                             defaults={**defaults, **presets.get("default", {})}, choices=choices)
   if len(presets) > 1:
-    parser.add_argument("--preset", choices=sorted(presets), default="default",
+    own = [k for k, p in presets.items() if p.get("dataset") == k]   # a data set's own
+    parser.add_argument("--preset", choices=sorted(presets), default=None,
                         help="named configs: " + "; ".join(
                             f"{k}: " + (", ".join(f"{f}={v}" for f, v in p.items()) or
                                         "the CPU-sized defaults") for k, p in presets.items())
-                        + ". Explicit flags override the preset")
+                        + ". Explicit flags override the preset. Without --preset, a "
+                        "--dataset that has a preset of its own name runs that preset"
+                        + (f" ({', '.join(own)})" if own else "") + ", else default")
   args = parser.parse_args(argv)
   config = cli.resolve(cls, args, defaults=defaults, presets=presets,
-                       preset=getattr(args, "preset", "default"))
+                       preset=getattr(args, "preset", None))
   out = config.loop.out
   created = not os.path.exists(out)
   try:

@@ -23,7 +23,6 @@ import json
 import os
 import signal
 import socket
-import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 

@@ -77,8 +77,14 @@ def test_training_is_deterministic_and_cached_under_a_key_of_the_recipe(tiny):
   assert not m.info["cached"] and m.info["test_accuracy"] >= 0.95, m.info
   key = C.cache_key(TINY, tiny.xt, tiny.yt)
   assert os.path.basename(m.info["path"]) == f"tiny_classifier-{key}.msgpack"
-  params, info = C.load_or_train_fashion_classifier(tiny.cache, tiny.folder, TINY)
+  said = []
+  params, info = C.load_or_train_fashion_classifier(tiny.cache, tiny.folder, TINY,
+                                                    announce=said.append)
   assert info["cached"] and info["path"] == m.info["path"]
+  assert said == []   # a cache read is silent; a training says so first (below)
+  C.load_or_train_fashion_classifier(str(tiny.cache) + "-other", tiny.folder, TINY,
+                                     announce=said.append)
+  assert len(said) == 1 and said[0].startswith("training the tiny classifier once")
   assert info["test_accuracy"] == m.info["test_accuracy"]
   assert info["train_seconds"] == m.info["train_seconds"] > 0   # the training run's record
   assert same_params(params, m.params)

@@ -78,3 +78,36 @@ def test_the_library_config_is_built_once_per_run(job, monkeypatch):
   assert c.gan_config() is c.gan_config() and len(calls) == 1
   other = dataclasses.replace(c, game=dataclasses.replace(c.game, batch_size=32))
   assert other.gan_config().batch_size == 32 and len(calls) == 2
+
+
+def test_a_data_set_with_a_preset_of_its_own_runs_it():
+  """`--dataset fashion-mnist` without --preset runs the Fashion-MNIST preset (sized for 2 CPU
+  cores); a named preset or an explicit flag still wins; a data set without one runs default."""
+  from experiments import images
+  from experiments.configs import FASHION_CPU_ITERS, IMAGE_DEFAULTS, IMAGE_PRESETS, ImageConfig
+  c = get_config("images", dataset="fashion-mnist")
+  assert c == get_config("images", "fashion-mnist")
+  assert (c.model.dim, c.loop.iters, c.data.dataset) == (32, FASHION_CPU_ITERS, "fashion-mnist")
+  assert get_config("images", "default", dataset="fashion-mnist").model.dim == 64
+  assert get_config("images", dataset="fashion-mnist", dim=48).model.dim == 48
+  assert get_config("images", dataset="digits") == get_config("images", "default")
+  long = get_config("images", "fashion-mnist-long")
+  assert (long.model.dim, long.loop.iters) == (64, 20_000)
+
+  def flags(*argv, preset=None):   # as run_job: no --preset given is None
+    args = images.build_parser().parse_args(list(argv))
+    return cli.resolve(ImageConfig, args, defaults=IMAGE_DEFAULTS, presets=IMAGE_PRESETS,
+                       preset=preset)
+  assert flags("--dataset", "fashion-mnist") == c
+  assert flags("--dataset", "fashion-mnist", preset="default").model.dim == 64
+  assert flags("--dataset", "fashion-mnist", "--iters", "10").loop.iters == 10
+  assert flags().model.dim == 64 and flags(preset="fashion-mnist") == c
+
+
+def test_help_names_the_data_set_presets(capsys):
+  from experiments import images
+  with pytest.raises(SystemExit) as e:
+    images.main(["--help"])
+  out = " ".join(capsys.readouterr().out.split())
+  assert e.value.code == 0
+  assert "fashion-mnist-long:" in out and "runs that preset (fashion-mnist)" in out

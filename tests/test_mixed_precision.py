@@ -5,7 +5,6 @@ bfloat16, the state keeps its float32 types through training, and the critic's l
 and gradients stay within bfloat16's tolerance of the float32 ones at the same state and draws.
 (Speed is an accelerator's question: bfloat16 is emulated, slowly, on a CPU.)"""
 
-import dataclasses
 
 import jax
 import jax.numpy as jnp

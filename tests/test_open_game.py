@@ -4,7 +4,6 @@ Every value is checked against an independent computation: TF-GAN's published te
 hand values, or the closed form of a linear or quadratic critic.
 """
 
-import dataclasses
 
 import chex
 import jax

@@ -214,7 +214,6 @@ def test_a_disk_that_fills_during_the_save_is_one_line(tmp_path, monkeypatch):
 
 
 def _toy_gan(width=8, depth=1, out_dim=2, real=None):
-  import jax.numpy as jnp
   from wgan_jax.data import make_toy_dataset
   from wgan_jax.models import MLPCritic, MLPGenerator
   ds = make_toy_dataset("8gaussians")

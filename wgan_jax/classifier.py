@@ -21,7 +21,7 @@ import json
 import os
 import time
 import warnings
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import flax.linen as nn
 import flax.serialization
@@ -210,7 +210,9 @@ def _write_atomic(path: str, data: bytes) -> None:
 
 def load_or_train_classifier(recipe: ClassifierRecipe, train: Tuple[np.ndarray, np.ndarray],
                              test: Tuple[np.ndarray, np.ndarray], cache_dir: Optional[str] = None,
-                             *, path: Optional[str] = None) -> Tuple[object, Dict]:
+                             *, path: Optional[str] = None,
+                             announce: Optional[Callable[[str], None]] = None
+                             ) -> Tuple[object, Dict]:
   """The classifier cached in `cache_dir` (trained on the first call), and its record.
 
   Args:
@@ -220,6 +222,8 @@ def load_or_train_classifier(recipe: ClassifierRecipe, train: Tuple[np.ndarray, 
     cache_dir: default `default_cache_dir()`.
     path: the cache file; default `{cache_dir}/{name}_classifier-{cache_key}.msgpack`, so a
       changed recipe or training set retrains.
+    announce: called with one line (what is trained, where it is cached) before a training,
+      for a caller that shows progress; nothing is said when the cache is read.
 
   Returns:
     (params, info): info holds `test_accuracy`, `train_seconds` (of the run that trained it,
@@ -245,6 +249,9 @@ def load_or_train_classifier(recipe: ClassifierRecipe, train: Tuple[np.ndarray, 
     except (OSError, ValueError, AttributeError):
       pass   # the record beside it is optional; a damaged one is rewritten only on training
   else:
+    if announce is not None:
+      announce(f"training the {recipe.name} classifier once ({recipe.steps} steps of "
+               f"{recipe.batch} images; minutes on a CPU), cached as {path}")
     start = time.perf_counter()
     params = jax.block_until_ready(
         train_classifier(recipe, *train, jax.random.key(recipe.seed)))
@@ -288,10 +295,11 @@ def load_or_train_digit_classifier(cache_dir: str | None = None):
 
 def load_or_train_fashion_classifier(cache_dir: Optional[str] = None,
                                      directory: Optional[str] = None,
-                                     recipe: ClassifierRecipe = FASHION_MNIST):
+                                     recipe: ClassifierRecipe = FASHION_MNIST,
+                                     announce: Optional[Callable[[str], None]] = None):
   """The Fashion-MNIST classifier, trained on the first call on the training split of
   `directory` (default: Debian's package, see `wgan_jax.data.idx.load_fashion_mnist`) and
   cached: (params, info) as `load_or_train_classifier`, accuracy on the test split."""
   train = load_fashion_mnist(directory, "train")
   test = load_fashion_mnist(directory, "test")
-  return load_or_train_classifier(recipe, train, test, cache_dir)
+  return load_or_train_classifier(recipe, train, test, cache_dir, announce=announce)
