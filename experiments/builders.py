@@ -1,4 +1,4 @@
-"""Build a run from its typed config: the data, the networks and the `GAN` (or `MixtureGAN`).
+"""Build a run from its typed config: the data, the networks and the `GAN` (plain or MIX+GAN).
 
 Every check happens here or in the config, before anything is compiled; errors are
 `OptionError`s naming the config field (the command line names the flag).
@@ -18,7 +18,7 @@ from experiments.configs import TEXT_LATENT_DIM, TEXT_N_CRITIC, TEXT_OPTIM
 from wgan_jax.data import images, load_points, make_toy_dataset, tfds_images
 from wgan_jax.data.images import array_sampler
 from wgan_jax.data.text import make_text_data, onehot_sampler
-from wgan_jax.mixture import MixtureGAN, mixture_of
+from wgan_jax.mixture import mix_gan, mixture_of
 from wgan_jax.models import (DCGANCritic, DCGANGenerator, ImageMLPGenerator, InfoGANCritic,
                              InfoGANGenerator, MLPCritic, MLPGenerator, MNISTCritic,
                              MNISTGenerator, ResNetCritic, ResNetGenerator)
@@ -39,8 +39,8 @@ def make_gan(generator, critic, config, sample_real, *, components: int = 1,
   """A `GAN`, or with `components` > 1 the MIX+GAN of that many copies of its players."""
   gan = wj.GAN(generator, critic, config, sample_real)
   if components > 1:
-    gan = MixtureGAN.from_gan(gan, components=components,
-                              entropy_weight=0.1 if entropy_weight is None else entropy_weight)
+    gan = mix_gan(gan, components=components,
+                  entropy_weight=0.1 if entropy_weight is None else entropy_weight)
   return gan
 
 

@@ -243,7 +243,7 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
   """Train `gan` for `loop.iters` generator iterations; the experiments' only loop.
 
   Args:
-    gan: a `wgan_jax.GAN` (or `MixtureGAN`).
+    gan: a `wgan_jax.GAN` (plain or MIX+GAN).
     loop: the loop's configuration.
     workdir: the run's folder (checkpoints/, metrics.jsonl, tensorboard/), or None for no files
       and no checkpoints (the figures).

@@ -33,6 +33,7 @@ from experiments.configs import TOY_DEFAULTS, TOY_PRESETS, ToyConfig, _objective
 from experiments.evaluators import toy_metrics
 from experiments.loop import RunResult, StopReason, train_and_evaluate
 from wgan_jax.data import TOY_DATASETS
+from wgan_jax import mixture as mixture_lib
 from wgan_jax.mixture import mixture_of
 
 PROG = "python -m experiments.toy"
@@ -84,15 +85,16 @@ def run(config: ToyConfig) -> Tuple[Dict, RunResult]:
   title = (f"{name} on {dataset.name}, {g} generator iterations\n" +
            ", ".join(f"{k} {v:.3g}" for k, v in final.items() if k != "num_modes"))
   mixture, colour = None, {}
-  if mixture_of(gan) is not None:  # MIX+GAN: the generator of each sample, the final weights
-    w_g, w_d = (np.asarray(w) for w in gan.weights(state))
+  mix = mixture_of(gan)
+  if mix is not None:  # MIX+GAN: the generator of each sample, the final weights
+    w_g, w_d = (np.asarray(w) for w in mixture_lib.weights(state))
     # the same key as `toy_metrics`, so these are the samples of samples.npy
-    _, comp = gan.sample_with_components(state, jax.random.split(result.final_key)[0],
-                                         loop.num_samples)
+    _, comp = mixture_lib.sample_with_components(
+        gan, state, jax.random.split(result.final_key)[0], loop.num_samples)
     colour = dict(components=np.asarray(comp), weights=w_g)
-    mixture = dict(components=gan.components, entropy_weight=gan.entropy_weight,
+    mixture = dict(components=mix.components, entropy_weight=mix.entropy_weight,
                    weights_g=w_g, weights_d=w_d,
-                   sample_share=np.bincount(np.asarray(comp), minlength=gan.components)
+                   sample_share=np.bincount(np.asarray(comp), minlength=mix.components)
                    / loop.num_samples)
     common.save_npy(f"{out}/components.npy", np.asarray(comp))
   surface = plots.plot_samples(f"{out}/samples.png", gan, state, dataset, fake,
@@ -103,9 +105,9 @@ def run(config: ToyConfig) -> Tuple[Dict, RunResult]:
     plots.plot_losses(f"{out}/losses.png", history, f"{name} on {dataset.name}")
     written.append("losses.png")
     if mixture is not None:
-      plots.plot_weights(f"{out}/weights.png", history, gan.components,
+      plots.plot_weights(f"{out}/weights.png", history, mix.components,
                          f"{name} on {dataset.name}: mixture weights (entropy weight "
-                         f"{gan.entropy_weight:g})")
+                         f"{mix.entropy_weight:g})")
       written.append("weights.png")
   if mixture is not None:
     written.append("components.npy")

@@ -9,6 +9,7 @@ import pytest
 from experiments.figures import _common, runner
 from experiments.figures import mixture_modes as mm
 from wgan_jax.data import make_toy_dataset
+from wgan_jax.mixture import mixture_of
 
 RING, GRID = "8gaussians", "25gaussians"
 
@@ -111,4 +112,4 @@ def test_the_scales_keep_their_sizes():
   games = mm.games("tiny")
   assert len(games) == 8 and all(g.runs == g.at_once == 2 and g.iterations == 10
                                  for g in games)
-  assert [getattr(g.gan, "components", 1) for g in games[:4]] == [1, 5, 1, 5]
+  assert [g.gan.players.components if mixture_of(g.gan) else 1 for g in games[:4]] == [1, 5, 1, 5]

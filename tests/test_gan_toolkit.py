@@ -213,16 +213,15 @@ def test_k_seeds_in_one_program_equal_single_runs():
 
 @pytest.mark.slow
 def test_mixture_of_one_is_the_plain_gan_and_three_train():
-  from wgan_jax.mixture import MixtureGAN
   gan = toy_gan(**ALL_ON)
-  mix = MixtureGAN.from_gan(gan, components=1)
+  mix = wj.mix_gan(gan, components=1)
   s_plain, m_plain = gan.train_step(iterations=3)(gan.init(jax.random.key(0)),
                                                   jax.random.key(1))
   s_mix, m_mix = mix.train_step(iterations=3)(mix.init(jax.random.key(0)), jax.random.key(1))
   np.testing.assert_allclose(m_mix["d_loss"], m_plain["d_loss"], rtol=1e-5)
   np.testing.assert_allclose(mix.sample(s_mix, jax.random.key(3), 16),
                              gan.sample(s_plain, jax.random.key(3), 16), rtol=1e-5, atol=1e-6)
-  mix3 = MixtureGAN.from_gan(gan, components=3)
+  mix3 = wj.mix_gan(gan, components=3)
   s3, m3 = mix3.train_step(iterations=3)(mix3.init(jax.random.key(0)), jax.random.key(1))
   assert s3.critic.model_state["spectral"]["Dense_0/kernel"].shape == (3, 1)  # u per critic
   assert np.isfinite(np.asarray(m3["r1"])).all() and float(m3["r1"][0]) > 0

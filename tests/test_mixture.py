@@ -9,9 +9,9 @@ import optax
 import pytest
 
 import wgan_jax as wj
-from wgan_jax import losses, penalties
+from wgan_jax import losses, mixture, penalties
 from wgan_jax.data import make_toy_dataset
-from wgan_jax.mixture import (MixtureGAN, entropy_regulariser, make_mixture_optimizer,
+from wgan_jax.mixture import (entropy_regulariser, mix_gan, make_mixture_optimizer,
                               mixture_weights, parse_objective)
 from wgan_jax.models import MLPCritic, MLPGenerator
 
@@ -46,7 +46,7 @@ def assert_trees_close(a, b, **kw):
     pytest.param("wgan", marks=pytest.mark.slow)])
 def test_one_component_is_exactly_the_plain_gan(objective):
   gan = make_gan(objective)
-  mix = MixtureGAN.from_gan(gan, components=1)
+  mix = mix_gan(gan, components=1)
   s_plain, s_mix = gan.init(jax.random.key(0)), mix.init(jax.random.key(0))
   assert_trees_close(s_plain.generator.params, component(s_mix.generator.params["components"], 0),
                      rtol=0, atol=0)
@@ -77,7 +77,7 @@ def _loop_payoffs(mix, state, key, d_params=None, g_params=None):
   """The pair payoffs of the critics (given d_params) or of the generators (given g_params),
   by a Python loop over (i, j) with the plain library losses on each generator's stratum
   (the examples b with b mod T = i)."""
-  c, t = mix.config, mix.components
+  c, t = mix.config, mix.players.components
   gen = lambda p, zz: mix.generator.apply({"params": p}, zz, train=True)
   crit = lambda p, x: mix.critic.apply({"params": p}, x, train=True)
   pay = np.zeros((t, t), object)
@@ -115,7 +115,7 @@ def _loop_payoffs(mix, state, key, d_params=None, g_params=None):
 @pytest.mark.parametrize("objective,t", [("nsgan", 2),
                                          pytest.param("wgan-gp", 3, marks=pytest.mark.slow)])
 def test_vmapped_components_equal_a_python_loop(objective, t):
-  mix = MixtureGAN.from_gan(make_gan(objective), components=t, entropy_weight=0.1)
+  mix = mix_gan(make_gan(objective), components=t, entropy_weight=0.1)
   state = mix.init(jax.random.key(0))
   # non-uniform weights on both sides (T = 3 with batch 32: strata of 11, 11 and 10 examples)
   state = state.replace(
@@ -124,7 +124,7 @@ def test_vmapped_components_equal_a_python_loop(objective, t):
       critic=state.critic.replace(params=dict(state.critic.params,
                                               logits=jnp.array([-0.2, 0.4, 0.0][:t]))))
   key = jax.random.key(7)
-  w_g, w_d = mix.weights(state)
+  w_g, w_d = mixture.weights(state)
 
   def loop_critic(d_params):
     d_pay = _loop_payoffs(mix, state, key, d_params=d_params)
@@ -190,13 +190,13 @@ def test_weights_stay_a_distribution_and_entropy_keeps_them_apart():
   gan = make_gan("nsgan", lr_d=0.05, lr_g=0.05)
   runs = {}
   for beta in (0.0, 1.0):
-    mix = MixtureGAN.from_gan(gan, components=3, entropy_weight=beta)
+    mix = mix_gan(gan, components=3, entropy_weight=beta)
     state, m = mix.train_step(1, 30)(mix.init(jax.random.key(0)), jax.random.key(1))
     for side in ("g", "d"):
       w = np.stack([m[f"w_{side}_{i}"] for i in range(3)], axis=-1)
       assert np.all(w > 0) and np.all(w < 1)
       np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-6)
-    w_g, w_d = mix.weights(state)
+    w_g, w_d = mixture.weights(state)
     np.testing.assert_allclose([w_g.sum(), w_d.sum()], 1.0, rtol=1e-6)
     runs[beta] = np.concatenate([state.generator.params["logits"], state.critic.params["logits"]])
   # the logits moved, and less far from uniform with the entropy term
@@ -206,13 +206,14 @@ def test_weights_stay_a_distribution_and_entropy_keeps_them_apart():
 
 
 def test_mixture_sampling_draws_each_component_by_its_weight():
-  mix = MixtureGAN.from_gan(make_gan("nsgan"), components=3)
+  mix = mix_gan(make_gan("nsgan"), components=3)
   state = mix.init(jax.random.key(0))
   w = np.array([0.6, 0.3, 0.1], np.float32)
   state = state.replace(generator=state.generator.replace(
       params=dict(state.generator.params, logits=jnp.log(jnp.asarray(w)) + 1.7)))
   n = 20000
-  x, comp = jax.jit(mix.sample_with_components, static_argnums=2)(state, jax.random.key(4), n)
+  x, comp = jax.jit(lambda s, k: mixture.sample_with_components(mix, s, k, n))(
+      state, jax.random.key(4))
   share = np.bincount(np.asarray(comp), minlength=3) / n
   assert np.all(np.abs(share - w) < 4 * np.sqrt(w * (1 - w) / n)), share
   # each sample is its component's generator applied to its z
@@ -223,7 +224,7 @@ def test_mixture_sampling_draws_each_component_by_its_weight():
         state.generator.params["components"], i)}, z[rows], train=False)
     np.testing.assert_allclose(x[rows], expected, rtol=1e-5, atol=1e-6)
   np.testing.assert_array_equal(mix.sample(state, jax.random.key(4), 100),
-                                mix.sample_with_components(state, jax.random.key(4), 100)[0])
+                                mixture.sample_with_components(mix, state, jax.random.key(4), 100)[0])
 
 
 class LinearCritic(nn.Module):
@@ -236,7 +237,7 @@ class LinearCritic(nn.Module):
 
 def test_gradient_penalty_is_applied_per_critic():
   gan = make_gan("wgan-gp", critic=LinearCritic(), gp_weight=10.0)
-  mix = MixtureGAN.from_gan(gan, components=3)
+  mix = mix_gan(gan, components=3)
   state = mix.init(jax.random.key(0))
   norms = np.array([0.5, 1.0, 2.0], np.float32)
   kernel = np.zeros((3, 2, 1), np.float32)
@@ -293,10 +294,10 @@ def test_objective_names_and_bad_values():
     parse_objective("mix+began")
   gan = make_gan("nsgan")
   with pytest.raises(wj.ConfigError, match="^components: ") as info:
-    MixtureGAN.from_gan(gan, components=0)
+    mix_gan(gan, components=0)
   assert info.value.field == "components"
   with pytest.raises(wj.ConfigError, match="^entropy_weight: ") as info:
-    MixtureGAN.from_gan(gan, components=2, entropy_weight=-1.0)
+    mix_gan(gan, components=2, entropy_weight=-1.0)
   assert info.value.field == "entropy_weight"
 
 
@@ -307,11 +308,11 @@ def test_shard_map_equals_one_device():
   zero-gradient parameters (as in test_parallel.py)."""
   from wgan_jax.parallel import ParallelTrainer
   assert jax.device_count() == 4
-  mix = MixtureGAN.from_gan(make_gan("wgan-gp"), components=3)
+  mix = mix_gan(make_gan("wgan-gp"), components=3)
   state = mix.init(jax.random.key(0))
   key = jax.random.key(1)
   trainer = ParallelTrainer(mix, "shard_map")
-  assert trainer.gan.components == 3 and trainer.gan.num_shards == 4
+  assert trainer.gan.players.components == 3 and trainer.gan.num_shards == 4
 
   def grads(gan, s, k, data=None):
     return gan.critic_grads(s, k, data)[1], gan.generator_grads(s, k)[1]

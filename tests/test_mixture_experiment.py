@@ -72,15 +72,15 @@ def _toy_gan(argv):
 
 
 def test_plain_run_builds_the_plain_gan():
-  from wgan_jax import GAN
-  from wgan_jax.mixture import MixtureGAN
+  from wgan_jax import GAN, MixturePlayers
+  from wgan_jax.mixture import mixture_of
   gan = _toy_gan(["--objective", "nsgan"])
-  assert type(gan) is GAN
+  assert type(gan) is GAN and mixture_of(gan) is None
   gan = _toy_gan(["--objective", "mix+wgan-gp"])
-  assert isinstance(gan, MixtureGAN) and gan.components == 5 and gan.entropy_weight == 0.1
+  assert type(gan) is GAN and gan.players == MixturePlayers(5, 0.1)
   assert gan.config.objective == "wgan-gp" and gan.config.gp_weight == 0.1
   gan = _toy_gan(["--mixture", "2", "--mixture-entropy", "0"])
-  assert gan.components == 2 and gan.entropy_weight == 0.0
+  assert gan.players == MixturePlayers(2, 0.0)
 
 
 @pytest.mark.slow

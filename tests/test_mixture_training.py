@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import wgan_jax as wj
+from wgan_jax import mixture
 from wgan_jax.data import make_toy_dataset
 from wgan_jax.models import MLPCritic, MLPGenerator
 import pytest
@@ -50,7 +51,7 @@ def test_mix_gan_trains_every_component_and_both_weight_vectors():
   cfg = wj.make_config("gan", batch_size=64)
   gan = wj.GAN(MLPGenerator(width=32, depth=2), MLPCritic(width=32, depth=2), cfg,
                lambda d, k: DS.sample_one(k))
-  mix = wj.MixtureGAN.from_gan(gan, components=T)
+  mix = wj.mix_gan(gan, components=T)
   assert mix.objective_name == "mix+gan"
   state0 = mix.init(jax.random.key(0))
   state, m = mix.train_step(1, ITERATIONS)(state0, jax.random.key(1))
@@ -63,7 +64,7 @@ def test_mix_gan_trains_every_component_and_both_weight_vectors():
     w = np.stack([m[f"w_{side}_{i}"] for i in range(T)], axis=1)  # [ITERATIONS, T]
     assert (w > 0).all() and (w < 1).all()
     np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-6)
-  w_g, w_d = (np.asarray(w) for w in mix.weights(state))
+  w_g, w_d = (np.asarray(w) for w in mixture.weights(state))
   np.testing.assert_allclose([w_g.sum(), w_d.sum()], 1.0, rtol=1e-6)
 
   # both players' weights learned (they start uniform, α = 0) ...
@@ -80,7 +81,7 @@ def test_mix_gan_trains_every_component_and_both_weight_vectors():
 
   # the weights' gradient at the trained state: its closed form, and not zero
   key = jax.random.key(2)
-  beta = mix.entropy_weight
+  beta = mix.players.entropy_weight
 
   @jax.jit
   def logit_gradients(state):

@@ -11,7 +11,7 @@ import pytest
 import wgan_jax as wj
 from wgan_jax import train
 from wgan_jax.data import make_toy_dataset
-from wgan_jax.mixture import MixtureGAN, MixturePlayers, mixture_of
+from wgan_jax.mixture import MixturePlayers, mix_gan, mixture_of
 from wgan_jax.models import MLPCritic, MLPGenerator
 from wgan_jax.parallel import ParallelTrainer
 
@@ -30,30 +30,35 @@ def make_gan(objective="wgan-gp", **overrides):
 
 def test_mixture_is_a_players_value_over_the_same_steps():
   gan = make_gan()
-  mix = MixtureGAN.from_gan(gan, components=2, entropy_weight=0.3)
+  mix = mix_gan(gan, components=2, entropy_weight=0.3)
   assert gan.players == train.SinglePlayers()
-  assert mix.players == MixturePlayers(2, 0.3)
-  assert (mix.components, mix.entropy_weight) == (2, 0.3)
+  assert type(mix) is train.GAN and mix.players == MixturePlayers(2, 0.3)
+  # the same value as the players given as the argument they are
+  direct = wj.GAN(gan.generator, gan.critic, gan.config, sample_real,
+                  players=MixturePlayers(2, 0.3))
+  assert direct.players == mix.players and direct.config == mix.config
   assert (gan.objective_name, mix.objective_name) == ("wgan-gp", "mix+wgan-gp")
-  assert not hasattr(gan, "components")
+  assert not hasattr(gan, "components") and not hasattr(mix, "components")
   # callers tell a mixture by its players value, not by probing attributes
   assert mixture_of(gan) is None and mixture_of(mix) == MixturePlayers(2, 0.3)
-  # The steps are written once, in GAN: the mixture defines none of them.
-  for name in ("init", "critic_grads", "generator_grads", "critic_payoff", "generator_payoff",
-               "_critic_step", "_generator_step", "_train_iterations", "train_step",
-               "critic_step", "generator_step", "d_optimizer", "g_optimizer", "sample",
-               "critic_values"):
-    assert name in vars(train.GAN) and name not in vars(MixtureGAN), name
+  # No GAN subclass anywhere: the steps are written once, in GAN.
+  assert train.GAN.__subclasses__() == []
   # The players survive dataclasses.replace (how parallel.shard_gan binds the device axis).
   sharded = ParallelTrainer(mix, "shard_map").gan
-  assert isinstance(sharded, MixtureGAN) and sharded.players == mix.players
+  assert type(sharded) is train.GAN and sharded.players == mix.players
   assert sharded.num_shards == 4 and sharded.axis_name is not None
 
 
-def test_players_is_not_an_argument():
-  with pytest.raises(TypeError):
-    wj.GAN(MLPGenerator(), MLPCritic(), wj.make_config("nsgan"), sample_real,
-           players=MixturePlayers(2))
+def test_mix_gan_checks_its_arguments_by_name():
+  for kw, field in ((dict(components=0), "components"), (dict(entropy_weight=-1.0),
+                                                         "entropy_weight")):
+    with pytest.raises(wj.ConfigError) as info:
+      mix_gan(make_gan(), **kw)
+    assert info.value.field == field
+  from wgan_jax import mixture
+  with pytest.raises(wj.ConfigError) as info:
+    mixture.sample_with_components(make_gan(), None, jax.random.key(0), 4)
+  assert info.value.field == "gan"
 
 
 def test_batch_not_divisible_names_the_field():
@@ -68,7 +73,7 @@ def test_batch_not_divisible_names_the_field():
 def test_batchnorm_critic_error_names_no_flag():
   gan = wj.GAN(MLPGenerator(width=8, depth=1), MLPCritic(width=8, depth=1, norm="batch"),
                wj.make_config("wgan-gp", batch_size=8), sample_real)
-  for g in (gan, MixtureGAN.from_gan(gan, components=2)):
+  for g in (gan, mix_gan(gan, components=2)):
     with pytest.raises(wj.ConfigError, match="^critic: .*BatchNorm") as info:
       g.init(jax.random.key(0))
     assert "--" not in str(info.value)
@@ -83,7 +88,7 @@ def _dead_after_gc(ref):
 def test_compiled_once_and_dropped_with_the_gan(kind):
   gan = make_gan()
   if kind == "mixture":
-    gan = MixtureGAN.from_gan(gan, components=2)
+    gan = mix_gan(gan, components=2)
   step = gan.train_step(2, 3)
   assert gan.train_step(2, 3) is step  # built once per (n_critic, iterations)
   assert gan.train_step(None, 3) is gan.train_step(gan.config.n_critic, 3)

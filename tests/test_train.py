@@ -202,7 +202,7 @@ def test_every_objective_trains_its_defining_loss(objective, target):
   should), tests/test_mixture_training.py (mix+gan, 1000 iterations), tests/test_mixture.py
   (the mixture's payoffs against a Python loop)."""
   if objective == "mix+gan":
-    gan = wj.MixtureGAN.from_gan(make_gan("gan"), components=2)
+    gan = wj.mix_gan(make_gan("gan"), components=2)
   else:
     gan = make_gan(objective, **({"gp_target": target} if objective.startswith("wgan-gp")
                                  else {}))

@@ -18,7 +18,7 @@ from wgan_jax.losses import (hinge_discriminator_loss, hinge_discriminator_terms
                              wasserstein_critic_loss, wasserstein_critic_terms,
                              wasserstein_generator_loss, wasserstein_generator_terms)
 from wgan_jax.metrics import mode_coverage, wasserstein1_exact
-from wgan_jax.mixture import (MIX_OBJECTIVES, MixtureGAN, MixturePlayers, entropy_regulariser,
+from wgan_jax.mixture import (MIX_OBJECTIVES, MixturePlayers, entropy_regulariser, mix_gan,
                               parse_objective)
 from wgan_jax.penalties import (dragan_penalty, gradient_penalty, instance_noise, interpolate,
                                 r1_penalty, r2_penalty, weight_penalty)
@@ -43,7 +43,6 @@ __all__ = [
     "GANState",
     "IndependentRuns",
     "MIX_OBJECTIVES",
-    "MixtureGAN",
     "MixturePlayers",
     "NgramModel",
     "OBJECTIVES",
@@ -76,6 +75,7 @@ __all__ = [
     "minimax_discriminator_terms",
     "minimax_generator_loss",
     "minimax_generator_terms",
+    "mix_gan",
     "mode_coverage",
     "ngram_jsd",
     "ngram_jsds",

@@ -15,7 +15,7 @@ adds the entropy-style regulariser of the official code for its own weights,
 
 which keeps the weights from collapsing onto one component.
 
-Design (see `MixturePlayers` and `MixtureGAN`):
+Design (see `MixturePlayers` and `mix_gan`):
 
 - A mixture is a `wgan_jax.train.Players` value: `GAN`'s steps (draws, gradients, updates, the
   fused n_critic loop) are the plain GAN's, and only what a player is and how the objective's
@@ -40,10 +40,12 @@ Design (see `MixturePlayers` and `MixtureGAN`):
   is that of a plain WGAN-GP whatever its weight. The weights α^D learn from the penalised loss.
 - All random draws are those of the plain `GAN` (same keys, same per-example scheme), and
   component 0 is initialised from the run's key exactly as the plain GAN is (component i > 0 from
-  fold_in(key, i)): with T = 1 a `MixtureGAN` reproduces the plain GAN's losses and updates to
+  fold_in(key, i)): with T = 1 a MIX+GAN reproduces the plain GAN's losses and updates to
   float tolerance (softmax of one logit is 1, R is a constant, α gets a zero gradient).
-- `MixtureGAN` is a `GAN` whose `players` is a `MixturePlayers`, so `plan_blocks`, the runner,
-  `IndependentRuns` and the data-parallel backends (`wgan_jax.parallel`) drive it unchanged.
+- A MIX+GAN is a `GAN` whose `players` value is a `MixturePlayers` (`mix_gan`), so
+  `plan_blocks`, the loop, `IndependentRuns` and the data-parallel backends
+  (`wgan_jax.parallel`) drive it unchanged; the steps call the players, the players call the
+  pure loss terms, and nothing calls back into the GAN's steps.
 
 References:
   Arora, Ge, Liang, Ma & Zhang, "Generalization and Equilibrium in Generative Adversarial Nets
@@ -316,59 +318,57 @@ class MixturePlayers:
     return mixture_weights(d.params["logits"]) @ values
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class MixtureGAN(GAN):
-  """MIX+GAN: `components` generators and critics of the GAN's modules, with learned weights.
+def mix_gan(gan: GAN, components: int = DEFAULT_COMPONENTS,
+            entropy_weight: float = DEFAULT_ENTROPY_WEIGHT) -> GAN:
+  """MIX+GAN: `gan` with `components` generators and critics of its modules and learned weights.
 
-  A `GAN` whose `players` is `MixturePlayers(components, entropy_weight)`: it has the plain
-  GAN's interface and steps (`init`, `train_step(n_critic, iterations)(state, key, data)`,
-  `critic_step`, `generator_step`, `sample`, `critic_values`, `config`), so the runner,
-  `IndependentRuns` and `wgan_jax.parallel` drive it. Build it from a plain GAN with
-  `MixtureGAN.from_gan(gan, components=5)`. The state is a `GANState` whose players' params are
-  {"components": params stacked over [T], "logits": α [T]}; model_state (BatchNorm statistics)
-  is stacked over [T] too.
+  The same `GAN` value with `players=MixturePlayers(components, entropy_weight)` (equivalently
+  `GAN(generator, critic, config, sample_real, players=MixturePlayers(...))`): the plain GAN's
+  interface and steps (`init`, `train_step(n_critic, iterations)(state, key, data)`,
+  `critic_step`, `generator_step`, `sample`, `critic_values`, `config`), so the loop,
+  `IndependentRuns` and `wgan_jax.parallel` drive it. The state is a `GANState` whose players'
+  params are {"components": params stacked over [T], "logits": α [T]}; model_state (BatchNorm
+  statistics) is stacked over [T] too. `mixture_of(gan)` returns the players (None for a plain
+  GAN); `weights(state)` and `sample_with_components(gan, state, key, n)` read a mixture's.
 
   Metrics are the plain GAN's (d_loss, g_loss, d_grad_norm, g_grad_norm, d_adv_loss, gp,
   w_estimate, ...; losses are the mixture's payoff plus the regulariser) and the weights at the
   start of the step: w_g_0 .. w_g_{T-1} and w_d_0 .. w_d_{T-1}, with g_entropy and d_entropy
   (the regulariser R of each side).
 
-  Attributes:
+  Args:
+    gan: the plain game whose modules, config and data each component shares.
     components: T, the number of generators and of critics (1 reduces to the plain GAN).
     entropy_weight: β, the weight of R(w) in each player's loss (0.1 in the official code).
+
+  Raises:
+    ConfigError: naming "components" or "entropy_weight", for a bad value.
   """
-  components: int = DEFAULT_COMPONENTS
-  entropy_weight: float = DEFAULT_ENTROPY_WEIGHT
+  return dataclasses.replace(gan, players=MixturePlayers(components, entropy_weight))
 
-  def __post_init__(self):
-    object.__setattr__(self, "players", MixturePlayers(self.components, self.entropy_weight))
-    super().__post_init__()
 
-  @classmethod
-  def from_gan(cls, gan: GAN, components: int = DEFAULT_COMPONENTS,
-               entropy_weight: float = DEFAULT_ENTROPY_WEIGHT) -> "MixtureGAN":
-    """The mixture of `components` copies of `gan`'s generator and critic."""
-    fields = {f.name: getattr(gan, f.name) for f in dataclasses.fields(GAN) if f.init}
-    return cls(**fields, components=components, entropy_weight=entropy_weight)
+def weights(state: GANState) -> Tuple[jax.Array, jax.Array]:
+  """(w^G [T], w^D [T]) of a MIX+GAN state: the softmax of each player's logits α."""
+  return (mixture_weights(state.generator.params["logits"]),
+          mixture_weights(state.critic.params["logits"]))
 
-  def component_keys(self, key: jax.Array) -> jax.Array:
-    """[T] init keys: `key` itself for component 0, then fold_in(key, i)."""
-    return self.players.component_keys(key)
 
-  def weights(self, state: GANState) -> Tuple[jax.Array, jax.Array]:
-    """(w^G [T], w^D [T]) of a state."""
-    return (mixture_weights(state.generator.params["logits"]),
-            mixture_weights(state.critic.params["logits"]))
+def sample_with_components(gan: GAN, state: GANState, key: jax.Array,
+                           n: int) -> Tuple[jax.Array, jax.Array]:
+  """n samples of a MIX+GAN and the generator of each: ([n, ...], [n] ints).
 
-  def sample_with_components(self, state: GANState, key: jax.Array,
-                             n: int) -> Tuple[jax.Array, jax.Array]:
-    """n samples of the mixture and the generator of each: ([n, ...], [n] ints).
+  Sample k draws its component from Categorical(w^G) (key fold_in(key, 1)) and its z from
+  `key` exactly as the plain `GAN.sample` does, so T = 1 gives the plain samples.
 
-    Sample k draws its component from Categorical(w^G) (key fold_in(key, 1)) and its z from
-    `key` exactly as the plain `GAN.sample` does, so T = 1 gives the plain samples.
-    """
-    return self.players.sample_with_components(self, self.averaged(state), key, n,
-                                               labels=self.sample_labels(key, n))
+  Raises:
+    ConfigError: naming "gan", for a plain GAN.
+  """
+  players = mixture_of(gan)
+  if players is None:
+    raise ConfigError("gan", "sample_with_components needs a MIX+GAN (mix_gan(gan, T)); this "
+                      "GAN has one generator")
+  return players.sample_with_components(gan, gan.averaged(state), key, n,
+                                        labels=gan.sample_labels(key, n))
 
 
 def mixture_metric_names(components: int) -> Dict[str, list]:

@@ -291,8 +291,9 @@ class GAN:
     num_shards: how many shards the global batch is split into (1 on one device).
     unroll_critic: unroll the n_critic `lax.scan` (same numbers; a speed choice, see
       `python -m benchmarks.throughput`).
-    players: how each side is made of networks and how the loss terms are reduced (not an
-      argument: `SinglePlayers` here, a mixture for `wgan_jax.mixture.MixtureGAN`).
+    players: how each side is made of networks and how the loss terms are reduced: a value,
+      `SinglePlayers()` (the default: one network each, batch means) or
+      `wgan_jax.MixturePlayers(T, β)` (MIX+GAN; `wgan_jax.mix_gan(gan, T)` sets it).
   """
   generator: nn.Module
   critic: nn.Module
@@ -301,7 +302,7 @@ class GAN:
   axis_name: Optional[str] = None
   num_shards: int = 1
   unroll_critic: bool = False  # unroll the n_critic loop (XLA may pick other layouts in loops)
-  players: Players = dataclasses.field(default=SINGLE, init=False)
+  players: Players = SINGLE
 
   def __post_init__(self):
     if self.config.batch_size % self.num_shards:

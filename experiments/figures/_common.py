@@ -304,7 +304,7 @@ class Game:
 
   Attributes:
     label: which of the figure's runs it is (e.g. "wgan/dcgan", "25gaussians/nsgan").
-    gan: the `GAN` (or `MixtureGAN`) exactly as the figure builds it at that scale.
+    gan: the `GAN` (plain or MIX+GAN) exactly as the figure builds it at that scale.
     data_shape: one real example's shape when the figure samples real data from an array
       passed to the steps (images [H, W, C], token lines [L]); None when the GAN's sampler
       makes its own data (the toy data sets, a 1-D Gaussian).

@@ -1,7 +1,7 @@
 """MIX+GAN against a single pair on the ring of 8 Gaussians and the grid of 25 (Arora et al. 2017).
 
 `nsgan`, `mix+nsgan`, `wgan-gp` and `mix+wgan-gp` (T = 5 generators and 5 critics, learned
-weights, entropy weight 0.1; `wgan_jax.mixture.MixtureGAN`), several seeds each trained at once
+weights, entropy weight 0.1; `wgan_jax.mix_gan`), several seeds each trained at once
 (`wgan_jax.IndependentRuns`, a vmap over seeds around the vmap over components), at the sizes of
 `SIZES` (batch 256, λ = 0.1, the objectives' own learning rates): modes captured and % high
 quality on 2500 samples, mean ± standard error over seeds. The plain rows use the keys of
@@ -31,6 +31,7 @@ from experiments.figures import _common
 from experiments.figures import runner as _runner
 from experiments.figures.mode_collapse import representative, rows_of
 from wgan_jax import IndependentRuns
+from wgan_jax import mixture
 from wgan_jax.data import make_toy_dataset
 
 NAME = "mixture_modes"
@@ -60,7 +61,7 @@ SIZES = {  # seeds, generator iterations, MLP width
 }
 MIN_WEIGHT = 0.05  # "non-degenerate": every final mixture weight above it
 # "learned": the final weights' total-variation distance from their initial value (uniform,
-# 1/T: α = 0 at MixtureGAN.init), ½·Σ_k |w_k − 1/T|, averaged over seeds, at least this in every
+# 1/T: α = 0 at the MIX+GAN init), ½·Σ_k |w_k − 1/T|, averaged over seeds, at least this in every
 # mixture and on both sides: 5% of the probability mass moved between components (a quarter
 # of a uniform weight at T = 5), fixed before the default run was re-judged.
 MIN_MOVED = 0.05
@@ -94,9 +95,9 @@ def measure(size, seed: int):
           d_i=d_i, components=COMPONENTS if mixed else 1)
       comp = None
       if mixed:
-        x, comp = jax.jit(jax.vmap(lambda s: gan.sample_with_components(s, k_eval, 2500)))(
-            states)
-        w_g, w_d = (np.asarray(w) for w in jax.vmap(gan.weights)(states))
+        x, comp = jax.jit(jax.vmap(lambda s: mixture.sample_with_components(
+            gan, s, k_eval, 2500)))(states)
+        w_g, w_d = (np.asarray(w) for w in jax.vmap(mixture.weights)(states))
         weights[(name, method)] = dict(w_g=w_g, w_d=w_d)
         tracks[(name, method)] = dict(iteration=history["iteration"], **{
             f"w_{s}": np.stack([np.asarray(history[f"w_{s}_{i}"]) for i in range(COMPONENTS)],
