@@ -1,10 +1,11 @@
 """Every paper-scale config compiles (issue 25, item 7).
 
 The slow tier builds every GAN that each figure trains at `scale="full"` and each job's
-paper preset (toy official, images paper, text paper) at its real model and data shapes,
-compiles its fused training step (n_critic critic steps + one generator step) and runs it once:
-the losses and metrics must be finite and the parameters keep their shapes. Only the batch is
-cut (to BATCH examples) and the iterations (to one); identical programs run once. The default
+paper preset (toy official, images paper, text paper) at its real model and data shapes and
+traces its fused training step (n_critic critic steps + one generator step) at those shapes;
+the first program of each family (networks' classes, game, players: `_family`) is compiled and
+run once: the losses and metrics must be finite and the parameters keep their shapes. Only the
+batch is cut (to BATCH examples) and the iterations (to one); identical programs run once. The default
 tier checks that each figure's `games(scale)` is what the figure trains, that XLA's cost is read
 right (every critic step counted), and `reproduce --plan` end to end at the tiny scale.
 """
@@ -24,6 +25,7 @@ import pytest
 import wgan_jax as wj
 from experiments import loop, reproduce
 from experiments.figures import FIGURES, _common, runner
+from wgan_jax.mixture import mixture_of
 
 # The figures that train no `wgan_jax.GAN` (critic-only or analytic): their games() is [].
 NO_GAN = ("parallel_lines", "optimal_critic", "value_surfaces", "ab_theorems",
@@ -215,6 +217,20 @@ def test_plan_samples_a_figure_with_many_programs():
 
 # ------------------------------------------------------------------ slow tier: the real sizes
 _STEPPED = set()   # programs already stepped (identical programs across figures run once)
+_FAMILIES = set()  # (generator class, critic class, objective, players) compiled and stepped
+
+
+def _family(game):
+  """The kind of program a step is: the two networks' classes, whether it differentiates
+  through the critic's input gradient (a penalty's double backward), and single or mixture
+  players. Programs of one family differ in widths, depths, losses and hyper-parameters, which
+  tracing at the real shapes checks (`jax.jit(...).lower`: every shape, dtype and
+  loss); compiling is what costs (85% of a program's time here), so each family is compiled
+  and stepped once, and every other program of it is lowered."""
+  g = game.gan
+  return (type(g.generator).__name__, type(g.critic).__name__,
+          g.config.uses_gradient_penalty or g.config.r1_weight > 0 or g.config.r2_weight > 0,
+          mixture_of(g) is not None)
 
 
 def _covering(name, games):
@@ -240,13 +256,24 @@ def _covering(name, games):
 
 
 def _step_at_paper_size(game):
-  """Compile the game's fused step at its model and data shapes (batch BATCH), run it once:
-  finite metrics, parameters of unchanged shapes."""
+  """The game's fused step at its model and data shapes (batch BATCH): traced and lowered, and
+  for the first program of its `_family` compiled and run once: finite metrics, parameters of
+  unchanged shapes."""
   key = game.key()
   if key in _STEPPED:
     return False
   small = _common.Game(game.label, _common.with_batch(game.gan, BATCH), game.data_shape, 1,
                        data_dtype=game.data_dtype, examples=BATCH)
+  _STEPPED.add(key)
+  if _family(game) in _FAMILIES:
+    gan = small.gan
+    state, step_key, data = _common._abstract_inputs(gan, small, BATCH)
+    lowered = jax.jit(gan.train_step_fn(gan.config.n_critic, 1)).lower(state, step_key, data)
+    out_state = lowered.out_info[0]
+    assert jax.tree.map(lambda x: (x.shape, x.dtype), out_state) == jax.tree.map(
+        lambda x: (x.shape, x.dtype), state), game.label
+    return False
+  _FAMILIES.add(_family(game))
   data = _common.example_data(small, BATCH)
   init = jax.jit(small.gan.init).lower(jax.random.key(0), data).compile(FAST_COMPILE)
   state = init(jax.random.key(0), data)
@@ -260,7 +287,6 @@ def _step_at_paper_size(game):
   assert not bad, (game.label, bad)
   assert jax.tree.map(lambda x: (x.shape, x.dtype), new) == shapes, game.label
   assert int(new.step) == 1 and int(new.critic_steps) == game.n_critic
-  _STEPPED.add(key)
   return True
 
 
