@@ -33,6 +33,10 @@ import os, signal, sys
 from wgan_jax import checkpoint
 from experiments import common, toy
 SIG = getattr(signal, {sig!r})
+# Ctrl-C's default, as Python started from a terminal has it: a test runner started in the
+# background (nohup, `cmd &` in a script) passes SIGINT down ignored, and the job rightly keeps
+# an ignored SIGINT ignored outside its loop.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def stop():
   os.kill(os.getpid(), SIG)
