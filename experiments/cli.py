@@ -191,15 +191,20 @@ def leaf_names(cls) -> set:
   return out
 
 
+def dataset_presets(presets: Mapping[str, Mapping[str, Any]]) -> List[str]:
+  """The presets that are a data set's own: named after the data set they set."""
+  return [k for k, p in presets.items() if p.get("dataset") == k]
+
+
 def preset_for(presets: Mapping[str, Mapping[str, Any]], preset: Optional[str],
                fields: Mapping[str, Any]) -> str:
-  """The preset a run uses: `preset` when one is named; else the preset named after the data
-  set that `fields` ask for, where the job has one (`--dataset fashion-mnist` runs the
-  "fashion-mnist" preset, sized for that data); else "default"."""
+  """The preset a run uses: `preset` when one is named; else the data set's own preset
+  (`dataset_presets`) for the data set that `fields` ask for (`--dataset fashion-mnist` runs
+  the "fashion-mnist" preset, sized for that data); else "default"."""
   if preset is not None:
     return preset
   dataset = fields.get("dataset")
-  return dataset if isinstance(dataset, str) and dataset in presets else "default"
+  return dataset if dataset in dataset_presets(presets) else "default"
 
 
 def resolve(cls, args: argparse.Namespace, *, defaults: Mapping[str, Any],

@@ -409,8 +409,8 @@ IMAGE_PRESETS = {
     "default": {},
     # Fashion-MNIST sized for 2 CPU cores: what `--dataset fashion-mnist` runs when no --preset
     # is named (a data set's own preset; see `preset_for`). The DCGAN at dim 32 (a quarter of
-    # dim 64's convolution work), FASHION_CPU_ITERS generator iterations: about 15 minutes on
-    # 2 idle cores, evaluation included (docs/experiments.md has the measured run).
+    # dim 64's convolution work), FASHION_CPU_ITERS generator iterations: 12 min 9 s on 2 idle
+    # cores, the first classifier training and the evaluations included (docs/experiments.md).
     "fashion-mnist": dict(dataset="fashion-mnist", dim=32, iters=FASHION_CPU_ITERS,
                           eval_every=500, num_samples=1000, checkpoint_every=500),
     # The same game at the official DCGAN width (dim 64) and 20,000 iterations: hours on a

@@ -39,7 +39,7 @@ def run_job(argv, *, cls, prog: str, description: str, defaults: Mapping[str, An
   parser = cli.build_parser(cls, prog=prog, description=description,
                             defaults={**defaults, **presets.get("default", {})}, choices=choices)
   if len(presets) > 1:
-    own = [k for k, p in presets.items() if p.get("dataset") == k]   # a data set's own
+    own = cli.dataset_presets(presets)
     parser.add_argument("--preset", choices=sorted(presets), default=None,
                         help="named configs: " + "; ".join(
                             f"{k}: " + (", ".join(f"{f}={v}" for f, v in p.items()) or

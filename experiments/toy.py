@@ -32,9 +32,8 @@ from experiments.builders import objective_name, toy_run
 from experiments.configs import TOY_DEFAULTS, TOY_PRESETS, ToyConfig, _objectives
 from experiments.evaluators import toy_metrics
 from experiments.loop import RunResult, StopReason, train_and_evaluate
-from wgan_jax.data import TOY_DATASETS
 from wgan_jax import mixture as mixture_lib
-from wgan_jax.mixture import mixture_of
+from wgan_jax.data import TOY_DATASETS
 
 PROG = "python -m experiments.toy"
 
@@ -55,7 +54,7 @@ def fingerprint(config: ToyConfig, dataset, gan) -> Dict:
              depth=m.depth, norm=m.norm, seed=config.loop.seed, iters=config.loop.iters)
   if config.data.data_file:   # the same path with other contents must not resume silently
     out["data_sha256"] = common.content_hash(config.data.data_file)
-  mix = mixture_of(gan)
+  mix = mixture_lib.mixture_of(gan)
   if mix is not None:
     out["mixture"] = dict(components=mix.components, entropy_weight=mix.entropy_weight)
   return out
@@ -85,7 +84,7 @@ def run(config: ToyConfig) -> Tuple[Dict, RunResult]:
   title = (f"{name} on {dataset.name}, {g} generator iterations\n" +
            ", ".join(f"{k} {v:.3g}" for k, v in final.items() if k != "num_modes"))
   mixture, colour = None, {}
-  mix = mixture_of(gan)
+  mix = mixture_lib.mixture_of(gan)
   if mix is not None:  # MIX+GAN: the generator of each sample, the final weights
     w_g, w_d = (np.asarray(w) for w in mixture_lib.weights(state))
     # the same key as `toy_metrics`, so these are the samples of samples.npy

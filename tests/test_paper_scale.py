@@ -266,11 +266,9 @@ def _step_at_paper_size(game):
                        data_dtype=game.data_dtype, examples=BATCH)
   _STEPPED.add(key)
   if _family(game) in _FAMILIES:
-    gan = small.gan
-    state, step_key, data = _common._abstract_inputs(gan, small, BATCH)
-    lowered = jax.jit(gan.train_step_fn(gan.config.n_critic, 1)).lower(state, step_key, data)
-    out_state = lowered.out_info[0]
-    assert jax.tree.map(lambda x: (x.shape, x.dtype), out_state) == jax.tree.map(
+    lowered = _common.lower_step(small, examples=BATCH)
+    state = lowered.args_info[0][0]
+    assert jax.tree.map(lambda x: (x.shape, x.dtype), lowered.out_info[0]) == jax.tree.map(
         lambda x: (x.shape, x.dtype), state), game.label
     return False
   _FAMILIES.add(_family(game))

@@ -381,19 +381,25 @@ def _abstract_inputs(gan, game: Game, examples: Optional[int]):
   return state, key, data
 
 
-def compile_step(game: Game, *, batch: Optional[int] = None, examples: Optional[int] = None,
-                 n_critic: Optional[int] = None, compiler_options: Optional[Dict] = None):
-  """The compiled fused step of the game, `jax.jit(gan.train_step_fn(n_critic, 1))` lowered for
-  its state, a key and its data (the program one generator iteration runs: n_critic critic
-  steps and one generator step), compiled and not run.
+def lower_step(game: Game, *, batch: Optional[int] = None, examples: Optional[int] = None,
+               n_critic: Optional[int] = None):
+  """The game's fused step, `jax.jit(gan.train_step_fn(n_critic, 1))`, traced and lowered for
+  its state, a key and its data as shapes (the program one generator iteration runs: n_critic
+  critic steps and one generator step); nothing is compiled or run.
 
   `batch` replaces the config's batch size (for a cheaper test step); `examples` the length
-  of the data array (default `game.examples`, else one batch); `compiler_options` go to XLA
-  (e.g. {"xla_backend_optimization_level": 0}: a faster compile of the same computation)."""
+  of the data array (default `game.examples`, else one batch)."""
   gan = with_batch(game.gan, batch) if batch else game.gan
   state, key, data = _abstract_inputs(gan, game, examples)
   n = gan.config.n_critic if n_critic is None else n_critic
-  lowered = jax.jit(gan.train_step_fn(n, 1)).lower(state, key, data)
+  return jax.jit(gan.train_step_fn(n, 1)).lower(state, key, data)
+
+
+def compile_step(game: Game, *, batch: Optional[int] = None, examples: Optional[int] = None,
+                 n_critic: Optional[int] = None, compiler_options: Optional[Dict] = None):
+  """`lower_step`'s program compiled, not run; `compiler_options` go to XLA (e.g.
+  {"xla_backend_optimization_level": 0}: a faster compile of the same computation)."""
+  lowered = lower_step(game, batch=batch, examples=examples, n_critic=n_critic)
   return lowered.compile(compiler_options) if compiler_options else lowered.compile()
 
 
