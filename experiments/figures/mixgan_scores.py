@@ -40,6 +40,7 @@ from experiments import common
 from experiments.builders import image_gan, make_models
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+from wgan_jax import mixture
 from wgan_jax.models import MLPCritic
 
 NAME = "mixgan_scores"
@@ -178,8 +179,8 @@ def train_method(label: str, data, metrics, key, eval_key, s: Mapping) -> Dict:
              generator_parameters=leaves(r.state.generator.params),
              critic_parameters=leaves(r.state.critic.params),
              cpu_seconds=common.cpu_seconds() - c0)
-  if hasattr(gan, "weights"):
-    w_g, w_d = (np.asarray(w) for w in jax.vmap(gan.weights)(r.state))
+  if mixture.mixture_of(gan) is not None:
+    w_g, w_d = (np.asarray(w) for w in jax.vmap(mixture.weights)(r.state))
     out.update(w_g=w_g.tolist(), w_d=w_d.tolist(),
                weight_movement=float(max(np.abs(w_g - 1 / COMPONENTS).max(),
                                          np.abs(w_d - 1 / COMPONENTS).max())))
