@@ -12,6 +12,7 @@ runs as `python -m experiments.figures.NAME`. Training goes through `experiments
 FIGURES = ("parallel_lines", "optimal_critic", "vanishing_gradients", "value_surfaces",
            "gradient_norms", "mode_collapse", "mixture_modes", "loss_tracks_quality",
            "quality_over_time", "critic_overfitting", "stacked_digits", "text_jsd",
-           "ab_theorems", "mode_seeking", "gp_optimal_transport", "momentum_critic", "original_gan_1d",
+           "ab_theorems", "mode_seeking", "vanishing_bound", "noise_bound",
+           "gp_optimal_transport", "momentum_critic", "original_gan_1d",
            "original_gan_parzen", "text_english", "arch_robustness", "mixgan_scores",
            "random_archs", "gp_architectures", "gans_equal")
