@@ -27,7 +27,8 @@ def test_parallel_lines_closed_forms():
 OWN_TEST = ("quality_over_time", "critic_overfitting", "stacked_digits", "mixture_modes",
             "text_jsd", "arch_robustness", "mixgan_scores", "random_archs", "gp_architectures",
             "gradient_norms", "mode_collapse", "loss_tracks_quality", "momentum_critic",
-            "gans_equal", "mode_seeking", "vanishing_bound", "noise_bound")
+            "gans_equal", "mode_seeking", "vanishing_bound", "noise_bound",
+            "finite_support")
 LIGHT = tuple(f for f in FIGURES if f not in OWN_TEST)
 # The default tier runs the figures that take seconds at the tiny size; the others (trained
 # critics, the 1-D GAN, the Parzen and text figures) run their number checks in the slow tier.

@@ -15,4 +15,4 @@ FIGURES = ("parallel_lines", "optimal_critic", "vanishing_gradients", "value_sur
            "ab_theorems", "mode_seeking", "vanishing_bound", "noise_bound",
            "gp_optimal_transport", "momentum_critic", "original_gan_1d",
            "original_gan_parzen", "text_english", "arch_robustness", "mixgan_scores",
-           "random_archs", "gp_architectures", "gans_equal")
+           "random_archs", "gp_architectures", "gans_equal", "finite_support")
