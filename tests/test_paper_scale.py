@@ -29,7 +29,8 @@ from wgan_jax.mixture import mixture_of
 
 # The figures that train no `wgan_jax.GAN` (critic-only or analytic): their games() is [].
 NO_GAN = ("parallel_lines", "optimal_critic", "value_surfaces", "ab_theorems",
-          "gp_optimal_transport")
+          "gp_optimal_transport", "mode_seeking", "vanishing_bound", "noise_bound",
+          "finite_support")
 GAN_FIGURES = tuple(f for f in FIGURES if f not in NO_GAN)
 BATCH = 8             # the slow tier's batch (the model and data shapes are the paper's)
 FAST_COMPILE = {"xla_backend_optimization_level": 0}   # the same computation, compiled faster
