@@ -219,12 +219,10 @@ def text_curve(gan, data, *, iters: int, eval_every: int, seed: int = 0,
   loop = LoopConfig(iters=iters, eval_every=eval_every, seed=seed, iters_per_call=iters_per_call,
                     log_every=log_every, progress=False, eval_at_start=True)
   r = train_and_evaluate(gan, loop, None, data=jax.numpy.asarray(data.tokens),
-                         evaluate=lambda state, key, it: ev(state, key)[0])
-  scores, lines = ev(r.state, r.final_key)
-  evals = r.evaluations + [dict(iteration=r.generator_iterations, seconds=r.train_seconds,
-                                **scores)]
-  return dict(evaluations=evals, history=r.history, references=ev.references, samples=lines,
-              seconds=r.train_seconds)
+                         evaluate=lambda state, key, it: ev(state, key)[0],
+                         final=lambda state, key, it: ev(state, key))
+  return dict(evaluations=r.evaluations, history=r.history, references=ev.references,
+              samples=r.final_output, seconds=r.train_seconds)
 
 
 def text_pair_curves(data, s: Dict, *, seed: int = 0, tiny: bool = False) -> Dict[str, Dict]:

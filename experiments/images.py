@@ -98,21 +98,20 @@ def run(config: ImageConfig) -> Tuple[Dict, RunResult]:
       return _nonfinite(fake)
     return scores(state, key, fake)
 
-  result = train_and_evaluate(gan, loop, out, data=train_data,
-                              evaluate=evaluate_at, fingerprint=fingerprint(config, data, gan))
+  n_final = 26000 if data.name == "stacked-digits" else loop.num_samples
+
+  def final_at(state, key, iteration):
+    fake = sample_in_chunks(sample, state, key, n_final)
+    if not np.isfinite(fake).all():
+      return _nonfinite(fake), fake
+    return (scores(state, key, fake) if metrics or inception_of is not None else {}), fake
+
+  result = train_and_evaluate(gan, loop, out, data=train_data, evaluate=evaluate_at,
+                              final=final_at, fingerprint=fingerprint(config, data, gan))
   if not result.main_process or result.stop_reason is StopReason.ALREADY_FINISHED:
     return {}, result
-  state, g = result.state, result.generator_iterations
-  n_final = 26000 if data.name == "stacked-digits" else loop.num_samples
-  fake = sample_in_chunks(sample, state, result.final_key, n_final)
-  final = {}
-  if not np.isfinite(fake).all():
-    final = _nonfinite(fake)
-  elif metrics or inception_of is not None:
-    final = scores(state, result.final_key, fake)
-  if result.evaluations and result.evaluations[-1]["iteration"] == g:
-    result.evaluations.pop()  # a signal after the periodic evaluation at g: the final one stays
-  result.evaluations.append(dict(iteration=g, seconds=result.train_seconds, **final))
+  g = result.generator_iterations
+  final, fake = result.final, result.final_output
   common.save_npy(f"{out}/samples.npy", fake)
   title = (f"{name} ({arch}) on {data.name}, {g} generator iterations\n" +
            ", ".join(f"{k} {v:.3g}" for k, v in final.items()))

@@ -24,7 +24,7 @@ import os
 import signal
 import socket
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import jax
 import numpy as np
@@ -125,11 +125,14 @@ class RunResult:
   checkpoint_dir: Optional[str] = None
   skipped_updates: Optional[Dict[str, int]] = None  # skip_nonfinite: updates skipped per player
   resume_changes: Optional[List[str]] = None  # fields changed on resume ("field: old, new")
+  final: Optional[Dict] = None     # the final hook's metrics (None: no final hook ran)
+  final_output: Any = None         # what the final hook returned beside them (samples, lines)
 
   def summary(self) -> Dict[str, Any]:
-    """The JSON-able fields (everything but the state and the key)."""
+    """The JSON-able fields (everything but the state, the key and the final hook's results,
+    which the jobs write under their own names)."""
     out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-           if f.name not in ("state", "final_key")}
+           if f.name not in ("state", "final_key", "final", "final_output")}
     out["stop_reason"] = self.stop_reason.value
     return out
 
@@ -239,7 +242,9 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
                        evaluate: Optional[Callable[[Any, Any, int], Dict]] = None,
                        fingerprint: Optional[Dict[str, Any]] = None,
                        on_sample: Optional[Callable[[Any, Any, int], None]] = None,
-                       keys: Optional[tuple] = None) -> RunResult:
+                       keys: Optional[tuple] = None,
+                       final: Optional[Callable[[Any, Any, int], Tuple[Dict, Any]]] = None
+                       ) -> RunResult:
   """Train `gan` for `loop.iters` generator iterations; the experiments' only loop.
 
   Args:
@@ -256,6 +261,11 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
       evaluation point (default: `evaluate`, its metrics dropped).
     keys: (init, train, eval) keys instead of the split of `jax.random.key(loop.seed)` (init
       and train keys stacked over seeds when `loop.seeds > 1`).
+    final: the final evaluation, `final(state, key, iteration) -> (metrics, output)`, after the
+      last iteration whatever stopped the run (not on the resume of a finished run), on process
+      0, with `final_key` and after the last checkpoint; its metrics replace an evaluation at
+      the same iteration and end `evaluations`, and are `RunResult.final`, its output (the
+      samples a job saves, say) `RunResult.final_output`. Its time is not training time.
 
   Returns:
     The `RunResult`.
@@ -480,6 +490,12 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
     ckpt.close()
   train_s = seconds()
   run_s = (clock[0] if loop.exclude_compile_time else time.time() - t0)
+  final_metrics, final_output = None, None
+  if final is not None and main_process:
+    final_metrics, final_output = final(state, jax.random.fold_in(k_eval, g), g)
+    if evals and evals[-1].get("iteration") == g:
+      evals.pop()  # a signal after the periodic evaluation at g: the final one stays
+    evals.append(dict(iteration=g, seconds=train_s, **final_metrics))
   return RunResult(
       state=state, generator_iterations=g, start_iteration=start, train_seconds=train_s,
       first_call_seconds=compile_s,
@@ -487,7 +503,7 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
       stop_reason=reason, stopped=stopped, history=history, evaluations=evals,
       final_key=jax.random.fold_in(k_eval, g), main_process=main_process,
       checkpoint_dir=ckpt.directory if ckpt else None, skipped_updates=skipped,
-      resume_changes=resume_changes)
+      resume_changes=resume_changes, final=final_metrics, final_output=final_output)
 from wgan_jax.checkpoint import CheckpointError, Checkpointer
 from wgan_jax.parallel import ParallelTrainer
 

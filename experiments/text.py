@@ -68,14 +68,12 @@ def run(config: TextConfig) -> Tuple[Dict, RunResult]:
 
   result = train_and_evaluate(gan, dataclasses.replace(
       loop, eval_at_start=not loop.resume), out, data=tokens, evaluate=evaluate_at,
+      final=lambda state, key, iteration: ev(state, key),
       fingerprint=fingerprint(config, data, gan))
   if not result.main_process or result.stop_reason is StopReason.ALREADY_FINISHED:
     return {}, result
   g = result.generator_iterations
-  final, lines = ev(result.state, result.final_key)
-  if result.evaluations and result.evaluations[-1]["iteration"] == g:
-    result.evaluations.pop()  # a signal after the periodic evaluation at g: the final one stays
-  result.evaluations.append(dict(iteration=g, seconds=result.train_seconds, **final))
+  final, lines = result.final, result.final_output
   common.atomic_write_bytes(f"{out}/samples.txt",
                             ("\n".join(l.rstrip(PAD) for l in lines) + "\n").encode())
   written = ["samples.txt", "metrics.json", "metrics.jsonl", "tensorboard/", "samples/",

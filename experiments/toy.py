@@ -70,15 +70,13 @@ def run(config: ToyConfig) -> Tuple[Dict, RunResult]:
     common.save_npy(f"{out}/samples/iter_{iteration:07d}.npy", fake)
     return ev
 
-  result = train_and_evaluate(gan, loop, out, evaluate=evaluate_at,
-                              fingerprint=fingerprint(config, dataset, gan))
+  result = train_and_evaluate(
+      gan, loop, out, evaluate=evaluate_at, fingerprint=fingerprint(config, dataset, gan),
+      final=lambda state, key, iteration: toy_metrics(gan, state, dataset, key, loop.num_samples))
   if not result.main_process or result.stop_reason is StopReason.ALREADY_FINISHED:
     return {}, result
   state, g = result.state, result.generator_iterations
-  final, fake = toy_metrics(gan, state, dataset, result.final_key, loop.num_samples)
-  if result.evaluations and result.evaluations[-1]["iteration"] == g:
-    result.evaluations.pop()  # a signal after the periodic evaluation at g: the final one stays
-  result.evaluations.append(dict(iteration=g, seconds=result.train_seconds, **final))
+  final, fake = result.final, result.final_output
   common.save_npy(f"{out}/samples.npy", fake)
   name = objective_name(gan)
   title = (f"{name} on {dataset.name}, {g} generator iterations\n" +

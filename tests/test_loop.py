@@ -79,6 +79,34 @@ def test_stop_at_is_data(tmp_path):
   assert (tmp_path / "checkpoints" / "10").is_dir()
 
 
+def test_final_evaluation_is_a_hook(tmp_path):
+  gan = tiny_gan("nsgan")
+  calls = []
+
+  def final(state, key, it):
+    # after the last checkpoint, with the run's final key, on the final state
+    calls.append((it, (tmp_path / "checkpoints" / str(it)).is_dir(), key, state))
+    return {"q": float(it)}, "the samples"
+
+  r = train_and_evaluate(gan, loop(), str(tmp_path), fingerprint={},
+                         evaluate=lambda s, k, it: {"q": -1.0}, final=final)
+  assert [(it, saved) for it, saved, _, _ in calls] == [(20, True)]
+  assert jax.random.key_data(calls[0][2]).tolist() == jax.random.key_data(r.final_key).tolist()
+  assert calls[0][3] is r.state
+  # its metrics end the evaluations (the periodic one at 10 stays), and are the result's
+  assert [(e["iteration"], e["q"]) for e in r.evaluations] == [(10, -1.0), (20, 20.0)]
+  assert r.evaluations[-1]["seconds"] == r.train_seconds
+  assert r.final == {"q": 20.0} and r.final_output == "the samples"
+  assert "final" not in r.summary() and "final_output" not in r.summary()
+  # a resume of the finished run (its metrics.json written) evaluates nothing again
+  (tmp_path / "metrics.json").write_text('{"generator_iterations": 20}')
+  r2 = train_and_evaluate(gan, loop(resume=True), str(tmp_path), fingerprint={}, final=final)
+  assert r2.stop_reason is StopReason.ALREADY_FINISHED and len(calls) == 1 and r2.final is None
+  # stopped early (stop_at), the final evaluation is of the iteration reached
+  r3 = train_and_evaluate(gan, loop(stop_at=10), None, final=final)
+  assert r3.final == {"q": 10.0} and [e["iteration"] for e in r3.evaluations] == [10]
+
+
 @pytest.mark.parametrize("values,field", [
     (dict(iters=0), "iters"), (dict(eval_every=-1), "eval_every"),
     (dict(parallel="gpu"), "parallel"), (dict(seed=2**64), "seed"),

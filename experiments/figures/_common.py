@@ -57,14 +57,12 @@ def train(gan, key, evaluate=None, *, data=None, **loop):
   loop = dict(dict(eval_every=loop["iters"], progress=False, stop_on_nonfinite=False), **loop)
   loop.setdefault("iters_per_call", loop["eval_every"])
   data = None if data is None else jnp.asarray(data)  # on the device once, not every call
-  r = train_and_evaluate(gan, LoopConfig(**loop), None, data=data, evaluate=evaluate, keys=keys)
+  final = None if evaluate is None else (lambda s, k, g: (evaluate(s, k, g), None))
+  r = train_and_evaluate(gan, LoopConfig(**loop), None, data=data, evaluate=evaluate, keys=keys,
+                         final=final)
   if r.stop_reason == StopReason.SIGNAL:
     raise KeyboardInterrupt(r.stopped)
-  evals = list(r.evaluations)
-  if evaluate is not None:
-    g = r.generator_iterations
-    evals.append(dict(iteration=g, seconds=r.train_seconds, **evaluate(r.state, r.final_key, g)))
-  return evals, r
+  return list(r.evaluations), r
 
 
 def train_critic(critic, sample_pair: Callable, key, *, steps: int, loss: str,
