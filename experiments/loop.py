@@ -243,8 +243,8 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
                        fingerprint: Optional[Dict[str, Any]] = None,
                        on_sample: Optional[Callable[[Any, Any, int], None]] = None,
                        keys: Optional[tuple] = None,
-                       final: Optional[Callable[[Any, Any, int], Tuple[Dict, Any]]] = None
-                       ) -> RunResult:
+                       final: Optional[Callable[[Any, Any, int], Tuple[Dict, Any]]] = None,
+                       final_after_signal: bool = True) -> RunResult:
   """Train `gan` for `loop.iters` generator iterations; the experiments' only loop.
 
   Args:
@@ -266,6 +266,8 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
       0, with `final_key` and after the last checkpoint; its metrics replace an evaluation at
       the same iteration and end `evaluations`, and are `RunResult.final`, its output (the
       samples a job saves, say) `RunResult.final_output`. Its time is not training time.
+    final_after_signal: False: a run stopped by a signal skips `final` (the figures, which
+      discard a stopped run); the jobs evaluate what they saved.
 
   Returns:
     The `RunResult`.
@@ -491,7 +493,8 @@ def train_and_evaluate(gan, loop: LoopConfig, workdir: Optional[str], *, data: A
   train_s = seconds()
   run_s = (clock[0] if loop.exclude_compile_time else time.time() - t0)
   final_metrics, final_output = None, None
-  if final is not None and main_process:
+  if final is not None and main_process and (final_after_signal
+                                              or reason is not StopReason.SIGNAL):
     final_metrics, final_output = final(state, jax.random.fold_in(k_eval, g), g)
     if evals and evals[-1].get("iteration") == g:
       evals.pop()  # a signal after the periodic evaluation at g: the final one stays

@@ -59,7 +59,7 @@ def train(gan, key, evaluate=None, *, data=None, **loop):
   data = None if data is None else jnp.asarray(data)  # on the device once, not every call
   final = None if evaluate is None else (lambda s, k, g: (evaluate(s, k, g), None))
   r = train_and_evaluate(gan, LoopConfig(**loop), None, data=data, evaluate=evaluate, keys=keys,
-                         final=final)
+                         final=final, final_after_signal=False)
   if r.stop_reason == StopReason.SIGNAL:
     raise KeyboardInterrupt(r.stopped)
   return list(r.evaluations), r
