@@ -4,6 +4,7 @@
   python -m benchmarks.dcgan --image-shape 32 32 3 --seconds 2 --rounds 5
   python -m benchmarks.dcgan --no-torch               # the JAX half only
   python -m benchmarks.dcgan --roles --impls hybrid patches xla   # each conv, each role
+  python -m benchmarks.dcgan --arch mnist --torch-compile   # gan_mnist's models, 28×28×1
 
 The step is WGAN-GP (Gulrajani et al. 2017, Algorithm 1; λ 10, n_critic 5, Adam 1e-4 β (0.5,
 0.9)) with the official DCGAN layouts of `wgan_jax.models.dcgan`: generator Dense → BatchNorm →
@@ -22,7 +23,10 @@ penalty's double backward, + one generator step) and GFLOP/s, for the JAX modes
 each with the convolutions of `wgan_jax.models.conv`: "hybrid" (the CPU default: each
 derivative in its fastest form), "patches" (shifted slices + one matmul) and "xla" (XLA's own
 convolutions); and for the same step written in PyTorch eager (torch.nn,
-NCHW, torch.autograd.grad(create_graph=True) for the penalty, torch.optim.Adam, all CPU threads).
+NCHW, torch.autograd.grad(create_graph=True) for the penalty, torch.optim.Adam, all CPU threads)
+and, with --torch-compile, with its critic step compiled (torch.compile of a torch.func.grad of
+the functional loss, the penalty's input gradient a nested torch.func.grad). --arch mnist
+measures gan_mnist.py's models (WGAN-GP mode) instead of the DCGAN pair.
 PyTorch is optional: without it the script says so and measures JAX only.
 
 FLOPs per iteration come from XLA's cost analysis of the compiled critic_step_fn × n_critic +
@@ -57,7 +61,7 @@ import wgan_jax as wj
 from benchmarks.throughput import (OneLineParser, check_int, check_out, check_seconds,
                                    matmul_gflops, refuse)
 from wgan_jax.data.images import array_sampler
-from wgan_jax.models import DCGANCritic, DCGANGenerator
+from wgan_jax.models import DCGANCritic, DCGANGenerator, MNISTCritic, MNISTGenerator
 from wgan_jax.models.conv import conv2d, conv2d_transpose
 from wgan_jax.models.dcgan import stages_for
 
@@ -118,9 +122,20 @@ def cost_flops(compiled) -> float:
   return float((analysis or {}).get("flops", float("nan")))
 
 
+def jax_models(arch: str, image_shape, dim: int, impl: str):
+  """(generator, critic) of the measured step: "dcgan" (`wgan_jax.models.dcgan`, G with
+  BatchNorm) or "mnist" (gan_mnist.py's models in its WGAN-GP mode, no normalisation)."""
+  if arch == "mnist":
+    return (MNISTGenerator(dim=dim, norm="none", conv_impl=impl),
+            MNISTCritic(dim=dim, norm="none", conv_impl=impl))
+  return (DCGANGenerator(image_shape=tuple(image_shape), dim=dim, norm="batch", conv_impl=impl),
+          DCGANCritic(dim=dim, norm="none", conv_impl=impl))
+
+
 def jax_variants(size: str, image_shape: Tuple[int, int, int], dim: int, batch: int,
                  latent: int, K: int, impls: Sequence[str],
-                 n_critic: int = 5, modes: Sequence[str] = MODES) -> Tuple[List[Variant], Dict]:
+                 n_critic: int = 5, modes: Sequence[str] = MODES,
+                 arch: str = "dcgan") -> Tuple[List[Variant], Dict]:
 
   cfg = wj.make_config("wgan-gp", batch_size=batch, latent_dim=latent, n_critic=n_critic)
   n = cfg.n_critic
@@ -130,9 +145,7 @@ def jax_variants(size: str, image_shape: Tuple[int, int, int], dim: int, batch: 
   state0 = None
   for impl in impls:
     def make(unroll=False, impl=impl):
-      return wj.GAN(DCGANGenerator(image_shape=tuple(image_shape), dim=dim, norm="batch",
-                                   conv_impl=impl),
-                    DCGANCritic(dim=dim, norm="none", conv_impl=impl), cfg, array_sampler,
+      return wj.GAN(*jax_models(arch, image_shape, dim, impl), cfg, array_sampler,
                     unroll_critic=unroll)
     gan = make()
     if state0 is None:  # one compiled init (eager init runs many tiny ops); both conv impls
@@ -188,10 +201,49 @@ def torch_stages(h: int, w: int) -> int:
   return stages_for((h, w))
 
 
-def torch_models(image_shape, dim: int, latent: int):
-  """The same generator and critic as wgan_jax.models.dcgan, in torch.nn (NCHW)."""
+def torch_mnist_models(dim: int, latent: int):
+  """gan_mnist.py's generator and critic (its WGAN-GP mode: no normalisation), as
+  wgan_jax.models.mnist writes them, in torch.nn (NCHW): G Linear → ReLU → 4·4·4dim → three 5×5
+  stride-2 transposed convolutions (the official crop to 7×7 after the first) → 2·σ − 1; D three
+  5×5 stride-2 convolutions with LeakyReLU 0.2 → Linear 1."""
   import torch
   from torch import nn
+
+  up = lambda a, b: nn.ConvTranspose2d(a, b, 5, stride=2, padding=2, output_padding=1)
+
+  class Generator(nn.Module):
+    def __init__(self):
+      super().__init__()
+      self.dense = nn.Linear(latent, 4 * 4 * 4 * dim)
+      self.up1, self.up2, self.up3 = up(4 * dim, 2 * dim), up(2 * dim, dim), up(dim, 1)
+
+    def forward(self, z):
+      x = torch.relu(self.dense(z)).view(z.shape[0], 4 * dim, 4, 4)
+      x = torch.relu(self.up1(x))[:, :, :7, :7]
+      x = torch.relu(self.up2(x))
+      return 2 * torch.sigmoid(self.up3(x)) - 1
+
+  critic = nn.Sequential(
+      nn.Conv2d(1, dim, 5, stride=2, padding=2), nn.LeakyReLU(0.2),
+      nn.Conv2d(dim, 2 * dim, 5, stride=2, padding=2), nn.LeakyReLU(0.2),
+      nn.Conv2d(2 * dim, 4 * dim, 5, stride=2, padding=2), nn.LeakyReLU(0.2),
+      nn.Flatten(), nn.Linear(4 * 4 * 4 * dim, 1))
+  return Generator(), critic
+
+
+def torch_models(image_shape, dim: int, latent: int, arch: str = "dcgan"):
+  """The same generator and critic as wgan_jax.models.dcgan (or, with arch "mnist", as
+  wgan_jax.models.mnist), in torch.nn (NCHW)."""
+  import torch
+  from torch import nn
+
+  if arch == "mnist":
+    gen, critic = torch_mnist_models(dim, latent)
+    for m in list(gen.modules()) + list(critic.modules()):
+      if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        nn.init.zeros_(m.bias)
+    return gen, critic
 
   h, w, c = image_shape
   k = torch_stages(h, w)
@@ -231,7 +283,12 @@ def torch_models(image_shape, dim: int, latent: int):
 
 
 def torch_variant(size: str, image_shape, dim: int, batch: int, latent: int, n_critic: int,
-                  gp_weight: float, gflop: float, threads: int) -> Variant:
+                  gp_weight: float, gflop: float, threads: int, arch: str = "dcgan",
+                  compiled: bool = False) -> Variant:
+  """The WGAN-GP iteration in PyTorch: eager, or (`compiled`) with the critic step's loss and
+  gradient as one `torch.compile`d `torch.func.grad` of a functional loss (the penalty's input
+  gradient by a nested `torch.func.grad`: double backward through autograd.grad is not
+  compiled) and torch.optim.Adam applying it; the generator step stays eager."""
   import torch
 
   setup = lambda: torch.set_num_threads(threads)
@@ -239,10 +296,36 @@ def torch_variant(size: str, image_shape, dim: int, batch: int, latent: int, n_c
   torch.manual_seed(0)
   h, w, c = image_shape
   data = torch.randn(512, c, h, w).clamp_(-1, 1)
-  gen, critic = torch_models(image_shape, dim, latent)
+  gen, critic = torch_models(image_shape, dim, latent, arch)
   gen.train(), critic.train()
   opt_g = torch.optim.Adam(gen.parameters(), lr=1e-4, betas=(0.5, 0.9))
   opt_d = torch.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.5, 0.9))
+  params = dict(critic.named_parameters())
+
+  def d_loss(p, real, fake, eps):
+    f = lambda x: torch.func.functional_call(critic, p, (x,))
+    x_hat = eps * real + (1 - eps) * fake
+    grad = torch.func.grad(lambda x: f(x).sum())(x_hat)
+    gp = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    return f(fake).mean() - f(real).mean() + gp_weight * gp
+
+  d_grads = torch.compile(torch.func.grad(d_loss)) if compiled else None
+
+  def critic_step(real, fake):
+    eps = torch.rand(batch, 1, 1, 1)
+    if compiled:
+      grads = d_grads({k: v.detach() for k, v in params.items()}, real, fake, eps)
+      for k, v in params.items():
+        v.grad = grads[k]
+    else:
+      d_real, d_fake = critic(real).mean(), critic(fake).mean()
+      x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+      grad, = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+      gp = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+      loss = d_fake - d_real + gp_weight * gp
+      opt_d.zero_grad(set_to_none=True)
+      loss.backward()
+    opt_d.step()
 
   def iteration():
     for p in critic.parameters():
@@ -251,15 +334,7 @@ def torch_variant(size: str, image_shape, dim: int, batch: int, latent: int, n_c
       real = data[torch.randint(0, data.shape[0], (batch,))]
       with torch.no_grad():
         fake = gen(torch.randn(batch, latent))
-      d_real, d_fake = critic(real).mean(), critic(fake).mean()
-      eps = torch.rand(batch, 1, 1, 1)
-      x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
-      grad, = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-      gp = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
-      loss = d_fake - d_real + gp_weight * gp
-      opt_d.zero_grad(set_to_none=True)
-      loss.backward()
-      opt_d.step()
+      critic_step(real, fake)
     for p in critic.parameters():  # the generator step differentiates G's parameters only
       p.requires_grad_(False)
     g_loss = -critic(gen(torch.randn(batch, latent))).mean()
@@ -268,8 +343,11 @@ def torch_variant(size: str, image_shape, dim: int, batch: int, latent: int, n_c
     opt_g.step()
     return None
 
-  return Variant(size, TORCH, f"pytorch eager, {threads} thread{'s' * (threads > 1)}",
-                 iteration, 1, gflop, setup)
+  kind = "torch.compile critic step" if compiled else "pytorch eager"
+  v = Variant(size, TORCH, f"{kind}, {threads} thread{'s' * (threads > 1)}", iteration, 1,
+              gflop, setup)
+  v.torch_models = (gen, critic)   # for the tests: the trained modules
+  return v
 
 
 def torch_matmul_gflops(n: int = 2048, seconds: float = 2.0, threads: int = 1) -> float:
@@ -346,8 +424,13 @@ def print_roles(rows: List[Dict], impls: Sequence[str]) -> None:
 
 
 # ------------------------------------------------------------------------------------ main
-def size_name(shape, dim, batch) -> str:
-  return f"{shape[0]}x{shape[1]}x{shape[2]} d{dim} b{batch}"
+def _compiled(mode: str) -> bool:
+  return mode.startswith("torch.compile")
+
+
+def size_name(shape, dim, batch, arch: str = "dcgan") -> str:
+  return (f"{'mnist ' if arch == 'mnist' else ''}{shape[0]}x{shape[1]}x{shape[2]} d{dim} "
+          f"b{batch}")
 
 
 def main(argv=None) -> int:
@@ -356,6 +439,14 @@ def main(argv=None) -> int:
   p.add_argument("--image-shape", type=int, nargs=3, action="append", metavar=("H", "W", "C"),
                  help="image size to measure; repeat the option for several sizes (default: "
                       "32 32 3, the DCGAN/CIFAR size, and 8 8 1, the digits size)")
+  p.add_argument("--arch", choices=("dcgan", "mnist"), default="dcgan",
+                 help="the models: dcgan (wgan_jax.models.dcgan, sized to the images) or mnist "
+                      "(gan_mnist.py's, WGAN-GP mode, 28×28×1 only: the Fashion-MNIST "
+                      "figures' critic_overfitting models); default dcgan")
+  p.add_argument("--torch-compile", action="store_true",
+                 help="also a PyTorch row with the critic step compiled (torch.compile of a "
+                      "torch.func.grad; the generator step eager), at the first "
+                      "--torch-threads value; compiling takes a minute or more per size")
   p.add_argument("--dim", type=int, default=64,
                  help="model width: the critic's first conv has dim maps, the generator's "
                       "coarsest 4·dim (default 64, the official models)")
@@ -392,7 +483,10 @@ def main(argv=None) -> int:
                       "them; writes the table and JSON")
   p.add_argument("--out", default="runs/bench/dcgan.json", help="JSON output path")
   args = p.parse_args(argv)
-  shapes = [tuple(s) for s in (args.image_shape or [(32, 32, 3), (8, 8, 1)])]
+  default_shapes = [(28, 28, 1)] if args.arch == "mnist" else [(32, 32, 3), (8, 8, 1)]
+  shapes = [tuple(s) for s in (args.image_shape or default_shapes)]
+  if args.arch == "mnist" and any(s != (28, 28, 1) for s in shapes):
+    refuse("--image-shape", "--arch mnist is gan_mnist.py's 28×28×1 models only")
   for shape in shapes:
     if min(shape) < 1:
       refuse("--image-shape", f"H, W and C must be ≥ 1, got {' '.join(map(str, shape))}")
@@ -411,7 +505,7 @@ def main(argv=None) -> int:
   if args.roles:
     out = {}
     for shape in shapes:
-      name = size_name(shape, args.dim, args.batch_size)
+      name = size_name(shape, args.dim, args.batch_size, args.arch)
       progress(f"roles {name} ...")
       rows = roles_table(shape, args.dim, args.batch_size, args.impls,
                          min(args.seconds, 1.0), in_scan=True)
@@ -447,15 +541,21 @@ def main(argv=None) -> int:
   n_critic = args.n_critic
   sizes = []
   for shape in shapes:
-    name = size_name(shape, args.dim, args.batch_size)
+    name = size_name(shape, args.dim, args.batch_size, args.arch)
     progress(f"compiling {name} ...")
     variants, flops = jax_variants(name, shape, args.dim, args.batch_size, args.latent_dim,
-                                   args.iters_per_call, args.impls, n_critic, args.modes)
+                                   args.iters_per_call, args.impls, n_critic, args.modes,
+                                   arch=args.arch)
     if torch_version:
       ref = flops.get("xla", next(iter(flops.values())))
       for t in threads:
         variants.append(torch_variant(name, shape, args.dim, args.batch_size, args.latent_dim,
-                                      n_critic, cfg.gp_weight, ref, t))
+                                      n_critic, cfg.gp_weight, ref, t, arch=args.arch))
+      if args.torch_compile:
+        progress(f"compiling the PyTorch critic step of {name} (torch.compile) ...")
+        variants.append(torch_variant(name, shape, args.dim, args.batch_size, args.latent_dim,
+                                      n_critic, cfg.gp_weight, ref, threads[0], arch=args.arch,
+                                      compiled=True))
     sizes.append(dict(name=name, shape=shape, variants=variants, flops=flops))
 
   # measure: all variants of a size, interleaved, in a rotated order per round; the ratios
@@ -463,17 +563,21 @@ def main(argv=None) -> int:
   round_ratios: Dict[str, Dict[str, List[float]]] = {}
   for s in sizes:
     vs = s["variants"]
-    ratios = round_ratios.setdefault(s["name"], {"default_threads": [], "best_threads": []})
+    ratios = round_ratios.setdefault(s["name"], {"default_threads": [], "best_threads": [],
+                                                 "compiled": []})
     for r in range(args.rounds):
       progress(f"measuring {s['name']}, round {r + 1}/{args.rounds} ...")
       shift = r % len(vs)
       for v in vs[shift:] + vs[:shift]:
         v.measure(args.seconds)
-      tv = [v for v in vs if v.impl == TORCH]
+      tv = [v for v in vs if v.impl == TORCH and not _compiled(v.mode)]
+      tc = [v for v in vs if v.impl == TORCH and _compiled(v.mode)]
+      best_jax = max(v.rounds[-1] for v in vs if v.impl != TORCH)
       if tv:
-        best_jax = max(v.rounds[-1] for v in vs if v.impl != TORCH)
         ratios["default_threads"].append(best_jax / tv[0].rounds[-1])
         ratios["best_threads"].append(best_jax / max(v.rounds[-1] for v in tv))
+      if tc:
+        ratios["compiled"].append(best_jax / tc[0].rounds[-1])
 
   rows = []
   for s in sizes:
@@ -526,7 +630,15 @@ def main(argv=None) -> int:
                    f"scan / per-step {info['scan_over_per_step_' + impl]:.2f}")
     print(f"{name}: best JAX = {best['impl']}, {best['mode']}: {best['it_per_s']:.2f} it/s. "
           + ("Median it/s ratios: " + "; ".join(parts) if parts else ""))
-    trows = [r for r in srows if r["impl"] == TORCH]
+    trows = [r for r in srows if r["impl"] == TORCH and not _compiled(r["mode"])]
+    crows = [r for r in srows if r["impl"] == TORCH and _compiled(r["mode"])]
+    if crows:
+      ratios = round_ratios[name]["compiled"]
+      info.update(torch_compiled_it_per_s=crows[0]["it_per_s"],
+                  ratio_rounds_compiled=ratios,
+                  ratio_median_compiled=statistics.median(ratios))
+      print(f"{name}: JAX-best / {crows[0]['mode']}: per round "
+            f"{', '.join(f'{x:.2f}' for x in ratios)} (median {statistics.median(ratios):.2f})")
     if trows:
       ratios = round_ratios[name]
       tbest = max(trows, key=lambda r: r["it_per_s"])

@@ -68,3 +68,36 @@ def test_roles_table_times_each_role_of_each_layer(tmp_path, capsys):
       for role in ("fwd", "grad_x", "grad_k"):
         assert r[f"{impl}_{role}_ms"] > 0
   assert "conv_transpose 2x2x2->1" in capsys.readouterr().out
+
+
+def test_mnist_port_is_the_librarys_mnist_pair():
+  """benchmarks.dcgan's PyTorch gan_mnist models have the library's layers (per-layer
+  parameter counts, in order) and shapes, so the two sides time the same arithmetic."""
+  torch = pytest.importorskip("torch")
+  import jax
+  import numpy as np
+  from wgan_jax.models import MNISTCritic, MNISTGenerator
+  dim, latent = 4, 16
+  gen, critic = dcgan.torch_models((28, 28, 1), dim, latent, arch="mnist")
+  z = torch.randn(3, latent)
+  x = gen(z)
+  assert tuple(x.shape) == (3, 1, 28, 28) and float(x.abs().max()) <= 1.0
+  assert tuple(critic(x).shape) == (3, 1)
+  g = MNISTGenerator(dim=dim).init(jax.random.key(0), np.zeros((1, latent)))
+  d = MNISTCritic(dim=dim).init(jax.random.key(0), np.zeros((1, 28, 28, 1)))
+  sizes = lambda tree: sorted(int(np.prod(a.shape)) for a in jax.tree.leaves(tree))
+  assert sizes(g) == sorted(p.numel() for p in gen.parameters())
+  assert sizes(d) == sorted(p.numel() for p in critic.parameters())
+
+
+@pytest.mark.slow  # torch.compile takes a minute on 2 cores
+def test_compiled_torch_critic_step_is_the_eager_one():
+  pytest.importorskip("torch")
+  import torch
+  rows = [dcgan.torch_variant("t", (28, 28, 1), 4, 8, 16, 5, 10.0, 1.0, 1, arch="mnist",
+                              compiled=c) for c in (False, True)]
+  assert dcgan._compiled(rows[1].mode) and not dcgan._compiled(rows[0].mode)
+  # both made the same two iterations from the same seed: the same critic and generator
+  for a, b in zip(*(list(r.torch_models[0].parameters()) + list(r.torch_models[1].parameters())
+                    for r in rows)):
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
