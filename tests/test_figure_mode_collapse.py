@@ -51,7 +51,7 @@ def test_recipe_default_learning_rates_and_decay():
   assert mc.recipe("nsgan", d) == dict(lr_decay_steps=14_000, lr_d=2e-3, lr_g=2e-3)
   assert mc.recipe("nsgan + instance noise", d) == mc.recipe("gan", d) == mc.recipe("nsgan", d)
   assert mc.recipe("wgan-gp", d) == dict(lr_decay_steps=14_000, lr_d=2e-3, lr_g=2e-3)
-  assert mc.recipe("wgan", d) == dict(lr_decay_steps=14_000, lr_d=5e-4, lr_g=5e-4)
+  assert mc.recipe("wgan", d) == dict(lr_decay_steps=14_000, lr_d=5e-5, lr_g=5e-5)
 
 
 def test_recipe_full_keeps_the_objectives_own_rates():
@@ -133,7 +133,7 @@ def test_tiny_run_writes_png_and_json(tmp_path):
     assert len(t["per_seed"]) == n["seeds"] == 2
     assert 0 <= t["modes"][0] <= mc.MODES[t["dataset"]] and 0 <= t["hq_percent"][0] <= 100
     assert all(math.isfinite(v) for v in t["modes"] + t["hq_percent"])
-  assert n["learning_rates"]["wgan"] == dict(lr_decay_steps=10, lr_d=5e-4, lr_g=5e-4)
+  assert n["learning_rates"]["wgan"] == dict(lr_decay_steps=10, lr_d=5e-5, lr_g=5e-5)
   assert np.isfinite(n["train_cpu_seconds"]) and n["train_cpu_seconds"] > 0
   # the panels plot each row's median seed, stored beside the table
   for t in n["table"]:
