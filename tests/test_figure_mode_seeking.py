@@ -15,6 +15,7 @@ import scipy.stats
 from experiments import common
 from experiments.figures import mode_seeking as ms
 from experiments.figures import runner
+from wgan_jax.errors import ConfigError
 
 
 def test_quadratures_match_closed_forms():
@@ -64,8 +65,9 @@ def test_expected_gradients_are_the_divergences_gradients(mu, s):
   mm = ms.expected_gradient("minimax", mu, s)
   want = _fd(lambda d: 2 * d["jsd"], mu, s)
   assert np.linalg.norm(mm - want) < 1e-5 * max(1.0, np.linalg.norm(want))
-  with pytest.raises(ValueError, match="cost"):
+  with pytest.raises(ConfigError, match="cost") as e:
     ms.expected_gradient("hinge", mu, s)
+  assert e.value.field == "cost"
 
 
 def test_descent_from_one_start_drops_a_mode_only_with_minus_log_d():

@@ -12,6 +12,7 @@ import pytest
 from experiments import common
 from experiments.figures import noise_bound as nb
 from experiments.figures import runner
+from wgan_jax.errors import ConfigError
 
 
 def test_kernels_have_the_stated_variance():
@@ -21,10 +22,12 @@ def test_kernels_have_the_stated_variance():
     assert w.sum() == pytest.approx(1.0) and v == pytest.approx(a * (a + nb.DX) / 3, rel=1e-9)
     w, v = nb.kernel("triangular", a)
     assert v == pytest.approx(a * a / 6, rel=5e-2)   # the grid's triangle: within 4% at 50 points
-  with pytest.raises(ValueError, match="noise"):
+  with pytest.raises(ConfigError, match="noise") as e:
     nb.kernel("gaussian", 0.1)
-  with pytest.raises(ValueError, match="pair"):
+  assert e.value.field == "noise"
+  with pytest.raises(ConfigError, match="pair") as e:
     nb.clean("gaussians", 0.1)
+  assert e.value.field == "pair"
 
 
 @pytest.mark.parametrize("theta", [0.0, 0.02, 0.5, 1.7])

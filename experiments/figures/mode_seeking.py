@@ -25,6 +25,7 @@ import scipy.optimize
 
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+from wgan_jax.errors import ConfigError
 
 NAME = "mode_seeking"
 PAPER = ("Arjovsky & Bottou 2017 §2.2.2: with an optimal discriminator the -log D cost's "
@@ -116,7 +117,7 @@ def expected_gradient(cost: str, mu: float, s: float) -> np.ndarray:
   elif cost == "minimax":
     weight = 1.0 / (1.0 + np.exp(np.clip(lg - lr, -700, 700)))    # D*
   else:
-    raise ValueError(f"cost must be 'minus_log_d' or 'minimax', got {cost!r}")
+    raise ConfigError("cost", f"must be 'minus_log_d' or 'minimax', got {cost!r}")
   h = weight * slope
   return np.array([np.trapezoid(_PHI * h, dx=_DZ), np.trapezoid(_PHI * Z * h, dx=_DZ)])
 

@@ -25,6 +25,7 @@ import scipy.signal
 
 from experiments.figures import _common
 from experiments.figures import runner as _runner
+from wgan_jax.errors import ConfigError
 
 NAME = "noise_bound"
 PAPER = ("Arjovsky & Bottou 2017 §3 (statement recalled from arXiv 1701.04862v1, Thm 3.3): "
@@ -80,7 +81,7 @@ def clean(pair: str, theta: float):
     return uniform(0.0), uniform(theta)
   if pair == "uniform_and_point":
     return uniform(0.0), point(theta)
-  raise ValueError(f"pair must be one of {PAIRS}, got {pair!r}")
+  raise ConfigError("pair", f"must be one of {PAIRS}, got {pair!r}")
 
 
 def kernel(noise: str, a: float):
@@ -91,7 +92,7 @@ def kernel(noise: str, a: float):
   elif noise == "triangular":
     w = np.maximum(1 - np.abs(k) / (a + DX), 0.0)
   else:
-    raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
+    raise ConfigError("noise", f"must be one of {NOISES}, got {noise!r}")
   w = w / w.sum()
   return w, float(np.sum(w * k ** 2))
 
