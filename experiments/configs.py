@@ -27,7 +27,7 @@ from experiments.cli import (OptionError, build, check_choice, check_positive, l
 from experiments.loop import LoopConfig
 from wgan_jax import (RMSPROP_FORMS as FORM_SETTINGS, check_critic_norm as check,
                       get_objective as get, make_config)
-from wgan_jax.config import COMPUTE_DTYPES, OBJECTIVES
+from wgan_jax.config import OBJECTIVES, GANConfig
 from wgan_jax.data import TOY_DATASETS
 from wgan_jax.metrics import EXACT_W1_MAX
 from wgan_jax.mixture import MIX_OBJECTIVES
@@ -55,23 +55,43 @@ def _objectives():
   return tuple(OBJECTIVES) + tuple(MIX_OBJECTIVES)
 
 
+def _with_library_fields(cls):
+  """`cls` with one optional field per documented `GANConfig` field (`wgan_jax.config._field`),
+  after `objective` and `batch_size` and before the job's other own fields: its type made
+  Optional, default None (unset: the objective's default), help, choices and metavar from the
+  library field's metadata. The game config is generated from `GANConfig`, not a mirror of it:
+  a new library field is a flag of every job, passed on by `gan_config`."""
+  own = dict(cls.__annotations__)
+  first = {k: own.pop(k) for k in ("objective", "batch_size")}
+  library = {}
+  for f in dataclasses.fields(GANConfig):
+    if "doc" not in f.metadata:
+      continue
+    if f.name in own or f.name in first:
+      raise TypeError(f"GameConfig.{f.name}: declared by the job and generated from GANConfig")
+    t = f.type if str(f.type).startswith("Optional[") else f"Optional[{f.type}]"
+    library[f.name] = t
+    setattr(cls, f.name, opt(None, f.metadata["doc"], choices=f.metadata.get("choices"),
+                             metavar=f.metadata.get("symbol")))
+  cls.__annotations__ = {**first, **library, **own}
+  cls.LIBRARY_FIELDS = tuple(library)
+  return cls
+
+
 @dataclasses.dataclass(frozen=True)
+@_with_library_fields
 class GameConfig:
-  """optimisation (unset: the objective's defaults)"""
+  """optimisation (unset: the objective's defaults)
+
+  The job's own fields are below; every documented field of the library's `GANConfig`
+  (n_critic, optimizer, lr_d, lr_g, beta1, beta2, clip_value, gp_weight, ..., compute_dtype:
+  `GameConfig.LIBRARY_FIELDS`) is added as an optional field by `_with_library_fields`."""
   objective: str = opt("wgan-gp", "the game: gan (minimax, saturating G), nsgan (-log D), wgan "
                        "(clipping), wgan-gp, wgan-gp-onesided, lsgan (least squares, 0-1 "
                        "coding), hinge, dragan (nsgan + penalty near the real data); "
                        "mix+<objective> plays it between mixtures of generators and critics "
                        "(MIX+GAN, T = 5 unless --mixture says otherwise)")
   batch_size: int = opt(64, "examples per critic and generator step (the global batch)")
-  n_critic: Optional[int] = opt(None, "critic steps per generator step (gan/nsgan 1, "
-                                "wgan/wgan-gp 5)")
-  optimizer: Optional[str] = opt(None, "gan/nsgan/wgan-gp: adam; wgan: rmsprop",
-                                 choices=OPTIMIZERS)
-  lr_d: Optional[float] = opt(None, "critic learning rate (gan 2e-4, wgan 5e-5, wgan-gp 1e-4)")
-  lr_g: Optional[float] = opt(None, "generator learning rate (as --lr-d)")
-  beta1: Optional[float] = opt(None, "Adam β1 (0.5)")
-  beta2: Optional[float] = opt(None, "Adam β2 (wgan-gp 0.9, gan 0.999)")
   rmsprop: Optional[str] = opt(None, "RMSProp's form: pytorch (torch.optim.RMSprop: decay 0.99, "
                                "ε 1e-8 after the root; the official WGAN code, wgan's "
                                "default), tf1 (tf.train.RMSPropOptimizer: decay 0.9, ε 1e-10 "
@@ -81,46 +101,8 @@ class GameConfig:
                                "objectives)", choices=RMSPROP_FORMS, metavar="FORM")
   lr_decay: str = opt("none", "linear: both learning rates fall linearly to 0 over --iters; "
                       "none: constant", choices=("linear", "none"))
-  clip_value: Optional[float] = opt(None, "WGAN weight clipping c: every critic weight in "
-                                    "[-c, c] (wgan: 0.01)")
   warmup: bool = opt(True, "wgan: drop the official warm-up (100 critic steps for the first 25 "
                      "generator iterations and every 500th)", flag="--no-warmup")
-  gp_weight: Optional[float] = opt(None, "gradient penalty λ (10; the toy job 0.1 as in "
-                                   "gan_toy.py); with another objective it adds the penalty")
-  gp_target: Optional[float] = opt(None, "the gradient norm the penalty pulls towards (1)")
-  instance_noise: Optional[float] = opt(None, "std of Gaussian noise added to D's real and "
-                                        "fake inputs (0: off)")
-  instance_noise_anneal: Optional[int] = opt(None, "generator iterations over which the noise "
-                                             "std falls linearly to 0 (0: constant)")
-  weight_penalty: Optional[float] = opt(None, "coefficient of the L2 penalty Σ‖w‖² on D's "
-                                        "weights (0: off)")
-  r1_weight: Optional[float] = opt(None, "γ of the R1 penalty γ/2·E‖∇D(x)‖² on real data "
-                                   "(Mescheder et al. 2018; 0: off)", metavar="GAMMA")
-  r2_weight: Optional[float] = opt(None, "γ of the R2 penalty γ/2·E‖∇D(G(z))‖² on generated "
-                                   "data (0: off)", metavar="GAMMA")
-  lazy_every: Optional[int] = opt(None, "lazy regularisation: R1/R2 every K critic steps, "
-                                  "weighted by K (Karras et al. 2020; 1: every step)",
-                                  metavar="K")
-  spectral_norm: bool = opt(False, "divide every critic weight matrix by its spectral norm, "
-                            "one power iteration per critic step (Miyato et al. 2018)")
-  ema_decay: Optional[float] = opt(None, "sample and evaluate an exponential moving average of "
-                                   "the generator's weights with this decay, e.g. 0.999 (0: "
-                                   "off); BatchNorm statistics are the trained generator's",
-                                   metavar="BETA")
-  ema_start: Optional[int] = opt(None, "generator iterations before the average starts "
-                                 "(until then it copies the weights)", metavar="N")
-  ac_weight: Optional[float] = opt(None, "with --conditional ac: weight of the auxiliary "
-                                   "classifier's cross-entropy in both players' losses "
-                                   "(AC-GAN, Odena et al. 2017; default 1)")
-  diffaugment: str = opt("", "DiffAugment policy for every critic input, real and generated "
-                         "(Zhao et al. 2020): a comma-separated subset of color, translation, "
-                         "cutout; images only", metavar="POLICY")
-  skip_nonfinite: bool = opt(False, "skip updates whose gradients are not finite "
-                             "(optax.apply_if_finite) instead of stopping the run")
-  compute_dtype: str = opt("float32", "dtype of the networks' matmuls and convolutions: "
-                           "bfloat16 is mixed precision for accelerators (parameters, "
-                           "optimiser, losses and the penalty's gradient norm stay float32; "
-                           "slow on a CPU)", choices=COMPUTE_DTYPES)
   mixture: Optional[int] = opt(None, "MIX+GAN (Arora et al. 2017): T generators and T critics "
                                "with learned mixture weights, payoff averaged over all pairs "
                                "(default 1: the plain GAN; 5 with a mix+ objective)",
@@ -154,16 +136,11 @@ class GameConfig:
     values = dict(defaults)
     if self.rmsprop is not None:
       values.update(FORM_SETTINGS[self.rmsprop])
-    fields = ("batch_size", "n_critic", "optimizer", "lr_d", "lr_g", "beta1", "beta2",
-              "clip_value", "gp_weight", "gp_target", "instance_noise", "instance_noise_anneal",
-              "weight_penalty", "r1_weight", "r2_weight", "lazy_every", "ema_decay", "ema_start",
-              "ac_weight", "compute_dtype")
-    values.update({k: getattr(self, k) for k in fields if getattr(self, k) is not None})
+    values.update({k: getattr(self, k) for k in ("batch_size",) + self.LIBRARY_FIELDS
+                   if getattr(self, k) is not None})
     values.update(latent_dim=latent_dim,
                   lr_decay_steps=iters if self.lr_decay == "linear" else 0,
-                  warmup=None if self.warmup else False,
-                  skip_nonfinite=self.skip_nonfinite or None,
-                  spectral_norm=self.spectral_norm or None, diffaugment=self.diffaugment or None)
+                  warmup=None if self.warmup else False)
     return make_config(self.base_objective, **values)
 
 

@@ -111,3 +111,51 @@ def test_help_names_the_data_set_presets(capsys):
   out = " ".join(capsys.readouterr().out.split())
   assert e.value.code == 0
   assert "fashion-mnist-long:" in out and "runs that preset (fashion-mnist)" in out
+
+
+# A non-default value per documented GANConfig field (with what it needs beside it). A new
+# library field fails test_the_game_config_is_generated_from_GANConfig until it has one here.
+LIBRARY_VALUES = dict(
+    n_critic=(3, {}), optimizer=("rmsprop", {}), lr_d=(3e-4, {}), lr_g=(7e-4, {}),
+    beta1=(0.1, {}), beta2=(0.5, {}), clip_value=(0.05, {}), gp_weight=(2.5, {}),
+    gp_target=(0.5, {}), instance_noise=(0.2, {}),
+    instance_noise_anneal=(100, dict(instance_noise=0.1)), weight_penalty=(1e-3, {}),
+    skip_nonfinite=(True, {}), r1_weight=(0.5, {}), r2_weight=(0.25, {}),
+    lazy_every=(4, dict(r1_weight=1.0)), spectral_norm=(True, {}), ema_decay=(0.99, {}),
+    ema_start=(10, dict(ema_decay=0.9)), diffaugment=("color,cutout", {}),
+    ac_weight=(0.5, {}), compute_dtype=("bfloat16", {}))
+
+
+def test_the_game_config_is_generated_from_GANConfig():
+  """Issue 25 item 3: every GANConfig field with a doc is a GameConfig field and a flag of each
+  job (help from the library), and a value set in the job reaches the GANConfig it builds."""
+  from experiments.configs import GameConfig
+  from wgan_jax import GANConfig
+  documented = [f for f in dataclasses.fields(GANConfig) if "doc" in f.metadata]
+  assert [f.name for f in documented] == list(GameConfig.LIBRARY_FIELDS)
+  assert set(LIBRARY_VALUES) == set(GameConfig.LIBRARY_FIELDS)
+  game_fields = {f.name: f for f in dataclasses.fields(GameConfig)}
+  for f in documented:
+    assert game_fields[f.name].default is None
+    assert game_fields[f.name].metadata["help"] == f.metadata["doc"]
+  for job in sorted(JOBS):
+    module = __import__(f"experiments.{job}", fromlist=["build_parser"])
+    helptext = module.build_parser().format_help()
+    for f in documented:
+      assert "--" + f.name.replace("_", "-") in helptext, (job, f.name)
+  for name, (value, beside) in LIBRARY_VALUES.items():
+    game = GameConfig(objective="nsgan", **{name: value, **beside})
+    config = game.gan_config(iters=50, latent_dim=3, num_classes=10)
+    assert getattr(config, name) == value, name
+    assert getattr(GameConfig(objective="nsgan").gan_config(
+        iters=50, latent_dim=3), name) != value, name   # unset: not the value
+
+
+def test_a_library_field_error_names_the_job_field():
+  from experiments.configs import GameConfig
+  with pytest.raises(ConfigError) as e:
+    GameConfig(objective="nsgan", lazy_every=3).gan_config(iters=5, latent_dim=2)
+  assert e.value.field == "lazy_every"
+  with pytest.raises(ConfigError) as e:
+    get_config("toy", ema_decay=1.5)
+  assert e.value.field == "ema_decay"

@@ -41,6 +41,14 @@ def get_objective(name) -> Objective:
         "objective", f"unknown objective {name!r}; choose one of {list(OBJECTIVES)}") from None
 
 
+def _field(default, doc: str, **cli):
+  """A `GANConfig` field that a run chooses, with its one-line `doc` (and a command line's
+  `choices` or `symbol`). The jobs' game config (experiments/configs.py) has one optional field
+  per such field, generated from these: a new one is declared here once. The fields without a
+  doc are set by the job from its own (the objective, sizes, RMSProp's form, the schedule)."""
+  return dataclasses.field(default=default, metadata=dict(doc=doc, **cli))
+
+
 @dataclasses.dataclass(frozen=True)
 class GANConfig:
   """Everything that defines the game and its optimisation (hashable: used as a static arg).
@@ -51,40 +59,60 @@ class GANConfig:
   objective: Union[str, Objective] = "wgan-gp"
   batch_size: int = 256
   latent_dim: int = 2
-  n_critic: int = 5
-  optimizer: str = "adam"
-  lr_d: float = 1e-4
-  lr_g: float = 1e-4
-  beta1: float = 0.5
-  beta2: float = 0.9
+  n_critic: int = _field(5, "critic steps per generator step (gan/nsgan 1, wgan/wgan-gp 5)")
+  optimizer: str = _field("adam", "gan/nsgan/wgan-gp: adam; wgan: rmsprop", choices=OPTIMIZERS)
+  lr_d: float = _field(1e-4, "critic learning rate (gan 2e-4, wgan 5e-5, wgan-gp 1e-4)")
+  lr_g: float = _field(1e-4, "generator learning rate (gan 2e-4, wgan 5e-5, wgan-gp 1e-4)")
+  beta1: float = _field(0.5, "Adam β1 (0.5)")
+  beta2: float = _field(0.9, "Adam β2 (wgan-gp 0.9, gan 0.999)")
   rmsprop_decay: float = 0.9              # RMSProp's ρ (PyTorch's alpha); see RMSPROP_FORMS
   rmsprop_eps: float = 1e-8               # RMSProp's ε
   rmsprop_eps_in_sqrt: bool = True        # ε inside the root, √(v + ε) (optax, TF1), or after
                                           # it, √v + ε (PyTorch)
   rmsprop_initial_scale: float = 0.0      # RMSProp's v₀ (TF1 1.0, PyTorch and optax 0)
-  clip_value: Optional[float] = None      # WGAN weight clipping c
-  gp_weight: float = 0.0                  # WGAN-GP λ
-  gp_target: float = 1.0
+  clip_value: Optional[float] = _field(None, "WGAN weight clipping c: every critic weight in "
+                                       "[-c, c] (wgan: 0.01)")
+  gp_weight: float = _field(0.0, "gradient penalty λ (10; gan_toy.py's 2-D toys 0.1); with "
+                            "another objective it adds the penalty")
+  gp_target: float = _field(1.0, "the gradient norm the penalty pulls towards (1)")
   warmup: bool = False                    # WGAN: 100 critic iters for G iters < 25 and every 500th
   warmup_critic_iters: int = 100
   warmup_generator_iters: int = 25
   warmup_every: int = 500
-  instance_noise: float = 0.0             # initial std of noise on D's inputs
-  instance_noise_anneal: int = 0          # G iterations to anneal it linearly to 0 (0: constant)
-  weight_penalty: float = 0.0             # coefficient of Σ‖w‖² on D's weights
-  skip_nonfinite: bool = False            # optax.apply_if_finite: skip non-finite updates
+  instance_noise: float = _field(0.0, "std of Gaussian noise added to D's real and fake inputs "
+                                 "(0: off)")
+  instance_noise_anneal: int = _field(0, "generator iterations over which the noise std falls "
+                                      "linearly to 0 (0: constant)")
+  weight_penalty: float = _field(0.0, "coefficient of the L2 penalty Σ‖w‖² on D's weights "
+                                 "(0: off)")
+  skip_nonfinite: bool = _field(False, "skip updates whose gradients are not finite "
+                                "(optax.apply_if_finite) instead of stopping the run")
   lr_decay_steps: int = 0                 # >0: both learning rates decay linearly to 0 over this
                                           # many generator iterations (WGAN-GP ResNet recipe)
-  r1_weight: float = 0.0                  # γ of R1 = γ/2·E_real ‖∇f(x)‖² (Mescheder et al. 2018)
-  r2_weight: float = 0.0                  # γ of R2 = γ/2·E_fake ‖∇f(x̃)‖²
-  lazy_every: int = 1                     # R1/R2 every k critic steps, weighted by k (Karras 2020)
-  spectral_norm: bool = False             # W / σ(W) in every critic layer (Miyato et al. 2018)
-  ema_decay: float = 0.0                  # β of the generator's weight average (0: off)
-  ema_start: int = 0                      # generator iterations before the average starts
-  diffaugment: str = ""                   # DiffAugment policy, e.g. "color,translation,cutout"
+  r1_weight: float = _field(0.0, "γ of the R1 penalty γ/2·E‖∇D(x)‖² on real data (Mescheder "
+                            "et al. 2018; 0: off)", symbol="GAMMA")
+  r2_weight: float = _field(0.0, "γ of the R2 penalty γ/2·E‖∇D(G(z))‖² on generated data "
+                            "(0: off)", symbol="GAMMA")
+  lazy_every: int = _field(1, "lazy regularisation: R1/R2 every K critic steps, weighted by K "
+                           "(Karras et al. 2020; 1: every step)", symbol="K")
+  spectral_norm: bool = _field(False, "divide every critic weight matrix by its spectral norm, "
+                               "one power iteration per critic step (Miyato et al. 2018)")
+  ema_decay: float = _field(0.0, "sample and evaluate an exponential moving average of the "
+                            "generator's weights with this decay, e.g. 0.999 (0: off); "
+                            "BatchNorm statistics are the trained generator's", symbol="BETA")
+  ema_start: int = _field(0, "generator iterations before the average starts (until then it "
+                          "copies the weights)", symbol="N")
+  diffaugment: str = _field("", "DiffAugment policy for every critic input, real and generated "
+                            "(Zhao et al. 2020): a comma-separated subset of color, "
+                            "translation, cutout; images only", symbol="POLICY")
   num_classes: int = 0                    # >0: a class-conditional game over this many classes
-  ac_weight: float = 0.0                  # AC-GAN: weight of the auxiliary classifier's loss
-  compute_dtype: str = "float32"          # "bfloat16": the networks run in bf16 (mixed precision)
+  ac_weight: float = _field(0.0, "weight of the auxiliary classifier's cross-entropy in both "
+                            "players' losses (AC-GAN, Odena et al. 2017; 1 where the critic "
+                            "has the classifier)")
+  compute_dtype: str = _field("float32", "dtype of the networks' matmuls and convolutions: "
+                              "bfloat16 is mixed precision for accelerators (parameters, "
+                              "optimiser, losses and the penalty's gradient norm stay float32; "
+                              "slow on a CPU; default float32)", choices=COMPUTE_DTYPES)
 
   def __post_init__(self):
     def bad(field, msg):
