@@ -93,6 +93,19 @@ def test_ends_and_changes():
   assert ltq.quality_ratio(np.array([200.0, 150.0, 50.0])) == 0.25
 
 
+def test_late_range():
+  """Fig 3 bottom's statistic: a dead critic's W (a start-up, then exactly 0) is constant; a
+  W estimate that keeps falling after its first quarter is not; a diverged curve is NaN."""
+  dead = np.r_[[0.004, 0.002, 0.001], np.zeros(37)]
+  assert ltq.late_range(dead) == 0.0
+  assert ltq.late_range(np.zeros(10)) == 0.0
+  assert ltq.late_range(np.full(10, -3.0)) == 0.0
+  falling = np.linspace(5.0, 1.0, 40)
+  assert ltq.late_range(falling) == pytest.approx((falling[10] - 1.0) / 5.0)
+  assert math.isnan(ltq.late_range([np.nan, np.inf]))
+  assert ltq.late_range([np.nan, 2.0, 2.0, 2.0, 1.0]) == pytest.approx(0.5)
+
+
 def test_jumps_at_blocks():
   its = np.arange(0, 1001, 25)
   gn = np.where(its <= 500, 1.0, 3.0)
@@ -109,7 +122,8 @@ def _summaries(**changes):
   """Summaries as the paper has them: the working WGANs improve and track, the failing one is
   flat, the GANs' losses do not track while the DCGAN GAN improves, their G cost rises."""
   s = {n: dict(mean_window_rho=0.9, fd_ratio=0.4, loss_change=-0.8) for n in ltq.WGAN_SETUPS}
-  s["wgan_mlp_high_lr"] = dict(mean_window_rho=float("nan"), fd_ratio=1.02, loss_change=0.0)
+  s["wgan_mlp_high_lr"] = dict(mean_window_rho=float("nan"), fd_ratio=1.02, loss_change=0.0,
+                               loss_late_range=0.0)
   for n in ltq.GAN_SETUPS:
     s[n] = dict(mean_window_rho=-0.3, fd_ratio=0.5, loss_change=0.3, g_cost_change=0.5)
   for key, value in changes.items():
@@ -136,8 +150,8 @@ def test_checks_pass_on_the_papers_curves():
     (dict(wgan_dcgan__mean_window_rho=float("nan")), 1),  # a constant W estimate
     (dict(wgan_dcgan__fd_ratio=0.8), 1),
     (dict(wgan_mlp_high_lr__fd_ratio=0.6), 2),            # the "failing" set-up trains
-    (dict(wgan_mlp_high_lr__loss_change=-0.5), 2),        # its loss moves
-    (dict(wgan_mlp_high_lr__loss_change=math.inf), 2),
+    (dict(wgan_mlp_high_lr__loss_late_range=0.31), 2),    # its loss moves (as the working
+    (dict(wgan_mlp_high_lr__loss_late_range=float("nan")), 2),  # runs' do), or diverged
     (dict(gan_mlp_high_lr__mean_window_rho=0.7), 3),      # a GAN JS bound tracks quality
     (dict(gan_dcgan__fd_ratio=0.9, gan_mlp_g__g_cost_change=0.1), None),  # below
     (dict(gan_mlp_g__g_cost_change=-0.2), 4),             # the G cost falls
