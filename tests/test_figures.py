@@ -28,7 +28,7 @@ OWN_TEST = ("quality_over_time", "critic_overfitting", "stacked_digits", "mixtur
             "text_jsd", "arch_robustness", "mixgan_scores", "random_archs", "gp_architectures",
             "gradient_norms", "mode_collapse", "loss_tracks_quality", "momentum_critic",
             "gans_equal", "mode_seeking", "vanishing_bound", "noise_bound",
-            "finite_support")
+            "finite_support", "gp_loss_curve")
 LIGHT = tuple(f for f in FIGURES if f not in OWN_TEST)
 # The default tier runs the figures that take seconds at the tiny size; the others (trained
 # critics, the 1-D GAN, the Parzen and text figures) run their number checks in the slow tier.

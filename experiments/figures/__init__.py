@@ -11,7 +11,7 @@ runs as `python -m experiments.figures.NAME`. Training goes through `experiments
 
 FIGURES = ("parallel_lines", "optimal_critic", "vanishing_gradients", "value_surfaces",
            "gradient_norms", "mode_collapse", "mixture_modes", "loss_tracks_quality",
-           "quality_over_time", "critic_overfitting", "stacked_digits", "text_jsd",
+           "quality_over_time", "gp_loss_curve", "critic_overfitting", "stacked_digits", "text_jsd",
            "ab_theorems", "mode_seeking", "vanishing_bound", "noise_bound",
            "gp_optimal_transport", "momentum_critic", "original_gan_1d",
            "original_gan_parzen", "text_english", "arch_robustness", "mixgan_scores",
