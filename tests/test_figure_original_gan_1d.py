@@ -107,3 +107,58 @@ def test_summary_and_plot_read_the_stored_numbers():
   fig = og.plot(n)
   assert len(fig.axes) == 3
   common.matplotlib_pyplot().close(fig)
+
+
+# ------------------------------------------------------------------ Prop. 2
+def test_prop2_step_of_one_is_the_mixture_and_the_descent_converges():
+  """η = 1: p_g·(1 − D*)^(−1) = p_g·(p_data + p_g)/p_g, normalised, is (p_data + p_g)/2, so
+  JSD falls at every step; η = ½ converges too; against the start's D*, frozen, the same
+  update overshoots and does not converge (Prop. 2's hypothesis, D at its optimum, matters)."""
+  pd, pg0 = og.p_data(og.GRID), og.prop2_start()
+  dx = og.GRID[1] - og.GRID[0]
+  _, one = og.prop2_descent(pg0, pd, 1, eta=1.0)
+  np.testing.assert_allclose(one, 0.5 * (pd + pg0 / (pg0.sum() * dx)), rtol=1e-9, atol=1e-12)
+  js, end = og.prop2_descent(pg0, pd, 60)
+  assert js[0] == pytest.approx(og.jsd(pd, pg0 / (pg0.sum() * dx), og.GRID))
+  assert np.all(np.diff(js) <= 1e-12) and js[-1] < 1e-9
+  assert np.sum(end) * dx == pytest.approx(1.0)
+  frozen, _ = og.prop2_descent(pg0, pd, 60, frozen=True)
+  assert frozen[-1] > 0.3 and np.any(np.diff(frozen) > 0)
+
+
+def _with_prop2(jsd):
+  n = _numbers()
+  n["prop2"] = runner.as_stored(dict(eta=0.5, jsd=jsd, frozen_jsd=[0.5, 0.4, 0.6]))
+  return n
+
+
+def test_prop2_check_fails_without_its_phenomenon():
+  name = [k for k in og.judge(_with_prop2([0.5, 0.1, 1e-6])) if k.startswith("Prop. 2")]
+  assert len(name) == 1
+  check = lambda js: og.judge(_with_prop2(js))[name[0]]
+  assert check([0.5, 0.1, 1e-6]) is True
+  assert check([0.5, 0.1, 0.01]) is False              # not converged
+  assert check([0.5, 0.1, 0.2, 1e-6]) is False         # C(G) rose on the way
+  assert check([0.5, float("nan"), 1e-6]) is False     # a diverged step
+  assert "Prop. 2" not in " ".join(og.judge(_numbers()))   # an older run: no such check
+  assert "Prop. 2 (p_g on the grid" in og.summary(_with_prop2([0.5, 0.1, 1e-6]))
+  fig = og.plot(_with_prop2([0.5, 0.1, 1e-6]))
+  assert len(fig.axes) == 4
+  common.matplotlib_pyplot().close(fig)
+
+
+def test_the_generator_is_smooth():
+  """The snapshots' generator: tanh layers, so dx/dz is continuous; a ReLU MLP's is piecewise
+  constant and jumps at its kinks. Largest change of the slope between neighbouring z (0.01
+  apart), over the largest slope."""
+  import jax
+  from wgan_jax.models import MLPGenerator
+  z = np.linspace(-3, 3, 601)[:, None]
+
+  def jump(model):
+    params = model.init(jax.random.key(0), np.zeros((1, 1)))
+    slope = np.diff(np.asarray(model.apply(params, z), np.float64)[:, 0]) / 0.01
+    return np.abs(np.diff(slope)).max() / np.abs(slope).max()
+
+  assert jump(og.SmoothGenerator(width=16)) < 0.1     # 0.024: float32 rounding, 0.01 apart
+  assert jump(MLPGenerator(out_dim=1, width=16)) > 0.5   # 1.46: a kink

@@ -15,7 +15,19 @@ and we measure the paper's statements at each snapshot:
 - Prop. 1: a discriminator trained to convergence against the frozen G equals D*_G;
 - Thm 1: max_D V(D, G) = C(G) = −log 4 + 2·JSD(p_data ‖ p_g), with V(D, G) =
   E_{p_data} log D(x) + E_{p_g} log(1 − D(x)) estimated on fresh samples;
-- Fig 1(d): at the end p_g ≈ p_data and D ≈ ½.
+- Fig 1(d): at the end p_g ≈ p_data and D ≈ ½;
+- Prop. 2 ("if ... at each step of Algorithm 1, the discriminator is allowed to reach its optimum
+  given G, and p_g is updated so as to improve the criterion ... then p_g converges to p_data"):
+  a nonparametric p_g (a density on the grid) updated against the exact D*_G of each step by
+  mirror descent on C(G), whose gradient in p_g at D*_G is log(1 − D*_G(x)) (Danskin):
+  p_g ← p_g·(1 − D*_G)^(−η) / Z = p_g^(1−η)·(p_data + p_g)^η / Z (η = 1 is the mixture
+  (p_data + p_g)/2). For contrast, the same update against the D* of the start, frozen.
+
+The generator is smooth (issue 27 item 4): tanh hidden layers, so its density has no spikes of
+a piecewise-linear map's flat pieces (the ReLU generator of the earlier run made them, and D* got
+features the fitted D could not follow); both learning rates decay linearly to 0 over the run
+(`lr_decay_steps`), so the game can settle instead of circling; each snapshot's D is fitted
+wider (`d_width`) than the game's.
 """
 
 from __future__ import annotations
@@ -32,7 +44,8 @@ import wgan_jax as wj
 from experiments.figures import _common
 from experiments.figures import runner as _runner
 from experiments.figures._common import train_critic
-from wgan_jax.models import MLPCritic, MLPGenerator
+import flax.linen as nn
+from wgan_jax.models import MLPCritic
 
 NAME = "original_gan_1d"
 PAPER = ("Goodfellow et al. 2014, Fig 1 and §4: D is trained to discriminate samples from data, "
@@ -57,16 +70,35 @@ NOTE = ("Partly: the theory holds where the generator is smooth, the game does n
 MU, SIGMA = 2.0, 0.5
 GRID = np.linspace(-1.0, 5.0, 601)   # bin centres 0.01 apart
 SIZES = {"tiny": dict(iters=20, width=8, snapshots=2, d_width=8, d_steps=20, d_batch=64,
-                      density_samples=500, v_samples=1000),
-         "default": dict(iters=6000, width=32, snapshots=6, d_width=32, d_steps=5000,
-                         d_batch=2048, density_samples=1000000, v_samples=1000000),
+                      density_samples=500, v_samples=1000, prop2_steps=10),
+         "default": dict(iters=6000, width=32, snapshots=6, d_width=128, d_steps=5000,
+                         d_batch=2048, density_samples=1000000, v_samples=1000000,
+                         prop2_steps=60),
          "full": dict(iters=20000, width=128, snapshots=10, d_width=512, d_steps=20000,
-                      d_batch=4096, density_samples=4000000, v_samples=4000000)}
+                      d_batch=4096, density_samples=4000000, v_samples=4000000,
+                      prop2_steps=200)}
 # Thresholds of the checks, fixed before the run.
 MAX_D_GAP = 0.05      # Prop. 1: mean |D − D*| under the mixture (p_data + p_g)/2
 MAX_C_GAP = 0.02      # Thm 1: |V(D_trained, G) − (−log 4 + 2 JSD)| in nats
 MAX_END_JSD = 0.01    # Fig 1(d): JSD(p_data ‖ p_g) at the end, nats (log 2 ≈ 0.69 is disjoint)
 MAX_END_HALF = 0.05   # Fig 1(d): mean |D − ½| under p_data at the end
+ETA = 0.5             # Prop. 2: the mirror-descent step
+MAX_PROP2_JSD = 1e-4  # Prop. 2: JSD(p_data ‖ p_g) after the descent, nats
+P0 = ((0.5, 0.0, 0.3), (0.5, 4.0, 0.8))   # Prop. 2's start: a two-mode p_g (weight, mean, std)
+
+
+class SmoothGenerator(nn.Module):
+  """z → x through `depth` tanh layers of `width` (a smooth map, unlike a ReLU MLP's
+  piecewise-linear one) and a linear read-out."""
+  width: int = 32
+  depth: int = 3
+
+  @nn.compact
+  def __call__(self, z, train: bool = True):
+    h = z
+    for _ in range(self.depth):
+      h = jnp.tanh(nn.Dense(self.width)(h))
+    return nn.Dense(1)(h)
 
 
 def p_data(x):
@@ -110,10 +142,35 @@ def value(d_real_logits, d_fake_logits) -> float:
 
 
 def build(s):
-  """The game at sizes `s`: MLPs against the data N(MU, SIGMA²), nsgan, z ∈ R."""
-  cfg = wj.make_config("nsgan", batch_size=256, latent_dim=1)
-  return wj.GAN(MLPGenerator(out_dim=1, width=s["width"]), MLPCritic(width=s["width"]), cfg,
+  """The game at sizes `s`: a smooth generator and a ReLU MLP discriminator against the data
+  N(MU, SIGMA²), nsgan, z ∈ R, both learning rates decaying linearly to 0 over the run."""
+  cfg = wj.make_config("nsgan", batch_size=256, latent_dim=1, lr_decay_steps=s["iters"])
+  return wj.GAN(SmoothGenerator(width=s["width"]), MLPCritic(width=s["width"]), cfg,
                 lambda d, k: MU + SIGMA * jax.random.normal(k, (1,)))
+
+
+def prop2_descent(pg0, pd, steps: int, eta: float = ETA, frozen: bool = False):
+  """Prop. 2 on the grid: p_g updated `steps` times by mirror descent on C(G) against D*_G
+  (the exact optimum for the current p_g; `frozen`: the start's D*, kept), p_g ←
+  p_g·(1 − D)^(−η) normalised. Returns (JSD per step, from the start; the final p_g)."""
+  dx = GRID[1] - GRID[0]
+  pd = np.asarray(pd, float)
+  pg = np.asarray(pg0, float) / (np.sum(pg0) * dx)
+  d0 = optimal_discriminator(pd, pg)
+  out = [jsd(pd, pg, GRID)]
+  for _ in range(steps):
+    d = d0 if frozen else optimal_discriminator(pd, pg)
+    with np.errstate(divide="ignore"):
+      w = np.where(d < 1, (1 - d) ** -eta, 0.0)
+    pg = pg * w
+    pg = pg / (np.sum(pg) * dx)
+    out.append(jsd(pd, pg, GRID))
+  return np.asarray(out), pg
+
+
+def prop2_start():
+  """Prop. 2's starting p_g: the two-mode mixture P0 on the grid."""
+  return sum(w * scipy.stats.norm.pdf(GRID, m, sd) for w, m, sd in P0)
 
 
 def games(scale: str):
@@ -167,9 +224,16 @@ def measure(s, seed: int):
 
   evals, _ = _common.train(gan, key, evaluate, iters=s["iters"],
                            eval_every=max(1, s["iters"] // s["snapshots"]), eval_at_start=True)
+  pg0 = prop2_start()
+  js, pg_end = prop2_descent(pg0, p_data(GRID), s["prop2_steps"])
+  js_frozen, pg_frozen = prop2_descent(pg0, p_data(GRID), s["prop2_steps"], frozen=True)
   return dict(grid=GRID, p_data=p_data(GRID), evaluations=evals, sizes=s,
+              generator="SmoothGenerator (tanh), lr decaying linearly to 0",
+              prop2=dict(eta=ETA, start=[list(c) for c in P0], jsd=js, p_g_end=pg_end,
+                         frozen_jsd=js_frozen, frozen_p_g_end=pg_frozen),
               thresholds=dict(max_d_gap=MAX_D_GAP, max_c_gap=MAX_C_GAP,
-                              max_end_jsd=MAX_END_JSD, max_end_half=MAX_END_HALF))
+                              max_end_jsd=MAX_END_JSD, max_end_half=MAX_END_HALF,
+                              max_prop2_jsd=MAX_PROP2_JSD))
 
 
 def _snapshots(numbers):
@@ -184,7 +248,7 @@ _SCALARS = ("jsd", "c_of_g", "v_trained", "d_gap", "half_gap", "sample_mean", "s
 def judge(numbers):
   evals = _snapshots(numbers)
   end = evals[-1]
-  return {
+  checks = {
       f"Prop. 1: D trained against each frozen G matches D* = p_data/(p_data + p_g) (mean "
       f"|D − D*| ≤ {MAX_D_GAP:g} under the mixture) at every snapshot":
           all(e["d_gap"] <= MAX_D_GAP for e in evals),
@@ -194,6 +258,12 @@ def judge(numbers):
       f"|D − ½| ≤ {MAX_END_HALF:g} under p_data)":
           end["jsd"] <= MAX_END_JSD and end["half_gap"] <= MAX_END_HALF,
   }
+  if "prop2" in numbers:   # a run stored before Prop. 2 was measured has no such numbers
+    js = np.asarray([_runner.value(v) for v in numbers["prop2"]["jsd"]], float)
+    checks[f"Prop. 2: p_g updated against D*_G at each step converges to p_data: C(G) = "
+           f"−log 4 + 2·JSD never rises and JSD ≤ {MAX_PROP2_JSD:g} nats at the end"] = bool(
+        np.isfinite(js).all() and np.all(np.diff(js) <= 1e-12) and js[-1] <= MAX_PROP2_JSD)
+  return checks
 
 
 def summary(numbers):
@@ -204,7 +274,16 @@ def summary(numbers):
           f"{max(e['d_gap'] for e in evals):.3f}; worst |V − C(G)| "
           f"{max(abs(e['v_trained'] - e['c_of_g']) for e in evals):.4f} nats; at the end mean "
           f"|D − ½| {end['half_gap']:.3f}, samples {end['sample_mean']:.2f} ± "
-          f"{end['sample_std']:.2f} (data {MU} ± {SIGMA})")
+          f"{end['sample_std']:.2f} (data {MU} ± {SIGMA})" + _prop2_summary(numbers))
+
+
+def _prop2_summary(numbers) -> str:
+  if "prop2" not in numbers:
+    return ""
+  v = lambda xs: [_runner.value(x) for x in xs]
+  js, frozen = v(numbers["prop2"]["jsd"]), v(numbers["prop2"]["frozen_jsd"])
+  return (f"; Prop. 2 (p_g on the grid against the exact D*): JSD {js[0]:.3f} → {js[-1]:.2e} "
+          f"nats in {len(js) - 1} steps (against the start's D*, frozen: {frozen[-1]:.3f})")
 
 
 def plot(numbers):
@@ -213,8 +292,11 @@ def plot(numbers):
   curve = lambda x: np.asarray([_runner.value(v) for v in x], float)
   grid, pd = curve(numbers["grid"]), curve(numbers["p_data"])
   n = len(evals)
-  fig, axes = _common.subplots(1, n, figsize=(3.2 * n, 3.4), sharey=True)
+  extra = "prop2" in numbers
+  fig, axes = _common.subplots(1, n + extra, figsize=(3.2 * (n + extra), 3.4))
   axes = np.atleast_1d(axes)
+  for ax in axes[1:n]:
+    ax.sharey(axes[0])
   for ax, e in zip(axes, evals):
     ax.plot(grid, pd / pd.max(), color="k", ls=":", lw=1.2, label="p_data (scaled)")
     ax.plot(grid, curve(e["p_g"]) / pd.max(), color="tab:green", label="p_g (scaled)")
@@ -229,6 +311,16 @@ def plot(numbers):
     ax.set_xlabel("x")
     ax.set_ylim(-0.05, 1.3)
   axes[0].legend(fontsize=6, loc="upper left")
+  if extra:
+    ax = axes[-1]
+    for key, label, style in (("jsd", "D* of each step (Prop. 2)", "-"),
+                              ("frozen_jsd", "the start's D*, frozen", "--")):
+      js = curve(numbers["prop2"][key])
+      ax.plot(np.arange(len(js)), np.maximum(js, 1e-12), style, label=label)
+    ax.set(yscale="log", xlabel="update of p_g", ylabel="JSD(p_data ‖ p_g), nats",
+           title=f"Prop. 2: nonparametric p_g, η {numbers['prop2']['eta']}")
+    ax.title.set_fontsize(8)
+    ax.legend(fontsize=6)
   fig.suptitle("Goodfellow et al. Fig 1, measured: p_data, p_g, D and D* over training", fontsize=10)
   return fig
 
