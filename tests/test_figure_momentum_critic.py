@@ -127,4 +127,30 @@ def test_tiny_run_writes_png_and_json(tmp_path):
     # RMSProp's step is the gradient rescaled by positive factors, then clipped: cos ≥ 0
     if label.startswith("RMSProp"):
       assert min(map(min, c["cosine"])) >= 0
-  assert r["checks"] == mc.judge(n) and len(r["checks"]) == 3
+  im = n["images"]
+  for label in mc.RUNS:
+    c = im["curves"][label]
+    assert c["iteration"] == list(range(s["image"]["eval_every"], s["image"]["iters"] + 1,
+                                        s["image"]["eval_every"]))
+    assert np.asarray(c["cosine"]).shape == (len(c["iteration"]), s["image"]["cos_batches"])
+    assert all(f > 0 for f in c["fd"])
+    if label.startswith("RMSProp"):
+      assert min(map(min, c["cosine"])) >= 0
+  assert r["checks"] == mc.judge(n) and len(r["checks"]) == 6
+
+
+def test_the_image_part_is_judged_on_its_own_numbers():
+  """A run with the image part: three more checks, named "(images ...)", read from
+  numbers["images"] alone; the ring's picture does not make them pass."""
+  calm = dict(PAPER_STATS, **{"Adam 1e-3, β1 0.5": _stats(0.0, np.nan, 0.0, 0.2)})
+  numbers = runner.as_stored(dict(stats=PAPER_STATS, images=dict(stats=calm)))
+  checks = mc.judge(numbers)
+  assert len(checks) == 6
+  image_checks = [v for k, v in checks.items() if "(images" in k]
+  assert image_checks == [False, False, True]
+  assert all("FD" in k for k in list(checks)[4:])
+  numbers = runner.as_stored(dict(stats=calm, images=dict(stats=PAPER_STATS)))
+  assert list(mc.judge(numbers).values()) == [False, False, True, True, True, True]
+  stats = {k: dict(v, min_cosine=-0.1, final_w1=50.0) for k, v in PAPER_STATS.items()}
+  s = mc.summary(runner.as_stored(dict(stats=stats, images=dict(stats=stats))))
+  assert s.startswith("ring: ") and "Images: " in s and "FD 50.000 at the end" in s

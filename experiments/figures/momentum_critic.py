@@ -16,6 +16,12 @@ measured independently: the exact W1 between 1000 generated and 1000 real points
 assignment). RMSProp's step is the gradient rescaled per coordinate by a positive factor, then
 clipped towards the box, so its cosine is ≥ 0 by construction; Adam's momentum can point
 against the current gradient.
+
+The paper saw the instability on its image models (issue 27 item 4): the `image` part of a scale
+trains the same three optimisers on the WGAN DCGAN pair (BatchNorm in G and in the critic, the
+Fashion-MNIST images at 28×28, batch 64, no warm-up so the optimisers alone differ), with the
+samples' Fréchet distance in the project's Fashion classifier's features in W1's place. Its
+checks are the same claims, named "(images)".
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import numpy as np
 import optax
 
 import wgan_jax as wj
+from experiments.builders import image_gan
+from experiments.evaluators import sample_in_chunks
 from experiments.figures import _common
 from experiments.figures import runner as _runner
 from wgan_jax.data import make_toy_dataset
@@ -54,9 +62,16 @@ RUNS = {  # label: GANConfig overrides of the wgan objective (RMSProp 5e-5, c 0.
     "Adam 5e-5, β1 0.5": dict(optimizer="adam", lr_d=5e-5, lr_g=5e-5, beta1=0.5, beta2=0.9),
     "Adam 1e-3, β1 0.5": dict(optimizer="adam", lr_d=1e-3, lr_g=1e-3, beta1=0.5, beta2=0.9),
 }
-SIZES = {"tiny": dict(iters=20, eval_every=5, width=8, cos_batches=2, w1_points=100),
-         "default": dict(iters=3000, eval_every=25, width=128, cos_batches=4, w1_points=1000),
-         "full": dict(iters=20000, eval_every=100, width=512, cos_batches=8, w1_points=2000)}
+SIZES = {"tiny": dict(iters=20, eval_every=5, width=8, cos_batches=2, w1_points=100,
+                      image=dict(iters=6, eval_every=2, dim=4, batch=8, samples=64,
+                                 reference=500, cos_batches=2)),
+         "default": dict(iters=3000, eval_every=25, width=128, cos_batches=4, w1_points=1000,
+                         image=dict(iters=1000, eval_every=20, dim=16, batch=64, samples=500,
+                                    reference=10000, cos_batches=4)),
+         "full": dict(iters=20000, eval_every=100, width=512, cos_batches=8, w1_points=2000,
+                      image=dict(iters=20000, eval_every=250, dim=64, batch=64, samples=2000,
+                                 reference=60000, cos_batches=8))}
+SHAPE = (28, 28, 1)
 # Thresholds of the checks, fixed before the run.
 MIN_NEGATIVE_SHARE = 0.02   # "usually turned negative": in at least 2% of the evaluations
 WORSE_AHEAD = 1             # evaluations ahead over which "samples got worse" is measured
@@ -69,10 +84,11 @@ def cosine(u, v) -> jax.Array:
   return jnp.where(den > 0, dot / jnp.where(den > 0, den, 1.0), 0.0)
 
 
-def step_cosine(gan, state, key) -> jax.Array:
+def step_cosine(gan, state, key, data=None) -> jax.Array:
   """Cosine between the critic optimiser's update at `state` for the gradient on the batch of
-  `key` and the negative gradient (> 0: the step descends the critic loss)."""
-  _, grads, _, _ = gan.critic_grads(state, key)
+  `key` (real examples from `data`, for a GAN that samples an array) and the negative
+  gradient (> 0: the step descends the critic loss)."""
+  _, grads, _, _ = gan.critic_grads(state, key, data)
   d = state.critic
   updates, _ = gan.d_optimizer.update(grads, d.opt_state, d.params)
   return cosine(updates, jax.tree.map(jnp.negative, grads))
@@ -102,25 +118,29 @@ def summarise(cos: np.ndarray, w1: np.ndarray) -> dict:
               final_w1=float(np.asarray(w1)[-1]))
 
 
-def judge_stats(stats) -> dict:
-  """The paper's claims on each run's `summarise` statistics {label: stats}."""
+def judge_stats(stats, where: str = "", distance: str = "W1") -> dict:
+  """The paper's claims on each run's `summarise` statistics {label: stats} (`where` names the
+  setting in the claims, `distance` the quality measure: W1 or the images' FD)."""
   rms = stats["RMSProp 5e-5 (paper)"]
   adams = {k: v for k, v in stats.items() if k.startswith("Adam")}
   neg = [v for v in adams.values() if v["negative_share"] >= MIN_NEGATIVE_SHARE]
   return {
-      "§4.2 'the cosine between the Adam step and the gradient usually turned negative': "
-      f"with Adam (β1 0.5) it is negative in ≥ {MIN_NEGATIVE_SHARE:.0%} of the evaluations "
-      "of at least one run": bool(neg),
-      "§4.2 'the only places where this cosine was negative was in these situations of "
-      "instability': in those runs the samples get worse after a negative cosine (W1 rises "
-      "to the next evaluation) and more so than after a positive one":
+      f"§4.2 'the cosine between the Adam step and the gradient usually turned negative'"
+      f"{where}: with Adam (β1 0.5) it is negative in ≥ {MIN_NEGATIVE_SHARE:.0%} of the "
+      "evaluations of at least one run": bool(neg),
+      f"§4.2 'the only places where this cosine was negative was in these situations of "
+      f"instability'{where}: in those runs the samples get worse after a negative cosine "
+      f"({distance} rises to the next evaluation) and more so than after a positive one":
           bool(neg) and all(v["w1_change_after_negative"] > 0 and
                             v["w1_change_after_negative"] > v["w1_change_after_positive"]
                             for v in neg),
-      "§4.2 'we therefore switched to RMSProp': RMSProp's sample quality is less erratic "
-      "(smaller s.d. of log W1 between evaluations) than every Adam run's":
+      f"§4.2 'we therefore switched to RMSProp'{where}: RMSProp's sample quality is less "
+      f"erratic (smaller s.d. of log {distance} between evaluations) than every Adam run's":
           all(rms["w1_roughness"] < v["w1_roughness"] for v in adams.values()),
   }
+
+
+IMAGES = " (images: the Fashion-MNIST DCGAN critic, the paper's setting)"
 
 
 def build(label: str, s, ds):
@@ -130,11 +150,58 @@ def build(label: str, s, ds):
                 lambda d, k: ds.sample_one(k))
 
 
+def build_image(label: str, im):
+  """The image WGAN of run `label` at the image sizes `im`: the DCGAN pair with BatchNorm in
+  both (the WGAN paper's DCGAN), clipping c 0.01, no warm-up."""
+  return image_gan("wgan", SHAPE, dim=im["dim"], batch_size=im["batch"], arch="dcgan",
+                   warmup=False, **RUNS[label])
+
+
 def games(scale: str):
-  """The three WGANs (one optimiser each) on the ring at `scale`, one run each."""
+  """The three WGANs (one optimiser each) on the ring at `scale`, one run each, and the three
+  image WGANs."""
   s = FIGURE.config(scale)
   ds = make_toy_dataset("8gaussians")
-  return [_common.Game(label, build(label, s, ds), None, s["iters"]) for label in RUNS]
+  im = s["image"]
+  return ([_common.Game(label, build(label, s, ds), None, s["iters"]) for label in RUNS] +
+          [_common.Game(f"{label} (images)", build_image(label, im), SHAPE, im["iters"],
+                        examples=60000) for label in RUNS])
+
+
+def cosine_program(gan, batches: int):
+  """Jitted (state, key, data=None) -> the step cosine on `batches` batches drawn from
+  split(key)."""
+  return jax.jit(lambda st, k, data=None: jax.vmap(lambda kk: step_cosine(gan, st, kk, data))(
+      jax.random.split(k, batches)))
+
+
+def measure_images(im, key) -> dict:
+  """The image part: each optimiser's WGAN on Fashion-MNIST; the cosines and the samples' FD
+  at every evaluation (fixed z), and each run's statistics (`summarise`, FD in W1's place)."""
+  train_x, _, metrics = _common.fashion_mnist(key, im["reference"], im["samples"])
+  data = jnp.asarray(train_x)
+  curves, stats = {}, {}
+  for i, label in enumerate(RUNS):
+    gan = build_image(label, im)
+    cos_fn = cosine_program(gan, im["cos_batches"])
+    k_run = jax.random.fold_in(key, 20 + i)
+    k_z = jax.random.fold_in(key, 30)
+
+    def evaluate(state, k, it, cos_fn=cos_fn, gan=gan):
+      x = sample_in_chunks(gan.sample, state, k_z, im["samples"])
+      return dict(cosine=np.asarray(cos_fn(state, jax.random.fold_in(k, 2), data)).tolist(),
+                  fd=_common.quality(metrics, x)["fd"])
+
+    evals, _ = _common.train(gan, k_run, evaluate, data=data, iters=im["iters"],
+                             eval_every=im["eval_every"], eval_at_start=False,
+                             log_every=im["eval_every"])
+    cos = np.asarray([e["cosine"] for e in evals])
+    fd = np.asarray([e["fd"] for e in evals])
+    curves[label] = dict(iteration=np.asarray([e["iteration"] for e in evals]), cosine=cos,
+                         fd=fd)
+    stats[label] = summarise(cos, fd)
+  return dict(curves=curves, stats=stats, sizes=im,
+              real_test_images_fd=metrics.reference["fashion_frechet_distance"])
 
 
 def measure(s, seed: int):
@@ -145,8 +212,7 @@ def measure(s, seed: int):
   curves, stats = {}, {}
   for i, label in enumerate(RUNS):
     gan = build(label, s, ds)
-    cos_fn = jax.jit(lambda st, k, gan=gan: jax.vmap(lambda kk: step_cosine(gan, st, kk))(
-        jax.random.split(k, s["cos_batches"])))
+    cos_fn = cosine_program(gan, s["cos_batches"])
     sample = jax.jit(gan.sample, static_argnums=2)
 
     def evaluate(state, k, it, cos_fn=cos_fn, sample=sample):
@@ -166,35 +232,69 @@ def measure(s, seed: int):
                          w_estimate_iteration=np.asarray(r.history["iteration"]))
     stats[label] = summarise(cos, w1)
   return dict(curves=curves, stats=stats, sizes=s,
+              images=measure_images(s["image"], jax.random.fold_in(key, 100)),
               thresholds=dict(min_negative_share=MIN_NEGATIVE_SHARE, worse_ahead=WORSE_AHEAD))
 
 
-def _stats(numbers) -> dict:
-  """The stored statistics, a non-finite value (None) as NaN."""
+def _stats(part) -> dict:
+  """The stored statistics of a part (the toy numbers, or numbers["images"]), a non-finite
+  value (None) as NaN."""
   return {label: {k: _runner.value(v) for k, v in st.items()}
-          for label, st in numbers["stats"].items()}
+          for label, st in part["stats"].items()}
 
 
 def judge(numbers) -> dict:
-  """The paper's claims (`judge_stats`) on the stored statistics."""
-  return judge_stats(_stats(numbers))
+  """The paper's claims (`judge_stats`) on the stored statistics, the ring's and (in a run that
+  has them) the images'."""
+  checks = judge_stats(_stats(numbers))
+  if "images" in numbers:
+    checks.update(judge_stats(_stats(numbers["images"]), IMAGES, "FD"))
+  return checks
+
+
+def _summary(stats, distance: str) -> str:
+  return "; ".join(f"{k}: cos < 0 at {v['negative_share']:.0%} of evaluations (min "
+                   f"{v['min_cosine']:+.2f}), {distance} {v['final_w1']:.3f} at the end, "
+                   f"s.d. of Δlog {distance} {v['w1_roughness']:.3f}" for k, v in stats.items())
 
 
 def summary(numbers) -> str:
-  return "; ".join(f"{k}: cos < 0 at {v['negative_share']:.0%} of evaluations (min "
-                   f"{v['min_cosine']:+.2f}), W1 {v['final_w1']:.3f} at the end, "
-                   f"s.d. of Δlog W1 {v['w1_roughness']:.3f}" for k, v in _stats(numbers).items())
+  out = "ring: " + _summary(_stats(numbers), "W1")
+  if "images" in numbers:
+    out += ". Images: " + _summary(_stats(numbers["images"]), "FD")
+  return out
 
 
 def plot(numbers):
-  """Per run: the mean cosine at each evaluation, the exact W1 and the critic's W estimate."""
-  curves = {label: {k: np.asarray(v, float) for k, v in c.items()}  # None (non-finite): NaN
-            for label, c in numbers["curves"].items()}
-  return _figure(curves, _stats(numbers))
+  """Per run: the mean cosine at each evaluation, the exact W1 and the critic's W estimate;
+  beside them (a run with the image part) the image runs' cosine and FD."""
+  as_arrays = lambda part: {label: {k: np.asarray(v, float) for k, v in c.items()}
+                            for label, c in part["curves"].items()}  # None: NaN
+  return _figure(as_arrays(numbers),
+                 as_arrays(numbers["images"]) if "images" in numbers else None)
 
 
-def _figure(curves, stats):
-  fig, axes = _common.subplots(3, 1, figsize=(10, 9), sharex=True)
+def _figure(curves, image_curves=None):
+  cols = 1 if image_curves is None else 2
+  fig, grid = _common.subplots(3, cols, figsize=(10 * cols, 9), sharex="col", squeeze=False)
+  axes = grid[:, 0]
+  if image_curves is not None:
+    ia = grid[:, 1]
+    for j, (label, c) in enumerate(image_curves.items()):
+      m = c["cosine"].mean(axis=1)
+      neg = m < 0
+      ia[0].plot(c["iteration"], m, color=f"C{j}", lw=0.9, label=label)
+      ia[0].scatter(c["iteration"][neg], m[neg], color=f"C{j}", s=12, zorder=3)
+      ia[1].semilogy(c["iteration"], c["fd"], color=f"C{j}", lw=0.9, label=label)
+      ia[1].scatter(c["iteration"][neg], c["fd"][neg], color=f"C{j}", s=12, zorder=3)
+    ia[0].axhline(0, color="k", lw=0.6)
+    ia[0].set_title("the Fashion-MNIST DCGAN critic (the paper's setting)", fontsize=9)
+    ia[1].set_ylabel("samples' FD (classifier features)")
+    ia[1].set_xlabel("generator iterations")
+    ia[2].axis("off")
+    for a in ia[:2]:
+      a.grid(alpha=0.3)
+      a.legend(fontsize=7)
   for j, (label, c) in enumerate(curves.items()):
     col = f"C{j}"
     m = c["cosine"].mean(axis=1)
