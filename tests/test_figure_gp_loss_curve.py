@@ -27,11 +27,16 @@ def _fd(evs=EVS):
   return 600.0 * np.exp(-evs / 500.0) + 150.0
 
 
-def test_median_filter_is_scipys_in_the_interior_and_pads_with_the_nearest_value():
+def test_median_filter_is_scipys_in_the_interior_and_reflects_at_the_edges():
   rng = np.random.default_rng(0)
   v = rng.normal(size=300)
   f = g.median_filtered(v, 101)
   np.testing.assert_allclose(f[50:-50], scipy.signal.medfilt(v, 101)[50:-50])
+  # the last value: the median of the last 51 values and their mirror image, i.e. of the last
+  # 51 (a 'nearest' pad would take 50 copies of the last value, whatever the others are)
+  assert f[-1] == pytest.approx(np.median(np.r_[v[-51:], v[-50:]]))
+  spike = np.r_[np.zeros(200), 5.0]
+  assert g.median_filtered(spike, 101)[-1] == 0.0
   assert g.median_filtered([3.0, 1.0, 2.0], 101)[0] == 3.0    # window cut to 3: [3, 3, 1]
   np.testing.assert_array_equal(g.median_filtered([5.0, 1.0], 101), [5.0, 1.0])
 
@@ -49,8 +54,9 @@ def test_stats_of_a_converging_curve():
 
 
 def _judge(curves, fds):
-  numbers = runner.as_stored(dict(iterations=ITS, eval_iterations=EVS, filtered=curves,
-                                  fd=fds))
+  """The checks on stored numbers whose raw curves are `curves` (kernel 1: no filtering)."""
+  numbers = runner.as_stored(dict(iterations=ITS, eval_iterations=EVS, negative_loss=curves,
+                                  fd=fds, setup=dict(median_kernel=1)))
   return list(g.judge(numbers).values())
 
 
@@ -91,7 +97,9 @@ def test_tiny_run_writes_png_and_json(tmp_path):
   assert np.asarray(n["negative_loss"]).shape == (sz["seeds"], sz["iters"])
   assert np.asarray(n["fd"]).shape == (sz["seeds"], sz["iters"] // sz["eval_every"] + 1)
   assert n["iterations"][0] == 1 and n["eval_iterations"][0] == 0
-  # the filtered curve is the stored negative loss, filtered
-  np.testing.assert_allclose(n["filtered"][0], g.median_filtered(n["negative_loss"][0],
-                                                                  sz["kernel"]), rtol=1e-6)
+  assert n["setup"]["median_kernel"] == sz["kernel"] and "filtered" not in n
+  # what the checks read: the stored negative loss, filtered when read
+  st = g.stored_stats(n)
+  f0 = g.median_filtered(n["negative_loss"][0], sz["kernel"])
+  assert st[0]["peak"] == pytest.approx(f0.max()) and st[0]["final"] == pytest.approx(f0[-1])
   assert len(r["checks"]) == 3
