@@ -155,5 +155,5 @@ def test_judge_reads_the_stored_table_as_judge_rows_reads_its_rows():
 
 
 def test_representative_is_the_median_seed():
-  assert mc.representative([dict(modes=m) for m in (8, 1, 3, 2, 2)]) in (3, 4)
-  assert mc.representative([dict(modes=m) for m in (8, 1)]) == 1
+  assert _common.representative([dict(modes=m) for m in (8, 1, 3, 2, 2)]) in (3, 4)
+  assert _common.representative([dict(modes=m) for m in (8, 1)]) == 1

@@ -121,6 +121,18 @@ def function_level_imports(path):
   return sorted(found)
 
 
+def test_no_figure_imports_another():
+  """Issue 25 item 2: a figure module imports the figures' shared parts (`_common`, `runner`)
+  and the library, never another figure."""
+  graph = import_graph()
+  shared = {"experiments.figures", "experiments.figures._common", "experiments.figures.runner"}
+  figures = [m for m in graph if m.startswith("experiments.figures.") and m not in shared]
+  assert len(figures) >= 28
+  bad = {m: sorted(d for d in graph[m] if d.startswith("experiments.figures.")
+                   and d not in shared) for m in figures}
+  assert not {m: d for m, d in bad.items() if d}
+
+
 def test_no_function_level_import_outside_the_optional_dependencies():
   bad = [f"{mod}:{line} imports {top}" for mod, path in sorted(_modules().items())
          if mod not in INDEPENDENT

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Callable, Dict, List, Optional, Tuple
+import math
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -250,6 +251,23 @@ def toy_table(rows) -> list:
   return [dict(dataset=n, method=m, modes=r["modes"],
                hq_percent=(100 * r["hq_fraction"][0], 100 * r["hq_fraction"][1]),
                reverse_kl=r["reverse_kl"], per_seed=r["per_seed"]) for (n, m), r in rows.items()]
+
+
+def toy_rows(numbers: Mapping) -> Dict:
+  """A stored `toy_table` as coverage rows {(data set, method): {modes, hq_fraction,
+  reverse_kl}} (mean, s.e.) each; a non-finite value (None) is NaN."""
+  pair = lambda v: tuple(math.nan if x is None else float(x) for x in v)   # runner.value
+  return {(t["dataset"], t["method"]): dict(
+              modes=pair(t["modes"]), reverse_kl=pair(t["reverse_kl"]),
+              hq_fraction=tuple(x / 100 for x in pair(t["hq_percent"])),
+              per_seed=t.get("per_seed", []))
+          for t in numbers["table"]}
+
+
+def representative(per_seed) -> int:
+  """The seed whose mode count is the median of a coverage row's (`median_run`): the seed a
+  panel plots under the row's mean."""
+  return median_run([p["modes"] for p in per_seed])
 
 
 def toy_markdown(rows, methods, title: str) -> list:

@@ -29,7 +29,6 @@ import numpy as np
 
 from experiments.figures import _common
 from experiments.figures import runner as _runner
-from experiments.figures.mode_collapse import representative, rows_of
 from wgan_jax import IndependentRuns
 from wgan_jax import mixture
 from wgan_jax.data import make_toy_dataset
@@ -106,7 +105,7 @@ def measure(size, seed: int):
         x = IndependentRuns(gan).sample(states, k_eval, 2500)
       x = np.asarray(x)
       rows[(name, method)] = _common.coverage_row(x, ds)
-      k = representative(rows[(name, method)]["per_seed"])
+      k = _common.representative(rows[(name, method)]["per_seed"])
       samples[f"{name}/{method}"] = dict(seed=k, x=np.round(x[k], 4), **(
           {} if comp is None else dict(components=np.asarray(comp)[k])))
   min_w = min(float(min(w["w_g"].min(), w["w_d"].min())) for w in weights.values())
@@ -172,7 +171,7 @@ def judge(numbers):
   """The mixture weights learned and non-degenerate, and each mixture's modes against its
   single pair's on each data set: a strict win by the margin rule, since a tie at the ceiling
   (8.0 against 8.0) cannot show that the mixture covers more."""
-  rows = rows_of(numbers)
+  rows = _common.toy_rows(numbers)
   claim, ok = _weights_check(numbers)
   checks = {claim: ok}
   for method in ("nsgan", "wgan-gp"):
@@ -189,7 +188,7 @@ def judge(numbers):
 
 
 def summary(numbers) -> str:
-  rows = rows_of(numbers)
+  rows = _common.toy_rows(numbers)
   g = lambda n, m: rows[(n, m)]["modes"][0]
   min_w, max_w = weight_range(numbers)
   return "modes (ring / grid): " + ", ".join(
@@ -205,7 +204,7 @@ def plot(numbers):
   shown = {(n, m): samples[f"{n}/{m}"] for n, m in keys}
   mixed = [key for key in keys if "components" in shown[key]]
   return _common.toy_grid(
-      rows_of(numbers), {key: np.asarray(shown[key]["x"], float) for key in keys}, METHODS,
+      _common.toy_rows(numbers), {key: np.asarray(shown[key]["x"], float) for key in keys}, METHODS,
       {key: np.asarray(shown[key]["components"]) for key in mixed},
       {key: dict(w_g=[mixtures["/".join(key)]["final_w_g"][shown[key]["seed"]]])
        for key in mixed},
@@ -214,7 +213,7 @@ def plot(numbers):
 
 def markdown_table(numbers) -> str:
   min_w, max_w = weight_range(numbers)
-  lines = _common.toy_markdown(rows_of(numbers), METHODS, f"Ours ({numbers['seeds']} seeds, "
+  lines = _common.toy_markdown(_common.toy_rows(numbers), METHODS, f"Ours ({numbers['seeds']} seeds, "
                                f"{numbers['iterations']} generator iterations, T = "
                                f"{COMPONENTS}, mean ± s.e.):")
   lines += ["", f"Final mixture weights (every seed, both sides) lie in [{min_w:.3f}, "

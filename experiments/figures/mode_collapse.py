@@ -155,20 +155,9 @@ def judge_rows(rows: Mapping) -> Dict[str, bool]:
   }
 
 
-def rows_of(numbers: Mapping) -> Dict:
-  """The stored table as coverage rows {(data set, method): {modes, hq_fraction, reverse_kl}}
-  (mean, s.e.) each; a non-finite value (None) is NaN."""
-  pair = lambda v: tuple(_runner.value(x) for x in v)
-  return {(t["dataset"], t["method"]): dict(
-              modes=pair(t["modes"]), reverse_kl=pair(t["reverse_kl"]),
-              hq_fraction=tuple(x / 100 for x in pair(t["hq_percent"])),
-              per_seed=t.get("per_seed", []))
-          for t in numbers["table"]}
-
-
 def judge(numbers: Mapping) -> Dict[str, bool]:
   """The papers' claims on the stored numbers (`judge_rows` of their table)."""
-  return judge_rows(rows_of(numbers))
+  return judge_rows(_common.toy_rows(numbers))
 
 
 def games(scale: str):
@@ -180,13 +169,6 @@ def games(scale: str):
               batch_size=size["batch"], **recipe(method, size)), None, size["iters"],
               runs=size["seeds"], at_once=size["seeds"])
           for name in _common.TOY_DATASETS for method in METHODS]
-
-
-def representative(per_seed) -> int:
-  """The seed whose mode count is the median of the row's (the lower middle one for an even
-  number of seeds): the seed a panel plots under the row's mean."""
-  modes = np.asarray([p["modes"] for p in per_seed], float)
-  return int(np.argsort(modes, kind="stable")[(len(modes) - 1) // 2])
 
 
 def measure(size: Mapping, seed: int) -> Dict:
@@ -202,7 +184,7 @@ def measure(size: Mapping, seed: int) -> Dict:
           d_i=d_i, batch_size=size["batch"], **recipe(method, size))
       x = np.asarray(IndependentRuns(gan).sample(states, k_eval, 2500))
       rows[(name, method)] = _common.coverage_row(x, ds)
-      s = representative(rows[(name, method)]["per_seed"])
+      s = _common.representative(rows[(name, method)]["per_seed"])
       samples[f"{name}/{method}"] = dict(seed=s, x=np.round(x[s], 4))
   return dict(table=_common.toy_table(rows), published=PUBLISHED_ROWS, seeds=size["seeds"],
               iterations=size["iters"], width=size["width"], batch=size["batch"],
@@ -214,7 +196,7 @@ def measure(size: Mapping, seed: int) -> Dict:
 def plot(numbers: Mapping):
   """One panel per (data set, method): the representative seed's samples over the modes."""
   samples = numbers["samples"]
-  return _common.toy_grid(rows_of(numbers), {
+  return _common.toy_grid(_common.toy_rows(numbers), {
       (n, m): np.asarray(samples[f"{n}/{m}"]["x"]) for n in _common.TOY_DATASETS
       for m in METHODS}, METHODS, seeds={(n, m): samples[f"{n}/{m}"]["seed"]
                                            for n in _common.TOY_DATASETS for m in METHODS})
@@ -222,7 +204,7 @@ def plot(numbers: Mapping):
 
 def summary(numbers: Mapping) -> str:
   """Modes and HQ share of every row, ring / grid."""
-  rows = rows_of(numbers)
+  rows = _common.toy_rows(numbers)
   def cell(n, m):
     return f"{rows[(n, m)]['modes'][0]:.1f} at {100 * rows[(n, m)]['hq_fraction'][0]:.0f}%"
   return "modes at % HQ (ring / grid): " + ", ".join(
@@ -230,8 +212,9 @@ def summary(numbers: Mapping) -> str:
 
 
 def markdown_table(numbers: Mapping) -> str:
-  rows, size = rows_of(numbers), dict(seeds=numbers["seeds"], iters=numbers["iterations"],
-                                      width=numbers["width"], batch=numbers["batch"])
+  rows = _common.toy_rows(numbers)
+  size = dict(seeds=numbers["seeds"], iters=numbers["iterations"], width=numbers["width"],
+              batch=numbers["batch"])
   lines = _common.toy_markdown(rows, METHODS, f"Ours ({size['seeds']} seeds, {size['iters']} "
                                f"generator iterations, width {size['width']}, batch "
                                f"{size['batch']}, mean ± s.e.):")
