@@ -107,8 +107,24 @@ def test_summary_and_markdown_read_the_stored_numbers():
 
 
 def test_the_scales_keep_their_sizes():
-  assert [tuple(mm.FIGURE.config(s).values()) for s in ("tiny", "default", "full")] == [
-      (2, 10, 8), (5, 1500, 64), (10, 20000, 512)]
+  assert [tuple(mm.FIGURE.config(s).values())[:4] for s in ("tiny", "default", "full")] == [
+      (2, 10, 8, 100), (5, 14_000, 64, 100), (10, 100_000, 512, 256)]
+
+
+def test_the_plain_rows_are_mode_collapses():
+  """Issue 27 item 4: the default trains at mode_collapse's converged recipe, so its plain
+  rows are the same GANs (config and networks) as mode_collapse's nsgan and wgan-gp rows, and
+  each mixture's players have that recipe too."""
+  from experiments.figures import mode_collapse as mc
+  mine = {g.label: g.gan for g in mm.games("default")}
+  theirs = {g.label: g.gan for g in mc.games("default")}
+  for name in ("8gaussians", "25gaussians"):
+    for method in ("nsgan", "wgan-gp"):
+      a, b = mine[f"{name}/{method}"], theirs[f"{name}/{method}"]
+      assert a.config == b.config and a.generator == b.generator and a.critic == b.critic
+      assert mine[f"{name}/mix+{method}"].config == b.config
+  assert mine["8gaussians/nsgan"].config.lr_d == 2e-3
+  assert mine["8gaussians/nsgan"].config.lr_decay_steps == 14_000
   games = mm.games("tiny")
   assert len(games) == 8 and all(g.runs == g.at_once == 2 and g.iterations == 10
                                  for g in games)

@@ -209,6 +209,20 @@ TOY_METHODS = {  # the rows of mode_collapse and the plain runs of mixture_modes
 }
 
 
+# The 2-D toys' CPU learning rates by objective (mode_collapse's converged recipe, which
+# mixture_modes trains too): Adam 2e-3 (10× DCGAN's rate, for the budget), the clipped wgan
+# at WGAN's own RMSProp 5e-5.
+TOY_CPU_LR = {"gan": 2e-3, "nsgan": 2e-3, "wgan": 5e-5, "wgan-gp": 2e-3}
+
+
+def toy_recipe(method: str, size: Mapping) -> Dict:
+  """GANConfig overrides of TOY_METHODS row `method` (a "mix+" prefix read through) at `size`:
+  both players' learning rate (size["lr"]'s for the row's objective, else the objective's own)
+  and its linear decay to 0 over size["iters"]."""
+  lr = size["lr"].get(TOY_METHODS[method.removeprefix("mix+")]["objective"])
+  return dict(lr_decay_steps=size["iters"], **({} if lr is None else dict(lr_d=lr, lr_g=lr)))
+
+
 def toy_gan(dataset, method: str, *, iters: int, width: int, components: int = 1,
             batch_size: int = 256, **config):
   """The GAN of a TOY_METHODS row on `dataset` (a MIX+GAN of `components` pairs when > 1):

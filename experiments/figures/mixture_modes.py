@@ -2,11 +2,12 @@
 
 `nsgan`, `mix+nsgan`, `wgan-gp` and `mix+wgan-gp` (T = 5 generators and 5 critics, learned
 weights, entropy weight 0.1; `wgan_jax.mix_gan`), several seeds each trained at once
-(`wgan_jax.IndependentRuns`, a vmap over seeds around the vmap over components), at the sizes of
-`SIZES` (batch 256, λ = 0.1, the objectives' own learning rates): modes captured and % high
-quality on 2500 samples, mean ± standard error over seeds. The plain rows use the keys of
-`mode_collapse` but not its (longer) training, so they are not the numbers of its table; each
-mixture uses the same key as its plain run (its component 0 starts from the plain run's initial
+(`wgan_jax.IndependentRuns`, a vmap over seeds around the vmap over components), at
+mode_collapse's converged CPU recipe (issue 27 item 4: 14,000 generator iterations, 3 × 64 MLPs,
+batch 100, Adam 2e-3 decaying linearly to 0, λ = 0.1): modes captured and % high quality on
+2500 samples, mean ± standard error over seeds. The plain rows use the keys and the recipe of
+`mode_collapse`'s rows, so they are its nsgan and wgan-gp rows, trained again; each mixture
+uses the same key as its plain run (its component 0 starts from the plain run's initial
 networks and sees the same data draws).
 Each panel plots the samples of the row's median seed (by modes captured), each mixture
 component's in its own colour.
@@ -53,10 +54,10 @@ NOTE = (  # what RESULTS.md says about this figure's runs
     'lr per step, so this run does not show learned weights.')
 METHODS = ("nsgan", "mix+nsgan", "wgan-gp", "mix+wgan-gp")
 COMPONENTS = 5
-SIZES = {  # seeds, generator iterations, MLP width
-    "tiny": dict(seeds=2, iters=10, width=8),
-    "default": dict(seeds=5, iters=1500, width=64),
-    "full": dict(seeds=10, iters=20000, width=512),
+SIZES = {  # seeds, generator iterations, MLP width, batch, learning rates (mode_collapse's)
+    "tiny": dict(seeds=2, iters=10, width=8, batch=100, lr=_common.TOY_CPU_LR),
+    "default": dict(seeds=5, iters=14_000, width=64, batch=100, lr=_common.TOY_CPU_LR),
+    "full": dict(seeds=10, iters=100_000, width=512, batch=256, lr={}),
 }
 MIN_WEIGHT = 0.05  # "non-degenerate": every final mixture weight above it
 # "learned": the final weights' total-variation distance from their initial value (uniform,
@@ -72,10 +73,12 @@ SOURCE = ("docs/papers.md §1.5 (the paper has no 2-D experiment): 'the weights 
 def games(scale: str):
   """The GANs of the table at `scale`: each method on both data sets, `seeds` runs each
   trained at once."""
-  seeds, iters, width = (FIGURE.config(scale)[k] for k in ("seeds", "iters", "width"))
+  size = FIGURE.config(scale)
+  seeds, iters, width = (size[k] for k in ("seeds", "iters", "width"))
   return [_common.Game(f"{name}/{method}", _common.toy_gan(
               make_toy_dataset(name), method.removeprefix("mix+"), iters=iters, width=width,
-              components=COMPONENTS if method.startswith("mix+") else 1),
+              components=COMPONENTS if method.startswith("mix+") else 1,
+              batch_size=size["batch"], **_common.toy_recipe(method, size)),
               None, iters, runs=seeds, at_once=seeds)
           for name in _common.TOY_DATASETS for method in METHODS]
 
@@ -91,7 +94,8 @@ def measure(size, seed: int):
       mixed = method.startswith("mix+")
       gan, states, history, k_eval = _common.toy_seeds(
           ds, method.removeprefix("mix+"), seeds=seeds, iters=iters, width=width, seed=seed,
-          d_i=d_i, components=COMPONENTS if mixed else 1)
+          d_i=d_i, components=COMPONENTS if mixed else 1, batch_size=size["batch"],
+          **_common.toy_recipe(method, size))
       comp = None
       if mixed:
         x, comp = jax.jit(jax.vmap(lambda s: mixture.sample_with_components(
@@ -114,6 +118,7 @@ def measure(size, seed: int):
                                   track=tracks[(n, m)]) for (n, m), w in weights.items()}
   return dict(table=_common.toy_table(rows), mixtures=mix_numbers, components=COMPONENTS,
               entropy_weight=0.1, seeds=seeds, iterations=iters, width=width,
+              batch=size["batch"], learning_rates=dict(size["lr"]),
               min_weight=min_w, max_weight=max_w, samples=samples)
 
 

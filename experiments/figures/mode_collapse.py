@@ -84,7 +84,7 @@ MODES = {"8gaussians": 8, "25gaussians": 25}
 # wgan rows (5 seeds, this recipe otherwise) gave ring 3.2 modes at 7% HQ at 5e-4, 7.8 at 33%
 # at 5e-5 and 8.0 at 45% at 1.5e-4 (grid 11.2 at 2%, 18.8 at 7%, 21.4 at 8%); the paper's rate
 # was taken, not the probe's best
-CPU_LR = {"gan": 2e-3, "nsgan": 2e-3, "wgan": 5e-5, "wgan-gp": 2e-3}
+CPU_LR = _common.TOY_CPU_LR
 SIZES = {
     # seeds; generator iterations; MLP width; batch; learning rate of both players by objective
     # (absent: the objective's own), decayed linearly to 0 over the run at every scale.
@@ -99,11 +99,7 @@ ALL_MODES_SLACK = 0.5      # "covers every mode": mean modes ≥ M − 0.5
 MAX_CLIPPED_HQ_RATIO = 0.25  # "only poor samples": clipped wgan's HQ < ¼ of wgan-gp's
 
 
-def recipe(method: str, size: Mapping) -> Dict:
-  """GANConfig overrides of row `method` at `size`: both players' learning rate (the size's
-  for the row's objective, else the objective's own) and its linear decay to 0 over the run."""
-  lr = size["lr"].get(_common.TOY_METHODS[method]["objective"])
-  return dict(lr_decay_steps=size["iters"], **({} if lr is None else dict(lr_d=lr, lr_g=lr)))
+recipe = _common.toy_recipe
 
 
 def converged(row: Mapping) -> bool:
