@@ -54,7 +54,7 @@ PAPER = ("WGAN-GP (arXiv:1704.00028) §5.6, Fig. 5a: 'An important benefit of we
          "features.")
 NOTE = (  # what RESULTS.md says about this figure's runs
     "Partly reproduced at the CPU default (3 seeds × 2000 generator iterations, DCGAN dim 8, "
-    "batch 32; about 12 min of one shared machine). The curve has Fig 5a's shape: the "
+    "batch 32; 474 CPU s, about 4 min on 2 idle cores). The curve has Fig 5a's shape: the "
     "negative critic cost climbs from −λ (the penalty of an untrained critic) to a peak of "
     "16-22 at iterations 210-300, then falls to about 7 by 2000 (0.32-0.45 of the peak), and "
     "after the peak it tracks the samples' FD on every seed (Spearman ρ 0.70, 0.93, 0.99) "
