@@ -152,10 +152,13 @@ def judge_stats(runs: Sequence[Mapping]) -> Dict[str, bool]:
 
 # ------------------------------------------------------------------ training
 def build(s: Mapping):
+  """The WGAN-GP of sizes `s`: image_gan's DCGAN pair with the official recipe."""
   return image_gan("wgan-gp", SHAPE, dim=s["dim"], batch_size=s["batch"], arch="dcgan")
 
 
 def games(scale: str):
+  """The one WGAN-GP at `scale`, `seeds` runs trained at once on the 60,000 training
+  images."""
   s = FIGURE.config(scale)
   return [_common.Game("WGAN-GP", build(s), SHAPE, s["iters"], runs=s["seeds"],
                        at_once=s["seeds"], examples=60000)]
