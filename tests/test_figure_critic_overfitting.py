@@ -243,6 +243,11 @@ def test_build_is_gan_mnist_recipe():
   assert gp.generator.norm == gp.critic.norm == "none"
   assert clip.generator.norm == clip.critic.norm == "batch"
   assert co.FIGURE.config("full")["iters"] == 20000 and co.FIGURE.config("full")["dim"] == 64
+  # issue 27 item 3: the paper's length at the CPU width, a named config of its own
+  long, default = co.FIGURE.config("long"), co.FIGURE.config("default")
+  assert (long["iters"], long["dim"]) == (20000, 16)
+  assert {k: v for k, v in long.items() if k not in ("iters", "eval_every")} == {
+      k: v for k, v in default.items() if k not in ("iters", "eval_every")}
   with pytest.raises(ValueError, match="scale"):
     co.FIGURE.config("huge")
 
