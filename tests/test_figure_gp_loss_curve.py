@@ -89,6 +89,7 @@ def test_a_negative_peak_converges_to_nothing():
   assert g.judge_stats([r])[list(g.judge_stats([r]))[0]] is False
 
 
+@pytest.mark.slow   # trains the image models (the Fashion-MNIST figures' tiny runs are slow)
 def test_tiny_run_writes_png_and_json(tmp_path):
   r = runner.run(g.FIGURE, str(tmp_path), scale="tiny")
   assert (tmp_path / "gp_loss_curve.png").read_bytes()[:4] == b"\x89PNG"
