@@ -74,7 +74,10 @@ NOTE = (
     "matched D* at iterations 0 and 1000 and oscillated after (JSD 0.077 at the end). 442 "
     "CPU s, about 4 min on 2 idle cores.")
 MU, SIGMA = 2.0, 0.5
-GRID = np.linspace(-1.0, 5.0, 601)   # bin centres 0.01 apart
+# Bin centres 0.01 apart, wide enough for the generator's samples as well as the data's (was
+# [-1, 5]: the smooth generator's first samples, std 1.41 around 0, fell partly below it, and
+# the histogram lost that mass); `outside` records the share of samples beyond it.
+GRID = np.linspace(-4.0, 8.0, 1201)
 SIZES = {"tiny": dict(iters=20, width=8, snapshots=2, d_width=8, d_steps=20, d_batch=64,
                       density_samples=500, v_samples=1000, prop2_steps=10),
          "default": dict(iters=6000, width=32, snapshots=6, d_width=128, d_steps=5000,
@@ -215,6 +218,8 @@ def measure(s, seed: int):
   def evaluate(state, k, it):
     fake = np.asarray(sample(state, jax.random.fold_in(k, 0), s["density_samples"]))[:, 0]  # G's draws
     pg = histogram_density(fake, GRID)
+    half = (GRID[1] - GRID[0]) / 2
+    outside = float(np.mean((fake < GRID[0] - half) | (fake > GRID[-1] + half)))
     pd = p_data(GRID)
     d_star = optimal_discriminator(pd, pg)
     params = fit_d(state, jax.random.fold_in(k, 1))
@@ -229,7 +234,8 @@ def measure(s, seed: int):
                 c_of_g=virtual_criterion(js), v_trained=v,
                 d_gap=float(np.sum(mix * np.abs(d_fit - d_star))),
                 half_gap=float(np.sum(pd * (GRID[1] - GRID[0]) * np.abs(d_fit - 0.5))),
-                sample_mean=float(fake.mean()), sample_std=float(fake.std()))
+                sample_mean=float(fake.mean()), sample_std=float(fake.std()),
+                outside=outside)
 
   evals, _ = _common.train(gan, key, evaluate, iters=s["iters"],
                            eval_every=max(1, s["iters"] // s["snapshots"]), eval_at_start=True)
@@ -318,6 +324,7 @@ def plot(numbers):
     ax.set_title(f"iteration {e['iteration']}\nJSD {e['jsd']:.3f}, V {e['v_trained']:+.3f}, "
                  f"C(G) {e['c_of_g']:+.3f}", fontsize=8)
     ax.set_xlabel("x")
+    ax.set_xlim(-2.0, 6.0)
     ax.set_ylim(-0.05, 1.3)
   axes[0].legend(fontsize=6, loc="upper left")
   if extra:
