@@ -100,13 +100,13 @@ def train_critic(critic, sample_pair: Callable, key, *, steps: int, loss: str,
   return params, losses
 
 
-def fashion_mnist(key, reference: int, samples: int):
+def fashion_mnist(key, reference: int, samples: int, fold: int = 100):
   """(train images, test images, FashionMetrics) of the Fashion-MNIST figures: the metrics'
-  training features are those of `reference` training images drawn with fold_in(key, 100),
+  training features are those of `reference` training images drawn with fold_in(key, fold),
   their real-data reference is measured on `samples` test images."""
   train_x, train_y = load_fashion_mnist(None, "train")
   test_x, _ = load_fashion_mnist(None, "test")
-  subset = np.sort(np.asarray(jax.random.permutation(jax.random.fold_in(key, 100),
+  subset = np.sort(np.asarray(jax.random.permutation(jax.random.fold_in(key, fold),
                                                      len(train_x)))[:reference])
   data = ImageData("fashion-mnist", train_x[subset], test_x, train_y[subset])
   metrics = FashionMetrics(data, samples)

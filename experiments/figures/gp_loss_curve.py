@@ -38,11 +38,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.builders import ImageData, image_gan
-from experiments.evaluators import FashionMetrics
+from experiments.builders import image_gan
 from experiments.figures import _common
 from experiments.figures import runner as _runner
-from wgan_jax.data.idx import load_fashion_mnist
 
 NAME = "gp_loss_curve"
 PAPER = ("WGAN-GP (arXiv:1704.00028) §5.6, Fig. 5a: 'An important benefit of weight-clipped "
@@ -169,11 +167,7 @@ def measure(s: Mapping, seed: int) -> Dict:
   its filtered negative, the FD curve, their statistics and the final samples of the median
   run (by its final FD)."""
   key = jax.random.key(seed)
-  xt, yt = load_fashion_mnist(None, "train")
-  xv, _ = load_fashion_mnist(None, "test")
-  ref = np.sort(np.asarray(jax.random.permutation(jax.random.fold_in(key, 0), len(xt)))
-                [:s["reference"]])
-  metrics = FashionMetrics(ImageData("fashion-mnist", xt[ref], xv, yt[ref]), s["samples"])
+  xt, _, metrics = _common.fashion_mnist(key, s["reference"], s["samples"], fold=0)
   gan, runs = build(s), s["seeds"]
   k_init, k_train = jax.random.split(jax.random.fold_in(key, 10))
   score = lambda x: {"fd": _common.quality(metrics, x)["fd"]}

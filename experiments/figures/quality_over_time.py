@@ -46,11 +46,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.builders import ImageData, image_gan
-from experiments.evaluators import FashionMetrics
+from experiments.builders import image_gan
 from experiments.figures import _common
 from experiments.figures import runner as _runner
-from wgan_jax.data.idx import load_fashion_mnist
 
 NAME = "quality_over_time"
 PAPER = ("WGAN-GP (Gulrajani et al. 2017) §5.3, Fig. 3 (CIFAR-10 Inception score over generator "
@@ -284,12 +282,8 @@ def measure(s: Mapping, seed: int) -> Dict:
   their statistics, the sampling noise, the seconds to a common score, the real test images'
   numbers, and the final samples of each method's median-level run (for the plot)."""
   key = jax.random.key(seed)
-  xt, yt = load_fashion_mnist(None, "train")
-  xv, _ = load_fashion_mnist(None, "test")
-  ref = np.sort(np.asarray(jax.random.permutation(jax.random.fold_in(key, 0), len(xt)))
-                [:s["reference"]])
   # the Fréchet reference (and the memorisation threshold we do not use) on a training subset
-  metrics = FashionMetrics(ImageData("fashion-mnist", xt[ref], xv, yt[ref]), s["samples"])
+  xt, _, metrics = _common.fashion_mnist(key, s["reference"], s["samples"], fold=0)
   data = jnp.asarray(xt)
   eval_key = jax.random.fold_in(key, 1)
   curves, noise, draws, seconds = {}, {}, {}, {}
