@@ -83,6 +83,42 @@ def test_the_three_generators_are_the_papers():
   assert counts["mlp"] == ((ar.LATENT + 1) * w + 2 * (w + 1) * w + (w + 1) * 28 * 28)
 
 
+def test_fig6_at_64_is_the_official_four_stage_pair():
+  """The 64×64 config: G and D have four stride-2 stages (4×4 ↔ 64×64, as the official
+  DCGAN_G / DCGAN_D), and the constant-filter G has about an order of magnitude fewer
+  parameters than the DCGAN G (the paper: 'a bit more than an order of magnitude')."""
+  sz = ar.FIGURE.config("fig6_64")
+  assert ar.shape_of(sz) == (64, 64, 1) and sz["stages"] == 4
+  z = jnp.ones((2, ar.LATENT))
+  counts = {}
+  for g in ("dcgan", "nobn"):
+    gan = ar.build("gan", g, sz)
+    variables = gan.generator.init(jax.random.key(0), z)
+    counts[g] = sum(p.size for p in jax.tree_util.tree_leaves(variables["params"]))
+    x = gan.generator.apply(variables, z, train=False)
+    assert x.shape == (2, 64, 64, 1)
+    d_vars = gan.critic.init(jax.random.key(1), x)
+    kernels = [v["kernel"].shape for k, v in sorted(d_vars["params"].items())
+               if k.startswith("Conv")]
+    assert len(kernels) == 4 and kernels[-1][-1] == 8 * sz["dim"]   # 8·dim at 4×4
+  d = sz["dim"]
+  # Dense to 4·4·dim, three dim → dim and one dim → 1 5×5 transposed convolutions
+  assert counts["nobn"] == (ar.LATENT + 1) * 16 * d + 3 * (25 * d * d + d) + (25 * d + 1)
+  assert counts["dcgan"] / counts["nobn"] > 9
+  # only the runs it trains are judged: the other claims are absent, not passed
+  runs = {n: r for n, r in _papers_runs().items() if n in ar.runs_at(sz)}
+  checks = ar.judge(runner.as_stored(dict(runs=runs, real_test_images=REAL)))
+  assert len(checks) == 4 and all(checks.values())
+  assert sum("Fig 6" in c for c in checks) == 2
+
+
+def test_the_metrics_read_28x28():
+  x = np.random.default_rng(0).uniform(-1, 1, (3, 64, 64, 1)).astype(np.float32)
+  assert ar.to_classifier(x).shape == (3, 28, 28, 1)
+  y = np.full((2, 28, 28, 1), 0.5, np.float32)
+  np.testing.assert_allclose(ar.to_classifier(ar.upsampled(y, 64)), y, atol=1e-6)
+
+
 def test_the_two_losses_are_the_recipes():
   sz = ar.FIGURE.config("default")
   wgan, gan = ar.build("wgan", "dcgan", sz).config, ar.build("gan", "dcgan", sz).config

@@ -17,13 +17,22 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from wgan_jax.models.conditional import ConditionalBatchNorm, critic_head, with_class
+from wgan_jax.errors import ConfigError
 from wgan_jax.models.conv import Conv, ConvTranspose
 
 _conv_init = nn.initializers.normal(0.02)
 
 
-def stages_for(shape: Tuple[int, int]) -> int:
+def stages_for(shape: Tuple[int, int], stages: Optional[int] = None) -> int:
+  """The number of stride-2 stages between an H × W image and the coarsest scale: `stages`
+  when given (H and W must divide by 2^stages), else the most of 3, 2, 1 that divide both
+  sides (the official WGAN-GP DCGAN's 3 at 32×32; 2 at 28×28)."""
   h, w = shape
+  if stages is not None:
+    if stages < 1 or h % 2 ** stages or w % 2 ** stages:
+      raise ConfigError("stages", f"{stages} stride-2 stages need image sides divisible by "
+                        f"{2 ** max(stages, 0)}, got {h}×{w}")
+    return stages
   for k in (3, 2, 1):
     if h % 2 ** k == 0 and w % 2 ** k == 0 and h // 2 ** k >= 1 and w // 2 ** k >= 1:
       return k
@@ -51,6 +60,9 @@ class DCGANGenerator(nn.Module):
   # > 0: (z, labels) → x, the class one-hot concatenated to z and, with norm="batch",
   # conditional BatchNorm (wgan_jax.models.conditional).
   num_classes: int = 0
+  # The number of upsampling stages (None: `stages_for`'s default, at most 3); 4 at 64×64 is
+  # the official WGAN code's DCGAN_G (4×4 → 64×64, 8·dim channels at the coarsest scale).
+  stages: Optional[int] = None
 
   def _normalise(self, x, labels, train):
     if self.num_classes and self.norm == "batch":
@@ -60,7 +72,7 @@ class DCGANGenerator(nn.Module):
   @nn.compact
   def __call__(self, z, train: bool = True, labels=None):
     h, w, c = self.image_shape
-    k = stages_for((h, w))
+    k = stages_for((h, w), self.stages)
     width = lambda i: self.dim if self.constant_filters else self.dim * 2 ** i
     z = with_class(z, labels, self.num_classes)
     # 4·dim channels at the coarsest scale for k = 3 (then 2·dim, dim, C), as the official code.
@@ -84,10 +96,13 @@ class DCGANCritic(nn.Module):
   conv_impl: str = "auto"
   num_classes: int = 0
   head: str = "projection"
+  # The number of stride-2 convolutions (None: `stages_for`'s default, at most 3); 4 at 64×64
+  # is the official WGAN code's DCGAN_D (64×64 → 4×4, 8·dim channels).
+  stages: Optional[int] = None
 
   @nn.compact
   def __call__(self, x, train: bool = True, labels=None):
-    k = stages_for(x.shape[1:3])
+    k = stages_for(x.shape[1:3], self.stages)
     for i in range(k):
       x = Conv(self.dim * 2 ** i, (5, 5), (2, 2), kernel_init=_conv_init,
                impl=self.conv_impl)(x)
