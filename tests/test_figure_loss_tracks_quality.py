@@ -171,6 +171,30 @@ def test_the_extra_check_is_only_there_with_the_extra_run():
   assert len(_judge(s)) == 5
 
 
+def test_the_long_config_judges_each_seed_on_its_own():
+  """The long config's set-ups (Fig 3 left, Figs 4 and 8) × 3 seeds: three checks per seed,
+  each named with its seed, and a seed without the phenomenon fails only its own check."""
+  sz = ltq.FIGURE.config("long")
+  assert ltq.setups_at(sz) == ["wgan_mlp_g", "gan_mlp_g", "gan_dcgan"] and sz["seeds"] == 3
+  assert sz["iters"] == 10000
+  base = {n: v for n, v in _summaries().items() if n in ltq.setups_at(sz)}
+  s = {}
+  for k in range(3):
+    for n, v in base.items():
+      s[n if k == 0 else f"{n}{ltq.SEED_MARK}{k}"] = dict(v)
+  assert [ltq.seed_of(n) for n in s] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+  checks = ltq.judge(runner.as_stored(dict(setups=s)))
+  assert len(checks) == 9 and all(checks.values())
+  assert [c.split("(seed ")[-1] for c in checks] == ["0)"] * 3 + ["1)"] * 3 + ["2)"] * 3
+  s[f"wgan_mlp_g{ltq.SEED_MARK}1"]["fd_ratio"] = 0.95   # seed 1's MLP generator stalls
+  got = list(ltq.judge(runner.as_stored(dict(setups=s))).values())
+  assert got == [True] * 3 + [False, True, True] + [True] * 3
+  # Fig 4 reads every GAN set-up trained: a tracking JS bound in seed 2 fails it there only
+  s[f"gan_mlp_g{ltq.SEED_MARK}2"]["mean_window_rho"] = 0.8
+  got = list(ltq.judge(runner.as_stored(dict(setups=s))).values())
+  assert got == [True] * 3 + [False, True, True] + [True, False, True]
+
+
 def test_first_warmup_is_the_leading_run_of_warmup_iterations():
   assert ltq.first_warmup(list(range(25)) + [500, 1000]) == 25
   assert ltq.first_warmup([0, 1, 30]) == 2 and ltq.first_warmup([]) == 0
