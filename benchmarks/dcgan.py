@@ -20,6 +20,10 @@ penalty's double backward, + one generator step) and GFLOP/s, for the JAX modes
   b   fused: n_critic critic steps by lax.scan + the generator step, one call,
   b'  fused with the critic loop unrolled (GAN(..., unroll_critic=True)),
   c   K iterations per call (lax.scan over iterations; --iters-per-call),
+  r   (opt-in) S independent runs at once, `IndependentRuns` (vmap over the seeds; --seeds),
+      K iterations per call, counted per seed: S × K generator iterations per call; what a
+      figure that trains S seeds gains by training them in one program. It is not a faster
+      single run, so the "JAX-best / PyTorch" ratios leave it out and print its own.
 each with the convolutions of `wgan_jax.models.conv`: "hybrid" (the CPU default: each
 derivative in its fastest form), "patches" (shifted slices + one matmul) and "xla" (XLA's own
 convolutions); and for the same step written in PyTorch eager (torch.nn,
@@ -66,7 +70,8 @@ from wgan_jax.models.conv import conv2d, conv2d_transpose
 from wgan_jax.models.dcgan import stages_for
 
 IMPLS = ("hybrid", "patches", "xla")
-MODES = ("a", "b", "b'", "c")
+MODES = ("a", "b", "b'", "c", "r")
+DEFAULT_MODES = ("a", "b", "b'", "c")
 TORCH = "torch"
 
 
@@ -134,8 +139,8 @@ def jax_models(arch: str, image_shape, dim: int, impl: str):
 
 def jax_variants(size: str, image_shape: Tuple[int, int, int], dim: int, batch: int,
                  latent: int, K: int, impls: Sequence[str],
-                 n_critic: int = 5, modes: Sequence[str] = MODES,
-                 arch: str = "dcgan") -> Tuple[List[Variant], Dict]:
+                 n_critic: int = 5, modes: Sequence[str] = DEFAULT_MODES,
+                 arch: str = "dcgan", seeds: int = 3) -> Tuple[List[Variant], Dict]:
 
   cfg = wj.make_config("wgan-gp", batch_size=batch, latent_dim=latent, n_critic=n_critic)
   n = cfg.n_critic
@@ -185,6 +190,18 @@ def jax_variants(size: str, image_shape: Tuple[int, int, int], dim: int, batch: 
         st["s"], m = step(st["s"], key, data)
         return m
       variants.append(Variant(size, impl, label, fused, iters, gflop))
+    if "r" in modes:   # S seeds in one program; it/s counts generator iterations of every seed
+      runs = wj.IndependentRuns(gan)
+      keys = jax.random.split(jax.random.key(0), seeds)
+      st = {"s": jax.jit(lambda k: runs.init(k, data))(keys)}
+      step = runs.train_step(n, K)
+      run_keys = jax.random.split(key, seeds)
+
+      def at_once(step=step, st=st, run_keys=run_keys):
+        st["s"], m = step(st["s"], run_keys, data)
+        return m
+      variants.append(Variant(size, impl, f"r: {seeds} seeds at once, {K}/call, per seed",
+                              at_once, seeds * K, gflop))
   return variants, flops
 
 
@@ -424,6 +441,11 @@ def print_roles(rows: List[Dict], impls: Sequence[str]) -> None:
 
 
 # ------------------------------------------------------------------------------------ main
+def _seeds(mode: str) -> bool:
+  """Mode r: several seeds at once, not a single run's step."""
+  return mode.startswith("r:")
+
+
 def _compiled(mode: str) -> bool:
   return mode.startswith("torch.compile")
 
@@ -458,9 +480,12 @@ def main(argv=None) -> int:
                  help="K for mode c, generator iterations per call (default 5)")
   p.add_argument("--impls", nargs="+", choices=IMPLS, default=list(IMPLS),
                  help="JAX conv implementations to measure (default: hybrid patches xla)")
-  p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
+  p.add_argument("--modes", nargs="+", choices=MODES, default=list(DEFAULT_MODES),
                  help="JAX modes to measure: a per-step calls, b fused scan, b' fused unrolled, "
-                      "c K iterations per call (default: all)")
+                      "c K iterations per call, r --seeds independent runs at once "
+                      "(IndependentRuns), K per call, counted per seed (default: a b b' c)")
+  p.add_argument("--seeds", type=int, default=3,
+                 help="S, the independent runs mode r trains at once (default 3)")
   p.add_argument("--seconds", type=float, default=4.0,
                  help="measuring time of each variant in each round, after compiling and two "
                       "warm calls (default 4; a variant always makes at least 2 calls)")
@@ -495,7 +520,7 @@ def main(argv=None) -> int:
     except ValueError as e:
       refuse("--image-shape", str(e))
   for flag in ("--dim", "--batch-size", "--latent-dim", "--n-critic", "--iters-per-call",
-               "--rounds"):
+               "--rounds", "--seeds"):
     check_int(flag, getattr(args, flag[2:].replace("-", "_")))
   for t in args.torch_threads or []:
     check_int("--torch-threads", t)
@@ -545,7 +570,7 @@ def main(argv=None) -> int:
     progress(f"compiling {name} ...")
     variants, flops = jax_variants(name, shape, args.dim, args.batch_size, args.latent_dim,
                                    args.iters_per_call, args.impls, n_critic, args.modes,
-                                   arch=args.arch)
+                                   arch=args.arch, seeds=args.seeds)
     if torch_version:
       ref = flops.get("xla", next(iter(flops.values())))
       for t in threads:
@@ -572,10 +597,16 @@ def main(argv=None) -> int:
         v.measure(args.seconds)
       tv = [v for v in vs if v.impl == TORCH and not _compiled(v.mode)]
       tc = [v for v in vs if v.impl == TORCH and _compiled(v.mode)]
-      best_jax = max(v.rounds[-1] for v in vs if v.impl != TORCH)
+      best_jax = max(v.rounds[-1] for v in vs if v.impl != TORCH and not _seeds(v.mode))
       if tv:
         ratios["default_threads"].append(best_jax / tv[0].rounds[-1])
         ratios["best_threads"].append(best_jax / max(v.rounds[-1] for v in tv))
+      at_once = [v.rounds[-1] for v in vs if _seeds(v.mode)]
+      if at_once:   # S seeds at once, per seed, against the best single-run step of the round
+        ratios.setdefault("seeds_over_single", []).append(max(at_once) / best_jax)
+        if tv:
+          ratios.setdefault("seeds_over_torch", []).append(
+              max(at_once) / max(v.rounds[-1] for v in tv))
       if tc:
         ratios["compiled"].append(best_jax / tc[0].rounds[-1])
 
@@ -616,7 +647,7 @@ def main(argv=None) -> int:
   for s in sizes:
     name = s["name"]
     srows = [r for r in rows if r["size"] == name]
-    jrows = [r for r in srows if r["impl"] != TORCH]
+    jrows = [r for r in srows if r["impl"] != TORCH and not _seeds(r["mode"])]
     best = max(jrows, key=lambda r: r["it_per_s"])
     info = dict(jax_best=dict(impl=best["impl"], mode=best["mode"], it_per_s=best["it_per_s"]))
     parts = []
@@ -655,6 +686,13 @@ def main(argv=None) -> int:
               f"{', '.join(f'{x:.2f}' for x in ratios[key])} (median "
               f"{statistics.median(ratios[key]):.2f}); best over rounds "
               f"{info['ratio_best_over_rounds_' + key]:.2f}")
+    for key, label in (("seeds_over_single", "the best single-run JAX step"),
+                       ("seeds_over_torch", "PyTorch, its faster thread count")):
+      if round_ratios[name].get(key):
+        r = round_ratios[name][key]
+        info.update({f"ratio_rounds_{key}": r, f"ratio_median_{key}": statistics.median(r)})
+        print(f"{name}: {args.seeds} seeds at once (per seed) / {label}: per round "
+              f"{', '.join(f'{x:.2f}' for x in r)} (median {statistics.median(r):.2f})")
     summary[name] = info
   os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
   with open(args.out, "w") as f:

@@ -20,13 +20,17 @@ def test_dcgan_benchmark_jax_rows(tmp_path, capsys):
   out = tmp_path / "dcgan.json"
   assert dcgan.main(["--image-shape", "2", "2", "1", "--dim", "4", "--batch-size", "8",
                      "--latent-dim", "8", "--n-critic", "1", "--iters-per-call", "2",
-                     "--impls", "xla", "--seconds", "0.05",
+                     "--impls", "xla", "--seconds", "0.05", "--modes", "a", "b", "b'", "c",
+                     "r", "--seeds", "2",
                      "--rounds", "1", "--no-torch", "--matmul-seconds", "0",
                      "--out", str(out)]) == 0
   result = json.loads(out.read_text())
   rows = result["rows"]
   modes = {(r["impl"], r["mode"].split(":")[0]) for r in rows}
-  assert modes == {("xla", m) for m in ("a", "b", "b'", "c")}
+  assert modes == {("xla", m) for m in ("a", "b", "b'", "c", "r")}
+  # mode r (2 seeds at once) counts every seed's iterations, and stays out of "JAX-best"
+  (at_once,) = [r for r in rows if r["mode"].startswith("r:")]
+  rows = [r for r in rows if r is not at_once]
   assert all(r["size"] == "2x2x1 d4 b8" and r["image_shape"] == [2, 2, 1] for r in rows)
   for r in rows:
     assert r["it_per_s"] > 0 and r["it_per_s_median"] > 0 and len(r["it_per_s_rounds"]) == 1
@@ -49,6 +53,8 @@ def test_dcgan_benchmark_jax_rows(tmp_path, capsys):
   med = {r["mode"].split(":")[0]: r["it_per_s_median"] for r in rows}
   assert summary["scan_over_unrolled_xla"] == pytest.approx(med["b"] / med["b'"])
   assert summary["scan_over_per_step_xla"] == pytest.approx(med["b"] / med["a"])
+  assert summary["ratio_median_seeds_over_single"] == pytest.approx(
+      at_once["it_per_s"] / summary["jax_best"]["it_per_s"])
   assert result["machine"]["cpu_count"] >= 1 and result["machine"]["torch"] is None
   printed = capsys.readouterr().out
   assert "best it/s" in printed and "c: 2 iterations per call" in printed
