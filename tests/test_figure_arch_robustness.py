@@ -91,13 +91,13 @@ def test_fig6_at_64_is_the_official_four_stage_pair():
   assert ar.shape_of(sz) == (64, 64, 1) and sz["stages"] == 4
   z = jnp.ones((2, ar.LATENT))
   counts = {}
-  for g in ("dcgan", "nobn"):
+  for g in ("dcgan", "nobn"):   # shapes only (jax.eval_shape): nothing is computed
     gan = ar.build("gan", g, sz)
-    variables = gan.generator.init(jax.random.key(0), z)
+    variables = jax.eval_shape(gan.generator.init, jax.random.key(0), z)
     counts[g] = sum(p.size for p in jax.tree_util.tree_leaves(variables["params"]))
-    x = gan.generator.apply(variables, z, train=False)
+    x = jax.eval_shape(lambda v: gan.generator.apply(v, z, train=False), variables)
     assert x.shape == (2, 64, 64, 1)
-    d_vars = gan.critic.init(jax.random.key(1), x)
+    d_vars = jax.eval_shape(gan.critic.init, jax.random.key(1), x)
     kernels = [v["kernel"].shape for k, v in sorted(d_vars["params"].items())
                if k.startswith("Conv")]
     assert len(kernels) == 4 and kernels[-1][-1] == 8 * sz["dim"]   # 8·dim at 4×4

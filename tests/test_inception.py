@@ -346,9 +346,20 @@ def _evaluate(*args):
                         env={**os.environ, "JAX_PLATFORMS": "cpu"})
 
 
-def test_evaluate_command_help_and_one_line_errors(random_weights, tmp_path):
+def _evaluate_here(capsys, *args):
+  """`experiments.evaluate.main(args)` in this process: (exit code, stdout, stderr)."""
+  from experiments import evaluate
+  capsys.readouterr()
+  with pytest.raises(SystemExit) as e:
+    evaluate.main(list(args))
+  out, err = capsys.readouterr()
+  return e.value.code, out, err
+
+
+def test_evaluate_command_help_and_one_line_errors(random_weights, tmp_path, capsys):
   path, _ = random_weights
-  help_text = _evaluate("--help").stdout
+  code, help_text, _ = _evaluate_here(capsys, "--help")
+  assert code == 0
   for flag in ("--samples", "--reference", "--inception-weights", "--protocol", "--num-samples",
                "--kid-subsets", "--kid-subset-size", "--isc-splits", "--seed", "--batch-size",
                "--dtype", "--cache-dir", "--save-reference-stats", "--progress", "--out"):
@@ -356,15 +367,20 @@ def test_evaluate_command_help_and_one_line_errors(random_weights, tmp_path):
   rng = np.random.default_rng(1)
   samples = str(tmp_path / "samples.npy")
   np.save(samples, rng.uniform(-1, 1, (10, 12, 12, 1)).astype(np.float32))
-  for args, flag in ((["--inception-weights", str(tmp_path / "none.pth")], "--inception-weights"),
-                     (["--inception-weights", path, "--kid-subset-size", "50"],
+  common = ("--samples", samples, "--reference", samples, "--protocol", "quick",
+            "--cache-dir", str(tmp_path / "cache"))
+  # the real command, in its own process: one line on stderr, no traceback, exit 2
+  r = _evaluate(*common, "--inception-weights", str(tmp_path / "none.pth"))
+  assert r.returncode == 2 and r.stderr.startswith("error: --inception-weights: "), r.stderr
+  assert r.stderr.count("\n") == 1, r.stderr
+  # the other refusals through the same main(), in this process (each process start is seconds)
+  for args, flag in ((["--inception-weights", path, "--kid-subset-size", "50"],
                       "--kid-subset-size"),
                      (["--inception-weights", path, "--reference", "no-such-set"], "--reference"),
                      (["--inception-weights", path, "--protocol", "nope"], "--protocol")):
-    r = _evaluate("--samples", samples, "--reference", samples, "--protocol", "quick",
-                  "--cache-dir", str(tmp_path / "cache"), *args)
-    assert r.returncode == 2 and r.stderr.startswith(f"error: {flag}: "), r.stderr
-    assert r.stderr.count("\n") == 1, r.stderr
+    code, _, err = _evaluate_here(capsys, *common, *args)
+    assert code == 2 and err.startswith(f"error: {flag}: "), err
+    assert err.count("\n") == 1, err
 
 
 @pytest.mark.slow
