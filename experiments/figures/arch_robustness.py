@@ -2,6 +2,11 @@
 clipping) and with the standard GAN.
 
   python -m experiments.figures.arch_robustness --out runs/figures [--scale tiny|default|full]
+  python -m experiments.figures.arch_robustness --scale fig6_64 --out docs/results/fig6_64
+
+The fig6_64 config trains Fig 6's pair (and the GAN's DCGAN generator as its control) at the
+paper's 64×64 on Fashion-MNIST upsampled, with the official code's four stride-2 stages, where
+the constant-filter generator has ~10× fewer parameters than the DCGAN one, as in the paper.
 
 The generators (all with the same DCGAN critic: 5×5 stride-2 convolutions, BatchNorm after the
 first, LeakyReLU 0.2, as the official WGAN code's `DCGAN_D`):
@@ -69,6 +74,13 @@ NOTE = ("Reproduced in part at the CPU default: 2000 generator iterations per ru
         "WGAN's 3.47 but not the failure the paper shows. At 28×28 the generator has two "
         "upsampling stages, so constant filters remove only half its parameters (171,681 → "
         "86,001; the paper's 64×64 generator loses 'a bit more than an order of magnitude'). "
+        "At 64×64 (--scale fig6_64, docs/results/fig6_64/: Fashion-MNIST upsampled, four "
+        "stride-2 stages, dim 8, 2000 iterations, 1718 CPU s) constant filters leave 17,953 of "
+        "the DCGAN generator's 171,121 parameters (9.5× fewer) and Fig 6 is reproduced: the GAN "
+        "fails (FD 666 → 528, score 1.38, diversity 0.40, 7 classes; its samples are stripe "
+        "patterns) while WGAN still produces garments (FD 666 → 265, score 2.76, 10 classes, "
+        "diversity 0.90) and the GAN with the DCGAN generator learns at that size (FD 111, "
+        "score 4.64), 4 of 4 checks. "
         "No WGAN run collapsed, and no run copies training images (nearest-train share ≤ "
         "0.006).")
 
