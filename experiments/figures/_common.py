@@ -191,6 +191,13 @@ def images_of(stored) -> np.ndarray:
   return np.asarray(stored, np.float32) / 127.5 - 1
 
 
+def judge_trained(claims, trained) -> Dict[str, bool]:
+  """{claim: check()} for the (claim, the runs it reads, check) of `claims` whose runs are all
+  in `trained`: a claim on runs a config did not train (or on none) is absent, not passed."""
+  return {claim: check() for claim, needs, check in claims
+          if needs and all(n in trained for n in needs)}
+
+
 def median_run(values) -> int:
   """The index of the run whose value is the median of `values` (the lower middle one for an
   even count, the first of equal ones; NaN sorts last): the seed a figure plots under its mean

@@ -203,8 +203,7 @@ def judge_runs(runs: Mapping[str, Mapping], real: Mapping) -> Dict[str, bool]:
        [n for n in runs if n.startswith("wgan/")],
        lambda: all(no_collapse(r) for n, r in runs.items() if n.startswith("wgan/"))),
   ]
-  return {claim: check() for claim, needs, check in claims
-          if needs and all(n in runs for n in needs)}
+  return _common.judge_trained(claims, runs)
 
 
 def build(loss: str, generator: str, sz: Mapping):

@@ -361,7 +361,7 @@ def judge_summaries(s: Mapping[str, Mapping]) -> Dict[str, bool]:
        f"samples improve and the W estimate tracks them (as Fig 3 left)", ["wgan_mlp_g_fast"],
        lambda: improved("wgan_mlp_g_fast") and tracks("wgan_mlp_g_fast")),
   ]
-  return {claim: check() for claim, needs, check in claims if all(n in s for n in needs)}
+  return _common.judge_trained(claims, s)
 
 
 def seed_of(key: str) -> int:
