@@ -2,14 +2,15 @@
 
 A run is configured by a tree of frozen dataclasses (game, model, data, loop). Each leaf field is
 declared once, with `opt(default, help)`; `build_parser` turns every field into a flag
-(`lr_d` -> `--lr-d`, grouped by sub-config, the help text from the field), and `resolve` builds
-the tree from defaults < named config (a preset) < explicit flags. Validation lives in each
+(`lr_d` -> `--lr-d`, grouped by sub-config, the help text from the field), and `resolve` sets
+the explicit flags on a named config (a preset: itself a config tree, a value). Validation lives in each
 dataclass's `__post_init__` and raises `OptionError(field, message)`, which the command line
 prints as one line naming the flag, and Python callers see as a ValueError naming the field.
 
 Why frozen dataclasses and not `ml_collections`: the fields are typed and checked where they
 are declared, the tree is hashable and comparable (resume compares it), and it costs no extra
-dependency; a named config ("default", "official", "paper") is a dict of field overrides.
+dependency; a named config ("default", "official", "paper") is a tree like any other, written in
+Python (`with_leaves(default, width=512, ...)`) and importable.
 """
 
 from __future__ import annotations
@@ -127,8 +128,9 @@ def _scalar_type(annotation):
 def build_parser(cls, *, prog: str, description: str, defaults: Mapping[str, Any],
                  choices: Optional[Mapping[str, Sequence[str]]] = None
                  ) -> argparse.ArgumentParser:
-  """A parser with one flag per leaf field of the dataclass tree `cls`; argparse defaults are
-  None (unset), so `resolve` can layer defaults < preset < explicit flags."""
+  """A parser with one flag per leaf field of the dataclass tree `cls`, its help showing
+  `defaults` (the default preset's leaves); argparse defaults are None (unset), so `resolve`
+  sets only the explicit flags on the preset."""
   p = OneLineParser(prog=prog, description=description,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
   hints = typing.get_type_hints(cls)
@@ -191,12 +193,33 @@ def leaf_names(cls) -> set:
   return out
 
 
-def dataset_presets(presets: Mapping[str, Mapping[str, Any]]) -> List[str]:
+def with_leaves(config, **values):
+  """The config tree `config` with the named leaves set (names as the flags without dashes:
+  `with_leaves(c, iters=100, width=64)`), validated as a whole new tree, so a value that only
+  makes sense beside another may be set with it in one call.
+
+  Raises:
+    OptionError: an unknown leaf name, or a bad value (`.field` names it).
+  """
+  unknown = sorted(set(values) - leaf_names(type(config)))
+  if unknown:
+    raise OptionError(unknown[0], f"not a field of {type(config).__name__} (its fields: "
+                      f"{', '.join(sorted(leaf_names(type(config))))})")
+  return build(type(config), {**flat(config), **values})
+
+
+def preset_changes(presets: Mapping[str, Any], name: str) -> Dict[str, Any]:
+  """The leaves in which the preset `name` differs from the "default" preset."""
+  base, own = flat(presets["default"]), flat(presets[name])
+  return {k: v for k, v in own.items() if k != "preset" and base.get(k) != v}
+
+
+def dataset_presets(presets: Mapping[str, Any]) -> List[str]:
   """The presets that are a data set's own: named after the data set they set."""
-  return [k for k, p in presets.items() if p.get("dataset") == k]
+  return [k for k, p in presets.items() if flat(p).get("dataset") == k]
 
 
-def preset_for(presets: Mapping[str, Mapping[str, Any]], preset: Optional[str],
+def preset_for(presets: Mapping[str, Any], preset: Optional[str],
                fields: Mapping[str, Any]) -> str:
   """The preset a run uses: `preset` when one is named; else the data set's own preset
   (`dataset_presets`) for the data set that `fields` ask for (`--dataset fashion-mnist` runs
@@ -207,18 +230,29 @@ def preset_for(presets: Mapping[str, Mapping[str, Any]], preset: Optional[str],
   return dataset if dataset in dataset_presets(presets) else "default"
 
 
-def resolve(cls, args: argparse.Namespace, *, defaults: Mapping[str, Any],
-            presets: Mapping[str, Mapping[str, Any]], preset: Optional[str] = None):
-  """Defaults < the preset (named, or the data set's own: `preset_for`) < explicit flags,
-  built into the typed tree (one-line error naming the flag on a bad value)."""
+def configure(presets: Mapping[str, Any], preset: Optional[str] = None, **fields):
+  """The preset (named, or the data set's own: `preset_for`) with `fields` set on it: what a
+  job runs. A tree with a `preset` leaf records the preset's name there.
+
+  Raises:
+    OptionError: an unknown preset or field, or a bad value (`.field` names it).
+  """
+  preset = preset_for(presets, preset, fields)
+  if preset not in presets:
+    raise OptionError("preset", f"must be one of {sorted(presets)}, got {preset!r}")
+  base = presets[preset]
+  if "preset" in leaf_names(type(base)):
+    fields = {**fields, "preset": preset}
+  return with_leaves(base, **fields)
+
+
+def resolve(args: argparse.Namespace, *, presets: Mapping[str, Any],
+            preset: Optional[str] = None):
+  """The preset (named, or the data set's own: `preset_for`) with the explicit flags set on
+  it (one-line error naming the flag on a bad value)."""
   explicit = {k: v for k, v in vars(args).items() if v is not None and k != "preset"}
-  preset = preset_for(presets, preset, explicit)
-  values: Dict[str, Any] = dict(defaults)
-  values.update(presets.get(preset, {}))
-  values.update(explicit)
-  values["preset"] = preset
   try:
-    return build(cls, values)
+    return configure(presets, preset, **explicit)
   except ValueError as e:
     fail(flag_message(e))
 

@@ -9,9 +9,10 @@ Each job's config is a frozen dataclass of four sub-configs, validated on constr
   data                  the data set;
   loop  (`LoopConfig`)  iterations, evaluation, checkpoints, devices (experiments/loop.py).
 
-A job's `DEFAULTS` and `PRESETS` (named configs: "default" is the CPU scale; "official" /
-"paper" the published one) are dicts of field values; `experiments.cli` layers them under the
-command line's flags.
+A job's `PRESETS` are its named configs, each a config tree like any other ("default" is the CPU
+scale; "official" / "paper" the published one), written as the default tree with some leaves set
+(`experiments.cli.with_leaves`); the command line sets its explicit flags on one of them, and
+`get_config(job, preset, **fields)` returns the same value in Python.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import math
 import os
 from typing import Optional
 
-from experiments.cli import (OptionError, build, check_choice, check_positive, leaf_names, opt,
-                             preset_for)
+from experiments.cli import (OptionError, check_choice, check_positive, configure, opt,
+                             with_leaves)
 from experiments.loop import LoopConfig
 from wgan_jax import (RMSPROP_FORMS as FORM_SETTINGS, check_critic_norm as check,
                       get_objective as get, make_config)
@@ -250,12 +251,15 @@ class ToyConfig:
     return self.game.gan_config(iters=self.loop.iters, latent_dim=self.model.latent_dim, **gp)
 
 
-TOY_DEFAULTS = dict(objective="wgan-gp", iters=8000, batch_size=256, out="runs/toy",
-                    lr_decay="linear", iters_per_call=50, eval_every=1000, num_samples=2500)
+# The documented `python -m experiments.toy`: WGAN-GP at width 128, batch 256, 8,000 iterations.
+TOY_DEFAULT = ToyConfig(
+    game=GameConfig(objective="wgan-gp", batch_size=256, lr_decay="linear"),
+    loop=LoopConfig(iters=8000, out="runs/toy", iters_per_call=50, eval_every=1000,
+                    num_samples=2500))
 TOY_PRESETS = {
-    "default": {},
+    "default": TOY_DEFAULT,
     # gan_toy.py: DIM 512, λ 0.1, batch 256, 100,000 generator iterations, constant lr.
-    "official": dict(width=512, iters=100_000, lr_decay="none"),
+    "official": with_leaves(TOY_DEFAULT, width=512, iters=100_000, lr_decay="none"),
 }
 
 
@@ -380,27 +384,34 @@ class ImageConfig:
 
 
 FASHION_CPU_ITERS = 2000
-IMAGE_DEFAULTS = dict(objective="wgan-gp", iters=3000, batch_size=64, out="runs/images",
-                      iters_per_call=50, eval_every=500, num_samples=1000)
+# The documented `python -m experiments.images`: WGAN-GP's DCGAN pair at dim 64 on the embedded
+# 8×8 digits, batch 64, 3,000 iterations.
+IMAGE_DEFAULT = ImageConfig(
+    game=GameConfig(objective="wgan-gp", batch_size=64),
+    loop=LoopConfig(iters=3000, out="runs/images", iters_per_call=50, eval_every=500,
+                    num_samples=1000))
 IMAGE_PRESETS = {
-    "default": {},
+    "default": IMAGE_DEFAULT,
     # Fashion-MNIST sized for 2 CPU cores: what `--dataset fashion-mnist` runs when no --preset
     # is named (a data set's own preset; see `preset_for`). The DCGAN at dim 32 (a quarter of
     # dim 64's convolution work), FASHION_CPU_ITERS generator iterations: 12 min 9 s on 2 idle
     # cores, the first classifier training and the evaluations included (docs/experiments.md).
-    "fashion-mnist": dict(dataset="fashion-mnist", dim=32, iters=FASHION_CPU_ITERS,
-                          eval_every=500, num_samples=1000, checkpoint_every=500),
+    "fashion-mnist": with_leaves(IMAGE_DEFAULT, dataset="fashion-mnist", dim=32,
+                                 iters=FASHION_CPU_ITERS, eval_every=500, num_samples=1000,
+                                 checkpoint_every=500),
     # The same game at the official DCGAN width (dim 64) and 20,000 iterations: hours on a
     # CPU, minutes on an accelerator.
-    "fashion-mnist-long": dict(dataset="fashion-mnist", dim=64, iters=20_000, eval_every=1000,
-                               num_samples=2000, iters_per_call=100, checkpoint_every=2000),
+    "fashion-mnist-long": with_leaves(IMAGE_DEFAULT, dataset="fashion-mnist", dim=64,
+                                      iters=20_000, eval_every=1000, num_samples=2000,
+                                      iters_per_call=100, checkpoint_every=2000),
     # WGAN-GP's CIFAR-10 ResNet (gan_cifar_resnet.py): DIM 128, batch 64, 100,000 generator
     # iterations, 5 critic iterations, Adam 2e-4 β (0, 0.9) decayed linearly to 0, λ 10;
     # CIFAR-10 through TFDS (its one difference: the generator's batch is the critic's 64,
     # not 128).
-    "paper": dict(dataset="cifar10", arch="resnet", dim=128, batch_size=64, iters=100_000,
-                  n_critic=5, lr_d=2e-4, lr_g=2e-4, beta1=0.0, beta2=0.9, lr_decay="linear",
-                  iters_per_call=100, eval_every=1000, checkpoint_every=5000),
+    "paper": with_leaves(IMAGE_DEFAULT, dataset="cifar10", arch="resnet", dim=128,
+                         batch_size=64, iters=100_000, n_critic=5, lr_d=2e-4, lr_g=2e-4,
+                         beta1=0.0, beta2=0.9, lr_decay="linear", iters_per_call=100,
+                         eval_every=1000, checkpoint_every=5000),
 }
 
 
@@ -484,29 +495,32 @@ class TextConfig:
                                 **dict(TEXT_OPTIM, n_critic=n_critic))
 
 
-TEXT_DEFAULTS = dict(objective="wgan-gp", iters=1000, batch_size=64, out="runs/text",
-                     iters_per_call=25, eval_every=100, num_samples=640, lr_d=1e-3, lr_g=1e-3)
+# The documented `python -m experiments.text`, CPU-sized (about 10 minutes on 2 cores): width
+# 32, 1000 generator iterations, Adam 1e-3.
+TEXT_DEFAULT = TextConfig(
+    game=GameConfig(objective="wgan-gp", batch_size=64, lr_d=1e-3, lr_g=1e-3),
+    loop=LoopConfig(iters=1000, out="runs/text", iters_per_call=25, eval_every=100,
+                    num_samples=640))
 TEXT_PRESETS = {
-    # CPU-sized (about 10 minutes on 2 cores): width 32, 1000 generator iterations, Adam 1e-3.
-    "default": {},
+    "default": TEXT_DEFAULT,
     # gan_language.py: DIM 512, 200,000 iterations, 10 critic iterations, vocabulary 2048,
     # Adam 1e-4.
-    "paper": dict(width=512, iters=200_000, max_vocab=2048, iters_per_call=100,
-                  eval_every=100, checkpoint_every=5000, lr_d=1e-4, lr_g=1e-4),
+    "paper": with_leaves(TEXT_DEFAULT, width=512, iters=200_000, max_vocab=2048,
+                         iters_per_call=100, eval_every=100, checkpoint_every=5000, lr_d=1e-4,
+                         lr_g=1e-4, preset="paper"),
 }
 
 
 # ------------------------------------------------------------------------------ presets
-JOBS = {"toy": (ToyConfig, TOY_DEFAULTS, TOY_PRESETS),
-        "images": (ImageConfig, IMAGE_DEFAULTS, IMAGE_PRESETS),
-        "text": (TextConfig, TEXT_DEFAULTS, TEXT_PRESETS)}
+JOBS = {"toy": TOY_PRESETS, "images": IMAGE_PRESETS, "text": TEXT_PRESETS}
 
 
 def get_config(job: str, preset: Optional[str] = None, **fields):
   """The typed config that `python -m experiments.JOB [--preset PRESET]` runs, with `fields`
   (leaf names, as the flags without dashes: iters=100, width=64, ...) set on top, exactly as
   the flags would set them. With no preset, a `dataset` that has a preset of its own name runs
-  that preset (as `--dataset fashion-mnist` does), any other "default".
+  that preset (as `--dataset fashion-mnist` does), any other "default". The presets themselves
+  are values: `TOY_PRESETS["official"]` is the config `--preset official` runs.
 
     >>> from experiments.configs import get_config
     >>> get_config("toy").loop.iters, get_config("toy", "official").model.width
@@ -520,12 +534,4 @@ def get_config(job: str, preset: Optional[str] = None, **fields):
   """
   if job not in JOBS:
     raise OptionError("job", f"must be one of {sorted(JOBS)}, got {job!r}")
-  cls, defaults, presets = JOBS[job]
-  preset = preset_for(presets, preset, fields)
-  if preset not in presets:
-    raise OptionError("preset", f"{job} has {sorted(presets)}, got {preset!r}")
-  unknown = sorted(set(fields) - leaf_names(cls))
-  if unknown:
-    raise OptionError(unknown[0], f"not a field of {cls.__name__} (its fields: "
-                      f"{', '.join(sorted(leaf_names(cls)))})")
-  return build(cls, {**defaults, **presets[preset], **fields, "preset": preset})
+  return configure(JOBS[job], preset, **fields)

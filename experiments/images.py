@@ -33,7 +33,7 @@ import numpy as np
 
 from experiments import cli, common, job, plots
 from experiments.builders import image_run, objective_name
-from experiments.configs import (EMBEDDED_IMAGES, IMAGE_DEFAULTS, IMAGE_PRESETS, ImageConfig,
+from experiments.configs import (EMBEDDED_IMAGES, IMAGE_PRESETS, ImageConfig,
                                  _objectives)
 from experiments.evaluators import (DigitMetrics, FashionMetrics, inception_evaluator,
                                     label_accuracy, sample_in_chunks)
@@ -44,7 +44,8 @@ PROG = "python -m experiments.images"
 
 
 def build_parser():
-  return cli.build_parser(ImageConfig, prog=PROG, description=__doc__, defaults=IMAGE_DEFAULTS,
+  return cli.build_parser(ImageConfig, prog=PROG, description=__doc__,
+                          defaults=cli.flat(IMAGE_PRESETS["default"]),
                           choices=dict(objective=_objectives()))
 
 
@@ -148,8 +149,8 @@ def report(config: ImageConfig, summary: Dict) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-  return job.run_job(argv, cls=ImageConfig, prog=PROG, description=__doc__,
-                     defaults=IMAGE_DEFAULTS, presets=IMAGE_PRESETS, run=run, report=report,
+  return job.run_job(argv, prog=PROG, description=__doc__, presets=IMAGE_PRESETS, run=run,
+                     report=report,
                      choices=dict(objective=_objectives()))
 
 

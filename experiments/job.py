@@ -27,8 +27,7 @@ def _leaves_no_trace(out: str) -> bool:
   return True
 
 
-def run_job(argv, *, cls, prog: str, description: str, defaults: Mapping[str, Any],
-            presets: Mapping[str, Mapping[str, Any]], run, report,
+def run_job(argv, *, prog: str, description: str, presets: Mapping[str, Any], run, report,
             choices: Optional[Mapping[str, Sequence[str]]] = None) -> int:
   """The command-line tail shared by the jobs: parse, resolve, check, `run(config)`, report.
 
@@ -36,20 +35,21 @@ def run_job(argv, *, cls, prog: str, description: str, defaults: Mapping[str, An
   summary lines. The exit code is the run's `StopReason.exit_code`; bad input exits 2 with one
   line naming the flag.
   """
-  parser = cli.build_parser(cls, prog=prog, description=description,
-                            defaults={**defaults, **presets.get("default", {})}, choices=choices)
+  parser = cli.build_parser(type(presets["default"]), prog=prog, description=description,
+                            defaults=cli.flat(presets["default"]), choices=choices)
   if len(presets) > 1:
     own = cli.dataset_presets(presets)
     parser.add_argument("--preset", choices=sorted(presets), default=None,
                         help="named configs: " + "; ".join(
-                            f"{k}: " + (", ".join(f"{f}={v}" for f, v in p.items()) or
-                                        "the CPU-sized defaults") for k, p in presets.items())
-                        + ". Explicit flags override the preset. Without --preset, a "
-                        "--dataset that has a preset of its own name runs that preset"
-                        + (f" ({', '.join(own)})" if own else "") + ", else default")
+                            f"{k}: " + (", ".join(f"{f}={v}" for f, v in
+                                                  cli.preset_changes(presets, k).items()) or
+                                        "the CPU-sized defaults") for k in presets)
+                        + ". Explicit flags override the preset." + (
+                            " Without --preset, a --dataset that has a preset of its own "
+                            f"name runs that preset ({', '.join(own)}), else default"
+                            if own else ""))
   args = parser.parse_args(argv)
-  config = cli.resolve(cls, args, defaults=defaults, presets=presets,
-                       preset=getattr(args, "preset", None))
+  config = cli.resolve(args, presets=presets, preset=getattr(args, "preset", None))
   out = config.loop.out
   created = not os.path.exists(out)
   try:

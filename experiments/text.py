@@ -29,7 +29,7 @@ import jax
 
 from experiments import cli, common, job, plots
 from experiments.builders import text_run
-from experiments.configs import TEXT_DEFAULTS, TEXT_OBJECTIVES, TEXT_PRESETS, TextConfig
+from experiments.configs import TEXT_OBJECTIVES, TEXT_PRESETS, TextConfig
 from experiments.evaluators import TextEvaluator
 from experiments.loop import RunResult, StopReason, train_and_evaluate
 from wgan_jax.data.text import PAD
@@ -39,7 +39,8 @@ CHOICES = dict(objective=TEXT_OBJECTIVES)
 
 
 def build_parser():
-  return cli.build_parser(TextConfig, prog=PROG, description=__doc__, defaults=TEXT_DEFAULTS,
+  return cli.build_parser(TextConfig, prog=PROG, description=__doc__,
+                          defaults=cli.flat(TEXT_PRESETS["default"]),
                           choices=CHOICES)
 
 
@@ -104,8 +105,8 @@ def report(config: TextConfig, summary: Dict) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-  return job.run_job(argv, cls=TextConfig, prog=PROG, description=__doc__,
-                     defaults=TEXT_DEFAULTS, presets=TEXT_PRESETS, run=run, report=report,
+  return job.run_job(argv, prog=PROG, description=__doc__, presets=TEXT_PRESETS, run=run,
+                     report=report,
                      choices=CHOICES)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from experiments import cli, common, job, plots
 from experiments.builders import objective_name, toy_run
-from experiments.configs import TOY_DEFAULTS, TOY_PRESETS, ToyConfig, _objectives
+from experiments.configs import TOY_PRESETS, ToyConfig, _objectives
 from experiments.evaluators import toy_metrics
 from experiments.loop import RunResult, StopReason, train_and_evaluate
 from wgan_jax import mixture as mixture_lib
@@ -43,7 +43,8 @@ def choices() -> Dict[str, Tuple[str, ...]]:
 
 
 def build_parser():
-  return cli.build_parser(ToyConfig, prog=PROG, description=__doc__, defaults=TOY_DEFAULTS,
+  return cli.build_parser(ToyConfig, prog=PROG, description=__doc__,
+                          defaults=cli.flat(TOY_PRESETS["default"]),
                           choices=choices())
 
 
@@ -127,8 +128,8 @@ def report(config: ToyConfig, summary: Dict) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-  return job.run_job(argv, cls=ToyConfig, prog=PROG, description=__doc__,
-                     defaults=TOY_DEFAULTS, presets=TOY_PRESETS, run=run, report=report,
+  return job.run_job(argv, prog=PROG, description=__doc__, presets=TOY_PRESETS, run=run,
+                     report=report,
                      choices=choices())
 
 

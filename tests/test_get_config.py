@@ -25,12 +25,12 @@ def test_the_documented_defaults_are_values():
 @pytest.mark.parametrize("job", sorted(JOBS))
 def test_every_preset_equals_what_its_flags_resolve_to(job):
   """get_config(job, p) is the config the job's own parser builds from `--preset p`."""
-  cls, defaults, presets = JOBS[job]
+  presets = JOBS[job]
   module = __import__(f"experiments.{job}", fromlist=["build_parser"])
   for p in presets:
     args = module.build_parser().parse_known_args(["--preset", p] if len(presets) > 1 else [])[0]
-    assert get_config(job, p) == cli.resolve(cls, args, defaults=defaults, presets=presets,
-                                             preset=p), (job, p)
+    assert get_config(job, p) == cli.resolve(args, presets=presets, preset=p), (job, p)
+    assert get_config(job, p) == presets[p], (job, p)   # the preset is the value run
 
 
 def test_the_run_records_the_config_get_config_returns(tmp_path):
@@ -84,7 +84,7 @@ def test_a_data_set_with_a_preset_of_its_own_runs_it():
   """`--dataset fashion-mnist` without --preset runs the Fashion-MNIST preset (sized for 2 CPU
   cores); a named preset or an explicit flag still wins; a data set without one runs default."""
   from experiments import images
-  from experiments.configs import FASHION_CPU_ITERS, IMAGE_DEFAULTS, IMAGE_PRESETS, ImageConfig
+  from experiments.configs import FASHION_CPU_ITERS, IMAGE_PRESETS
   c = get_config("images", dataset="fashion-mnist")
   assert c == get_config("images", "fashion-mnist")
   assert (c.model.dim, c.loop.iters, c.data.dataset) == (32, FASHION_CPU_ITERS, "fashion-mnist")
@@ -96,8 +96,7 @@ def test_a_data_set_with_a_preset_of_its_own_runs_it():
 
   def flags(*argv, preset=None):   # as run_job: no --preset given is None
     args = images.build_parser().parse_args(list(argv))
-    return cli.resolve(ImageConfig, args, defaults=IMAGE_DEFAULTS, presets=IMAGE_PRESETS,
-                       preset=preset)
+    return cli.resolve(args, presets=IMAGE_PRESETS, preset=preset)
   assert flags("--dataset", "fashion-mnist") == c
   assert flags("--dataset", "fashion-mnist", preset="default").model.dim == 64
   assert flags("--dataset", "fashion-mnist", "--iters", "10").loop.iters == 10
@@ -108,9 +107,10 @@ def test_help_names_the_data_set_presets(capsys):
   from experiments import images
   with pytest.raises(SystemExit) as e:
     images.main(["--help"])
-  out = " ".join(capsys.readouterr().out.split())
+  out = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # argparse wraps at "-"
   assert e.value.code == 0
-  assert "fashion-mnist-long:" in out and "runs that preset (fashion-mnist)" in out
+  assert "fashion-mnist-long: dataset=fashion-mnist, iters=20000" in out
+  assert "runs that preset (fashion-mnist)" in out
 
 
 # A non-default value per documented GANConfig field (with what it needs beside it). A new
@@ -159,3 +159,26 @@ def test_a_library_field_error_names_the_job_field():
   with pytest.raises(ConfigError) as e:
     get_config("toy", ema_decay=1.5)
   assert e.value.field == "ema_decay"
+
+
+def test_presets_are_config_values():
+  """A preset is a typed tree, the default with some leaves set: not a dict applied by the
+  command line. `with_leaves` validates the whole new tree and names a bad or unknown field."""
+  from experiments.configs import IMAGE_PRESETS, TEXT_PRESETS, TOY_PRESETS, ToyConfig
+  official = TOY_PRESETS["official"]
+  assert isinstance(official, ToyConfig)
+  assert cli.preset_changes(TOY_PRESETS, "official") == dict(width=512, iters=100_000,
+                                                              lr_decay="none")
+  assert cli.with_leaves(TOY_PRESETS["default"], width=512, iters=100_000,
+                         lr_decay="none") == official
+  # the text presets record their own name (its CPU default lowers wgan-gp's critic count)
+  assert {k: p.preset for k, p in TEXT_PRESETS.items()} == {k: k for k in TEXT_PRESETS}
+  # a data set's own preset is found by its value
+  assert cli.dataset_presets(IMAGE_PRESETS) == ["fashion-mnist"]
+  with pytest.raises(ConfigError) as e:
+    cli.with_leaves(official, widht=3)
+  assert e.value.field == "widht"
+  with pytest.raises(ConfigError) as e:
+    cli.with_leaves(official, width=0)
+  assert e.value.field == "width"
+  assert official.model.width == 512   # values: nothing above changed the preset

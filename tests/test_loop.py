@@ -8,8 +8,7 @@ import pytest
 
 import wgan_jax as wj
 from experiments import cli
-from experiments.configs import (GameConfig, TEXT_DEFAULTS, TEXT_PRESETS, TOY_DEFAULTS,
-                                 TOY_PRESETS, TextConfig, ToyConfig)
+from experiments.configs import GameConfig, TEXT_PRESETS, TOY_PRESETS, TextConfig, ToyConfig
 from experiments.loop import LoopConfig, RunResult, StopReason, train_and_evaluate
 from wgan_jax.data import make_toy_dataset
 from wgan_jax.models import MLPCritic, MLPGenerator
@@ -130,26 +129,28 @@ def test_job_config_errors_name_the_field():
   assert e.value.field == "gp_weight"
 
 
-def test_defaults_then_preset_then_flags():
-  parser = cli.build_parser(ToyConfig, prog="p", description="", defaults=TOY_DEFAULTS)
-  c = cli.resolve(ToyConfig, parser.parse_args([]), defaults=TOY_DEFAULTS, presets=TOY_PRESETS)
+def test_preset_then_flags():
+  parser = cli.build_parser(ToyConfig, prog="p", description="",
+                            defaults=cli.flat(TOY_PRESETS["default"]))
+  c = cli.resolve(parser.parse_args([]), presets=TOY_PRESETS)
   assert (c.model.width, c.loop.iters, c.game.lr_decay) == (128, 8000, "linear")
   assert c.gan_config().gp_weight == 0.1 and c.gan_config().lr_decay_steps == 8000
-  c = cli.resolve(ToyConfig, parser.parse_args(["--iters", "50"]), defaults=TOY_DEFAULTS,
-                  presets=TOY_PRESETS, preset="official")
+  c = cli.resolve(parser.parse_args(["--iters", "50"]), presets=TOY_PRESETS, preset="official")
   assert (c.model.width, c.loop.iters, c.game.lr_decay) == (512, 50, "none")
+  assert c == cli.with_leaves(TOY_PRESETS["official"], iters=50)
   # text: the preset changes the critic count the objective's default gives
-  parser = cli.build_parser(TextConfig, prog="p", description="", defaults=TEXT_DEFAULTS)
+  parser = cli.build_parser(TextConfig, prog="p", description="",
+                            defaults=cli.flat(TEXT_PRESETS["default"]))
   args = parser.parse_args([])
-  cpu = cli.resolve(TextConfig, args, defaults=TEXT_DEFAULTS, presets=TEXT_PRESETS)
-  paper = cli.resolve(TextConfig, args, defaults=TEXT_DEFAULTS, presets=TEXT_PRESETS,
-                      preset="paper")
+  cpu = cli.resolve(args, presets=TEXT_PRESETS)
+  paper = cli.resolve(args, presets=TEXT_PRESETS, preset="paper")
   assert cpu.gan_config().n_critic == 5 and paper.gan_config().n_critic == 10
   assert paper.gan_config().lr_d == 1e-4 and cpu.gan_config().lr_d == 1e-3
 
 
 def test_every_leaf_field_is_a_flag_with_help():
-  parser = cli.build_parser(ToyConfig, prog="p", description="", defaults=TOY_DEFAULTS)
+  parser = cli.build_parser(ToyConfig, prog="p", description="",
+                            defaults=cli.flat(TOY_PRESETS["default"]))
   dests = {a.dest for a in parser._actions}
   leaves = {f for f in cli.flat(ToyConfig())}
   hidden = {"seeds", "eval_at_start", "exclude_compile_time", "stop_on_nonfinite"}

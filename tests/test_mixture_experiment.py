@@ -66,9 +66,9 @@ def test_bad_mixture_flags_are_one_line_errors(argv, needle, capsys, tmp_path):
 def _toy_gan(argv):
   from experiments import cli
   from experiments.builders import toy_run
-  from experiments.configs import TOY_DEFAULTS, ToyConfig
+  from experiments.configs import TOY_PRESETS
   args = toy.build_parser().parse_args(argv)
-  return toy_run(cli.resolve(ToyConfig, args, defaults=TOY_DEFAULTS, presets={}))[1]
+  return toy_run(cli.resolve(args, presets=TOY_PRESETS))[1]
 
 
 def test_plain_run_builds_the_plain_gan():

@@ -97,13 +97,13 @@ def check_tiny_run_numbers(out, samples, m, rows):
   objective's identities, and the metrics.jsonl rows are the history."""
   from experiments import cli
   from experiments.builders import text_run
-  from experiments.configs import TEXT_DEFAULTS, TextConfig
+  from experiments.configs import TEXT_PRESETS
   from experiments.evaluators import TextEvaluator
   final = m["final"]
   assert m["evaluations"][-1] == dict(final, iteration=12,
                                       seconds=m["evaluations"][-1]["seconds"])
   args = text.build_parser().parse_args(TINY + ["--decode", "sample", "--out", str(out)])
-  data, gan = text_run(cli.resolve(TextConfig, args, defaults=TEXT_DEFAULTS, presets={}))
+  data, gan = text_run(cli.resolve(args, presets=TEXT_PRESETS))
   assert len(samples) == len(data.heldout)
   from wgan_jax.data.text import PAD
   padded = [s.ljust(data.seq_len, PAD) for s in samples]  # samples.txt strips the padding
