@@ -1,6 +1,7 @@
 """random_archs (WGAN-GP §5.1 Table 2, App. C) and its design space."""
 
 import json
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -9,12 +10,17 @@ import pytest
 
 from experiments.figures import random_archs as ra
 from experiments.figures import runner
-from wgan_jax.models.design_space import NONLINEARITIES, DesignSpaceCritic, DesignSpaceGenerator
+from wgan_jax.models.design_space import (NONLINEARITIES, DesignSpaceCritic,
+                                          DesignSpaceGenerator)
+
+
+def _count(variables) -> int:
+  return sum(p.size for p in jax.tree_util.tree_leaves(variables["params"]))
 
 
 def _params(module, x):
-  v = module.init(jax.random.key(0), x)
-  return v, sum(p.size for p in jax.tree_util.tree_leaves(v["params"]))
+  v = jax.jit(module.init)(jax.random.key(0), x)   # op by op: several times slower
+  return v, _count(v)
 
 
 @pytest.mark.parametrize("depth", [3, 5])
@@ -24,11 +30,12 @@ def test_design_space_shapes_and_depth(depth):
   g = DesignSpaceGenerator(depth=depth, filters=4, norm="none", nonlinearity="tanh")
   d = DesignSpaceCritic(depth=depth, filters=4, nonlinearity="softplus")
   (gv, gn), (dv, dn) = _params(g, z), _params(d, x)
-  out = g.apply(gv, z, train=False)
+  out = jax.jit(partial(g.apply, train=False))(gv, z)
   assert out.shape == (2, 28, 28, 1) and float(jnp.max(jnp.abs(out))) <= 1
-  assert d.apply(dv, x).shape == (2,)
-  _, g3 = _params(DesignSpaceGenerator(depth=3, filters=4, norm="none"), z)
-  _, d3 = _params(DesignSpaceCritic(depth=3, filters=4), x)
+  assert jax.eval_shape(d.apply, dv, x).shape == (2,)
+  g3 = _count(jax.eval_shape(DesignSpaceGenerator(depth=3, filters=4, norm="none").init,
+                             jax.random.key(0), z))
+  d3 = _count(jax.eval_shape(DesignSpaceCritic(depth=3, filters=4).init, jax.random.key(0), x))
   assert gn - g3 == dn - d3 == (depth - 3) * (9 * 16 + 4)
 
 

@@ -144,6 +144,7 @@ def _toy_game(n_critic: int, **config):
   return _common.Game("toy", gan, None, 10)
 
 
+@pytest.mark.slow   # three compiled toy steps, ~15 s on 2 cores
 def test_step_cost_counts_every_critic_step():
   """XLA counts the critic loop's body once: with n_critic = 5 the cost adds the 3 critic steps
   its count leaves out, so it equals one generator step and five critic steps."""
