@@ -35,6 +35,17 @@ from wgan_jax.errors import ConfigError
 SCALES = ("tiny", "default", "full")   # every figure has these; more (e.g. "long") may be added
 
 
+def layout(fig) -> None:
+  """`tight_layout`, leaving a figure's suptitle a band of its own above the panels (alone,
+  `tight_layout` lets it overlap tall panel titles)."""
+  title = fig.get_suptitle()
+  if not title:
+    fig.tight_layout()
+    return
+  band = min(0.15, (0.2 * (title.count("\n") + 1) + 0.05) / fig.get_figheight())  # inches
+  fig.tight_layout(rect=(0, 0, 1, 1 - band))
+
+
 @dataclasses.dataclass(frozen=True)
 class Figure:
   """A paper figure or table as a value.
@@ -169,7 +180,7 @@ def _write(figure: Figure, out: str, numbers: Dict, meta: Dict, *,
           f"({e}); run the figure again to re-plot it", file=sys.stderr)
     meta = dict(meta, replotted=False)
   else:
-    fig.tight_layout()
+    layout(fig)
     os.makedirs(out, exist_ok=True)
     fig.savefig(png + ".tmp.png", dpi=110)
     os.replace(png + ".tmp.png", png)
