@@ -534,4 +534,6 @@ def get_config(job: str, preset: Optional[str] = None, **fields):
   """
   if job not in JOBS:
     raise OptionError("job", f"must be one of {sorted(JOBS)}, got {job!r}")
+  if preset is not None and preset not in JOBS[job]:
+    raise OptionError("preset", f"{job} has {sorted(JOBS[job])}, got {preset!r}")
   return configure(JOBS[job], preset, **fields)

@@ -211,9 +211,9 @@ def run(args) -> Dict:
   try:
     samples = load_images(args.samples, "samples", settings["num_samples"], args.seed)
   except (OSError, ValueError, CheckpointError) as e:
-    if isinstance(e, ConfigError):
+    if isinstance(e, ConfigError) and e.field == "samples":
       raise
-    raise ConfigError("samples", str(e)) from None
+    raise ConfigError("samples", str(e)) from None   # a loader's own argument named inside
   samples = _check_images(samples, "samples")[:settings["num_samples"]]
   try:
     ref_images, ref_stats = load_reference(args.reference)

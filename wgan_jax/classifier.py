@@ -33,6 +33,7 @@ import optax
 from wgan_jax.data.idx import load_fashion_mnist
 from wgan_jax.data.images import load_digits
 from wgan_jax.models.conv import Conv
+from wgan_jax.errors import ConfigError
 
 
 class ConvClassifier(nn.Module):
@@ -106,10 +107,10 @@ def train_classifier(recipe: ClassifierRecipe, images: np.ndarray, labels: np.nd
   labels [N] with the recipe's optimiser and augmentation; every draw comes from `key`
   (initialisation from `key` itself, step i's batch from fold_in(key, i))."""
   if images.ndim != 4 or tuple(images.shape[1:]) != tuple(recipe.image_shape):
-    raise ValueError(f"images: expected [N, {', '.join(map(str, recipe.image_shape))}] for the "
+    raise ConfigError("images", f"expected [N, {', '.join(map(str, recipe.image_shape))}] for the "
                      f"{recipe.name} classifier, got {list(images.shape)}")
   if labels.shape != (images.shape[0],):
-    raise ValueError(f"labels: expected [{images.shape[0]}] (one per image), got "
+    raise ConfigError("labels", f"expected [{images.shape[0]}] (one per image), got "
                      f"{list(labels.shape)}")
   params = _init(recipe, key)
   return _fit(recipe, params, jnp.asarray(images), jnp.asarray(labels), key)

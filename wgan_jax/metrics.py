@@ -10,6 +10,8 @@ from typing import Dict
 
 import numpy as np
 
+from wgan_jax.errors import ConfigError
+
 
 def mode_coverage(samples: np.ndarray, centres: np.ndarray, std: float,
                   *, threshold: float = 3.0) -> Dict[str, float]:
@@ -45,7 +47,7 @@ def mode_coverage(samples: np.ndarray, centres: np.ndarray, std: float,
                      f"samples and {len(centres)} centres")
   if isinstance(std, bool) or not (isinstance(std, (int, float, np.floating, np.integer))
                                    and math.isfinite(std) and std > 0):
-    raise ValueError(f"std: must be a finite number > 0 (the modes' σ), got {std!r}")
+    raise ConfigError("std", f"must be a finite number > 0 (the modes' σ), got {std!r}")
   d = scipy.spatial.distance.cdist(samples, centres) / std
   nearest = d.argmin(axis=1)
   hq = d[np.arange(len(samples)), nearest] <= threshold

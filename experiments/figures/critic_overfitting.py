@@ -39,6 +39,7 @@ import wgan_jax as wj
 from wgan_jax.data.idx import load_fashion_mnist
 from wgan_jax.data.images import array_sampler
 from wgan_jax.train import CriticDraws
+from wgan_jax.errors import ConfigError
 
 NAME = "critic_overfitting"
 PAPER = ("WGAN-GP (arXiv:1704.00028) §5.6, Fig. 5b: 'we train large unregularized WGANs on a "
@@ -124,7 +125,7 @@ N_EFF_MIN = 10
 def subset_indices(key, population: int, n: int) -> np.ndarray:
   """n distinct indices of [0, population), drawn uniformly by `key`, in increasing order."""
   if not 0 < n <= population:
-    raise ValueError(f"n: must lie in [1, {population}], got {n}")
+    raise ConfigError("n", f"must lie in [1, {population}], got {n}")
   return np.sort(np.asarray(jax.random.permutation(key, population))[:n])
 
 
@@ -162,7 +163,7 @@ def batched(images, batch: int) -> np.ndarray:
   images = np.asarray(images)
   nb = len(images) // batch
   if nb == 0:
-    raise ValueError(f"images: fewer ({len(images)}) than one batch of {batch}")
+    raise ConfigError("images", f"fewer ({len(images)}) than one batch of {batch}")
   return images[:nb * batch].reshape((nb, batch) + images.shape[1:])
 
 

@@ -22,6 +22,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from wgan_jax.errors import ConfigError
+
 # Debian's `dataset-fashion-mnist` package (`dpkg -L dataset-fashion-mnist`).
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 INSTALL_HINT = "apt-get update && apt-get install dataset-fashion-mnist"
@@ -38,7 +40,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 def _read_bytes(path: str) -> bytes:
   """The file's bytes, gunzipped when it starts with the gzip magic (whatever its name)."""
   if not os.path.isfile(path):
-    raise ValueError(f"path: {path} is not a file")
+    raise ConfigError("path", f"{path} is not a file")
   with open(path, "rb") as f:
     raw = f.read()
   if raw[:2] != _GZIP_MAGIC:
@@ -46,7 +48,7 @@ def _read_bytes(path: str) -> bytes:
   try:
     return gzip.decompress(raw)
   except (OSError, EOFError, zlib.error) as e:
-    raise ValueError(f"path: {path}: corrupt or truncated gzip data ({e})") from None
+    raise ConfigError("path", f"{path}: corrupt or truncated gzip data ({e})") from None
 
 
 def load_idx(path: str) -> np.ndarray:
@@ -66,19 +68,19 @@ def load_idx(path: str) -> np.ndarray:
   """
   data = _read_bytes(path)
   if len(data) < 4:
-    raise ValueError(f"path: {path}: {len(data)} bytes, too short for an IDX magic number")
+    raise ConfigError("path", f"{path}: {len(data)} bytes, too short for an IDX magic number")
   zero, code, rank = data[:2], data[2], data[3]
   if zero != b"\x00\x00":
-    raise ValueError(f"path: {path}: not an IDX file (magic number {data[:4].hex()} does not "
+    raise ConfigError("path", f"{path}: not an IDX file (magic number {data[:4].hex()} does not "
                      "start with 0000)")
   if code not in IDX_DTYPES:
-    raise ValueError(f"path: {path}: unknown IDX type byte 0x{code:02x} (known: "
+    raise ConfigError("path", f"{path}: unknown IDX type byte 0x{code:02x} (known: "
                      f"{', '.join(f'0x{c:02x}' for c in IDX_DTYPES)})")
   if rank == 0:
-    raise ValueError(f"path: {path}: IDX rank 0 (the magic number gives no dimensions)")
+    raise ConfigError("path", f"{path}: IDX rank 0 (the magic number gives no dimensions)")
   header = 4 + 4 * rank
   if len(data) < header:
-    raise ValueError(f"path: {path}: truncated header ({len(data)} bytes, rank {rank} needs "
+    raise ConfigError("path", f"{path}: truncated header ({len(data)} bytes, rank {rank} needs "
                      f"{header})")
   shape = tuple(int(s) for s in np.frombuffer(data, ">u4", count=rank, offset=4))
   dtype = np.dtype(IDX_DTYPES[code])
@@ -86,7 +88,7 @@ def load_idx(path: str) -> np.ndarray:
   got = len(data) - header
   if got != expected:
     what = "truncated" if got < expected else "extra bytes after the data"
-    raise ValueError(f"path: {path}: {what}: {got} data bytes, the header's shape "
+    raise ConfigError("path", f"{path}: {what}: {got} data bytes, the header's shape "
                      f"{list(shape)} of {dtype.name} needs {expected}")
   return np.frombuffer(data, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
@@ -123,7 +125,7 @@ def load_fashion_mnist(directory: Optional[str] = None,
       image and label counts that differ.
   """
   if split not in SPLITS:
-    raise ValueError(f"split: must be one of {list(SPLITS)}, got {split!r}")
+    raise ConfigError("split", f"must be one of {list(SPLITS)}, got {split!r}")
   folder = FASHION_MNIST_DIR if directory is None else directory
   prefix = SPLITS[split]
   names = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
@@ -132,21 +134,21 @@ def load_fashion_mnist(directory: Optional[str] = None,
     missing = names[paths.index(None)]
     where = ("Fashion-MNIST is not installed" if directory is None else
              f"no MNIST-format IDX files in {folder}")
-    raise ValueError(
-        f"directory: {where} ({missing}[.gz] not found in {folder}); install Debian's package "
+    raise ConfigError(
+        "directory", f"{where} ({missing}[.gz] not found in {folder}); install Debian's package "
         f"with `{INSTALL_HINT}` (files in {FASHION_MNIST_DIR}), or pass directory= a folder "
         "holding train-/t10k-images-idx3-ubyte[.gz] and train-/t10k-labels-idx1-ubyte[.gz]")
   images, labels = load_idx(paths[0]), load_idx(paths[1])
   if images.ndim != 3 or images.dtype != np.uint8:
-    raise ValueError(f"path: {paths[0]}: expected uint8 images [N, H, W], got {images.dtype} "
+    raise ConfigError("path", f"{paths[0]}: expected uint8 images [N, H, W], got {images.dtype} "
                      f"{list(images.shape)}")
   if labels.ndim != 1:
-    raise ValueError(f"path: {paths[1]}: expected labels [N], got shape {list(labels.shape)}")
+    raise ConfigError("path", f"{paths[1]}: expected labels [N], got shape {list(labels.shape)}")
   if len(images) == 0:
-    raise ValueError(f"path: {paths[0]}: holds no images (an IDX file of shape "
+    raise ConfigError("path", f"{paths[0]}: holds no images (an IDX file of shape "
                      f"{list(images.shape)})")
   if len(images) != len(labels):
-    raise ValueError(f"path: {paths[1]}: {len(labels)} labels for the {len(images)} images of "
+    raise ConfigError("path", f"{paths[1]}: {len(labels)} labels for the {len(images)} images of "
                      f"{paths[0]}")
   x = images.astype(np.float32)[..., None]
   x /= np.float32(127.5)

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from wgan_jax.errors import ConfigError
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
@@ -53,7 +55,7 @@ def _image_values(im, name: str, image_size: int | None) -> np.ndarray:
   if mode in SIXTEEN_BIT_MODES:
     a = np.asarray(im).astype(np.int64)
     if mode == "I" and a.size and (a.min() < 0 or a.max() > 65535):
-      raise ValueError(f"path: {name} has image mode I with values {a.min()}..{a.max()}, "
+      raise ConfigError("path", f"{name} has image mode I with values {a.min()}..{a.max()}, "
                        "outside 16-bit 0..65535; save it as 8- or 16-bit grey")
     v = a.astype(np.float32) * np.float32(255.0 / 65535.0)
     if has_alpha and isinstance(im.info["transparency"], int):
@@ -73,8 +75,8 @@ def _image_values(im, name: str, image_size: int | None) -> np.ndarray:
     elif mode not in ("LA", "RGBA"):
       why = {"F": "32-bit float, whose value range is unknown",
              "LAB": "CIE L*a*b*", "HSV": "hue-saturation-value"}.get(mode, "not supported")
-      raise ValueError(
-          f"path: {name} has image mode {mode} ({why}); supported modes are "
+      raise ConfigError(
+          "path", f"{name} has image mode {mode} ({why}); supported modes are "
           f"{', '.join(GREY_MODES + PALETTE_MODES + COLOUR_MODES)}: convert it to one of them")
     a = np.asarray(im)
     a = a[..., None] if a.ndim == 2 else a
@@ -125,12 +127,12 @@ def load_image_folder(path: str, image_size: int | None = None) -> np.ndarray:
   from PIL import Image
   if image_size is not None and (isinstance(image_size, bool) or
                                  not isinstance(image_size, int) or image_size < 1):
-    raise ValueError(f"image_size: must be a positive integer, got {image_size!r}")
+    raise ConfigError("image_size", f"must be a positive integer, got {image_size!r}")
   if not os.path.isdir(path):
-    raise ValueError(f"path: {path} is not a folder")
+    raise ConfigError("path", f"{path} is not a folder")
   files = sorted(f for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTENSIONS))
   if not files:
-    raise ValueError(f"path: no image files ({', '.join(IMAGE_EXTENSIONS)}) in {path}")
+    raise ConfigError("path", f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in {path}")
   arrays = []
   for f in files:
     name = os.path.join(path, f)
@@ -139,12 +141,12 @@ def load_image_folder(path: str, image_size: int | None = None) -> np.ndarray:
         im.load()
         arrays.append(_image_values(im, name, image_size))
     except (OSError, Image.DecompressionBombError) as e:
-      raise ValueError(f"path: cannot read {f}: {e}") from None
+      raise ConfigError("path", f"cannot read {f}: {e}") from None
   sizes = sorted({a.shape[:2] for a in arrays})
   if len(sizes) > 1:
     first = {s: next(f for f, a in zip(files, arrays) if a.shape[:2] == s) for s in sizes[:2]}
     desc = ", ".join(f"{f} is {s[1]}×{s[0]}" for s, f in first.items())
-    raise ValueError(f"path: images of mixed sizes in {path}: {desc}; pass image_size to "
+    raise ConfigError("path", f"images of mixed sizes in {path}: {desc}; pass image_size to "
                      "resize them")
   channels = max(a.shape[-1] for a in arrays)
   out = np.empty((len(arrays),) + sizes[0] + (channels,), np.float32)

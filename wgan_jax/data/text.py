@@ -31,6 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from wgan_jax.errors import ConfigError
+
 PAD = "`"
 UNK = "\ufffd"   # how 'unk' is shown when decoding
 UNK_ID = 0
@@ -104,7 +106,7 @@ def load_text_file(path: str, seq_len: int = 32) -> List[str]:
       positive integer. A leading UTF-8 byte-order mark is not part of the text.
   """
   if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
-    raise ValueError(f"seq_len: must be a positive integer, got {seq_len!r}")
+    raise ConfigError("seq_len", f"must be a positive integer, got {seq_len!r}")
   if not os.path.isfile(path):
     raise ValueError(f"{path} is not a file")
   try:

@@ -25,6 +25,8 @@ from typing import Iterator, Optional
 
 import numpy as np
 
+from wgan_jax.errors import ConfigError
+
 
 def _tfds():
   try:
@@ -49,7 +51,7 @@ def open_source(name: str, *, split: str = "train", data_dir: Optional[str] = No
     builder = tfds.builder(name, data_dir=data_dir)
   except Exception as e:  # DatasetNotFoundError (and friends): not a known name
     if type(e).__name__ == "DatasetNotFoundError" or isinstance(e, (KeyError, ValueError)):
-      raise ValueError(f"name: tensorflow-datasets does not know a data set named {name!r} "
+      raise ConfigError("name", f"tensorflow-datasets does not know a data set named {name!r} "
                        "(see `tfds.list_builders()`)") from None
     raise
   try:
@@ -62,11 +64,11 @@ def open_source(name: str, *, split: str = "train", data_dir: Optional[str] = No
       pass
     if prepared:
       splits = list(getattr(builder.info, "splits", {}) or {})
-      raise ValueError(f"split: cannot open split {split!r} of {name} ({splits or 'no'} "
+      raise ConfigError("split", f"cannot open split {split!r} of {name} ({splits or 'no'} "
                        f"splits): {first}") from None
     if not download:
-      raise ValueError(
-          f"name: {name} is not prepared in {data_dir or '~/tensorflow_datasets'}; "
+      raise ConfigError(
+          "name", f"{name} is not prepared in {data_dir or '~/tensorflow_datasets'}; "
           "pass download=True to fetch and prepare it (needs the internet), or the data_dir "
           "where it is prepared") from None
   try:
@@ -74,7 +76,7 @@ def open_source(name: str, *, split: str = "train", data_dir: Optional[str] = No
         download_config=tfds.download.DownloadConfig(file_format="array_record"))
     return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
   except Exception as e:
-    raise ValueError(f"download: could not fetch and prepare {name}: "
+    raise ConfigError("download", f"could not fetch and prepare {name}: "
                      f"{type(e).__name__}: {e}") from None
 
 
@@ -115,13 +117,13 @@ def iter_batches(source, indices: np.ndarray, batch_size: int, *, image_key: str
   def read(chunk):
     records = [source[int(i)] for i in chunk]
     if image_key not in records[0]:
-      raise ValueError(f"image_key: the records have no {image_key!r} feature (they have "
+      raise ConfigError("image_key", f"the records have no {image_key!r} feature (they have "
                        f"{sorted(records[0])}); name the image feature, or read an image "
                        "data set")
     imgs = [np.asarray(r[image_key]) for r in records]
     shapes = {im.shape for im in imgs}
     if len(shapes) > 1 and not image_size:
-      raise ValueError(f"image_size: images of mixed sizes {sorted(shapes)[:3]}; pass "
+      raise ConfigError("image_size", f"images of mixed sizes {sorted(shapes)[:3]}; pass "
                        "image_size to resize them")
     if image_size:
       return np.concatenate([to_unit_range(im[None], image_size) for im in imgs])
@@ -149,11 +151,11 @@ def load_tfds_images(name: str, *, split: str = "train", data_dir: Optional[str]
   with background threads. Raises ValueError naming the argument to fix (see `open_source`).
   """
   if max_examples < 1:
-    raise ValueError(f"max_examples: must be positive, got {max_examples}")
+    raise ConfigError("max_examples", f"must be positive, got {max_examples}")
   source = open_source(name, split=split, data_dir=data_dir, download=download)
   n = len(source)
   if n == 0:
-    raise ValueError(f"split: split {split!r} of {name} is empty")
+    raise ConfigError("split", f"split {split!r} of {name} is empty")
   order = epoch_order(n, seed, process_index=process_index, process_count=process_count)
   order = order[:max_examples]
   return np.concatenate(list(iter_batches(source, order, 1024, image_key=image_key,

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from wgan_jax.models.conv import Conv, ConvTranspose
 from wgan_jax.models.dcgan import _conv_init, _norm
+from wgan_jax.errors import ConfigError
 
 NONLINEARITIES = {
     "relu": nn.relu,
@@ -35,10 +36,10 @@ NONLINEARITIES = {
 
 def _check(depth: int, nonlinearity: str):
   if nonlinearity not in NONLINEARITIES:
-    raise ValueError(f"nonlinearity: must be one of {list(NONLINEARITIES)}, got "
+    raise ConfigError("nonlinearity", f"must be one of {list(NONLINEARITIES)}, got "
                      f"{nonlinearity!r}")
   if isinstance(depth, bool) or not isinstance(depth, int) or depth < 3:
-    raise ValueError(f"depth: must be an integer ≥ 3 (the layers with weights), got {depth!r}")
+    raise ConfigError("depth", f"must be an integer ≥ 3 (the layers with weights), got {depth!r}")
 
 
 class DesignSpaceGenerator(nn.Module):

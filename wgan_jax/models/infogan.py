@@ -27,6 +27,7 @@ import jax.numpy as jnp
 
 from wgan_jax.models.conv import Conv, ConvTranspose
 from wgan_jax.models.dcgan import _norm
+from wgan_jax.errors import ConfigError
 
 NORMS = ("none", "batch", "layer")
 
@@ -34,7 +35,7 @@ NORMS = ("none", "batch", "layer")
 def _check(module) -> None:
   name = type(module).__name__
   if module.norm not in NORMS:
-    raise ValueError(f"norm: must be one of {list(NORMS)}, got {module.norm!r}")
+    raise ConfigError("norm", f"must be one of {list(NORMS)}, got {module.norm!r}")
   for field in ("dim", "hidden"):
     v = getattr(module, field)
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -62,7 +63,7 @@ class InfoGANGenerator(nn.Module):
   def __post_init__(self):
     _check(self)
     if tuple(self.image_shape[:2]) != (28, 28):
-      raise ValueError("image_shape: InfoGANGenerator makes 28×28 images, got "
+      raise ConfigError("image_shape", "InfoGANGenerator makes 28×28 images, got "
                        f"{tuple(self.image_shape)}")
     super().__post_init__()
 
@@ -99,7 +100,7 @@ class InfoGANCritic(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = True):
     if x.ndim != 4 or tuple(x.shape[1:3]) != (28, 28):
-      raise ValueError(f"x: InfoGANCritic takes images [B, 28, 28, C], got shape "
+      raise ConfigError("x", f"InfoGANCritic takes images [B, 28, 28, C], got shape "
                        f"{tuple(x.shape)}")
     norm = lambda h: _norm(self.norm, train, self.axis_name)(h)
     x = nn.leaky_relu(Conv(self.dim, (4, 4), (2, 2), impl=self.conv_impl)(x), 0.2)

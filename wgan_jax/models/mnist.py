@@ -40,6 +40,7 @@ import jax.numpy as jnp
 
 from wgan_jax.models.conv import Conv, ConvTranspose
 from wgan_jax.models.dcgan import _norm
+from wgan_jax.errors import ConfigError
 
 IMAGE_SHAPE = (28, 28, 1)
 NORMS = ("none", "batch", "layer")
@@ -66,12 +67,12 @@ def official_conv_init(stride: int = 2, *, transposed: bool = False):
 def _check(module, *, norms=NORMS) -> None:
   name = type(module).__name__
   if tuple(module.image_shape) != IMAGE_SHAPE:
-    raise ValueError(f"image_shape: {name} is the official WGAN-GP MNIST model, for 28×28×1 "
+    raise ConfigError("image_shape", f"{name} is the official WGAN-GP MNIST model, for 28×28×1 "
                      f"images only (image_shape (28, 28, 1)), got {tuple(module.image_shape)}")
   if module.norm not in norms:
-    raise ValueError(f"norm: must be one of {list(norms)}, got {module.norm!r}")
+    raise ConfigError("norm", f"must be one of {list(norms)}, got {module.norm!r}")
   if isinstance(module.dim, bool) or not isinstance(module.dim, int) or module.dim < 1:
-    raise ValueError(f"dim: must be a positive integer, got {module.dim!r}")
+    raise ConfigError("dim", f"must be a positive integer, got {module.dim!r}")
 
 
 class MNISTGenerator(nn.Module):
@@ -131,7 +132,7 @@ class MNISTCritic(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = True):
     if x.ndim != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
-      raise ValueError(f"x: MNISTCritic takes images [B, 28, 28, 1] (image_shape (28, 28, 1)), "
+      raise ConfigError("x", f"MNISTCritic takes images [B, 28, 28, 1] (image_shape (28, 28, 1)), "
                        f"got shape {tuple(x.shape)}")
     for i in range(3):
       x = Conv(self.dim * 2 ** i, (5, 5), (2, 2), impl=self.conv_impl,

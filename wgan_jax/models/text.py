@@ -19,6 +19,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from wgan_jax.errors import ConfigError
+
 RESIDUAL_SCALE = 0.3
 
 
@@ -130,7 +132,7 @@ def decode_tokens(probs: jax.Array, method: str = "argmax", key: jax.Array | Non
     return jnp.argmax(probs, axis=-1).astype(jnp.int32)
   if method == "sample":
     if key is None:
-      raise ValueError("key: decoding by sampling needs a PRNG key")
+      raise ConfigError("key", "decoding by sampling needs a PRNG key")
     logp = jnp.log(jnp.clip(probs, 1e-30, 1.0))
     return jax.random.categorical(key, logp, axis=-1).astype(jnp.int32)
-  raise ValueError(f"method: unknown decoding {method!r}; choose one of {list(DECODINGS)}")
+  raise ConfigError("method", f"unknown decoding {method!r}; choose one of {list(DECODINGS)}")
