@@ -146,6 +146,16 @@ def build_parser(cls, *, prog: str, description: str, defaults: Mapping[str, Any
   return p
 
 
+def preset_parser(presets: Mapping[str, Any], *, prog: str, description: str,
+                  choices: Optional[Mapping[str, Sequence[str]]] = None
+                  ) -> argparse.ArgumentParser:
+  """`build_parser` for a job's presets: one flag per leaf of the default preset's tree, its
+  help showing the default preset's values."""
+  default = presets["default"]
+  return build_parser(type(default), prog=prog, description=description,
+                      defaults=flat(default), choices=choices)
+
+
 def _add_flag(group, f: dataclasses.Field, annotation, defaults: Mapping[str, Any],
               choices: Mapping[str, Sequence[str]]) -> None:
   meta = f.metadata

@@ -44,9 +44,7 @@ PROG = "python -m experiments.images"
 
 
 def build_parser():
-  return cli.build_parser(ImageConfig, prog=PROG, description=__doc__,
-                          defaults=cli.flat(IMAGE_PRESETS["default"]),
-                          choices=dict(objective=_objectives()))
+  return cli.preset_parser(IMAGE_PRESETS, prog=PROG, description=__doc__, choices=dict(objective=_objectives()))
 
 
 def fingerprint(config: ImageConfig, data, gan) -> Dict:

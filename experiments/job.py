@@ -35,8 +35,7 @@ def run_job(argv, *, prog: str, description: str, presets: Mapping[str, Any], ru
   summary lines. The exit code is the run's `StopReason.exit_code`; bad input exits 2 with one
   line naming the flag.
   """
-  parser = cli.build_parser(type(presets["default"]), prog=prog, description=description,
-                            defaults=cli.flat(presets["default"]), choices=choices)
+  parser = cli.preset_parser(presets, prog=prog, description=description, choices=choices)
   if len(presets) > 1:
     own = cli.dataset_presets(presets)
     parser.add_argument("--preset", choices=sorted(presets), default=None,

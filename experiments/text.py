@@ -39,9 +39,7 @@ CHOICES = dict(objective=TEXT_OBJECTIVES)
 
 
 def build_parser():
-  return cli.build_parser(TextConfig, prog=PROG, description=__doc__,
-                          defaults=cli.flat(TEXT_PRESETS["default"]),
-                          choices=CHOICES)
+  return cli.preset_parser(TEXT_PRESETS, prog=PROG, description=__doc__, choices=CHOICES)
 
 
 def fingerprint(config: TextConfig, data, gan) -> Dict:

@@ -43,9 +43,7 @@ def choices() -> Dict[str, Tuple[str, ...]]:
 
 
 def build_parser():
-  return cli.build_parser(ToyConfig, prog=PROG, description=__doc__,
-                          defaults=cli.flat(TOY_PRESETS["default"]),
-                          choices=choices())
+  return cli.preset_parser(TOY_PRESETS, prog=PROG, description=__doc__, choices=choices())
 
 
 def fingerprint(config: ToyConfig, dataset, gan) -> Dict:
