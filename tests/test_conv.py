@@ -102,11 +102,13 @@ def test_subpixel_input_gradient_equals_xla(size, stride, k):
                              vjp(dy)[0], atol=1e-4, rtol=1e-4)
 
 
-def test_hybrid_with_subpixel_input_gradient_to_second_order():
-  """At outputs of 8×8 and more the hybrid input gradient is the sub-pixel form: equal to
-  XLA's, inside the gradient penalty's double backward."""
-  assert hybrid_plan(2, 5, 8)[1] == "subpixel"
-  x = jax.random.normal(jax.random.key(0), (2, 16, 16, 3))
+@pytest.mark.parametrize("side", [16, 14])
+def test_hybrid_with_subpixel_input_gradient_to_second_order(side):
+  """At outputs of 6×6 and more (here 8×8, and the 28×28 models' 7×7) the hybrid input gradient
+  is the sub-pixel form: equal to XLA's, inside the gradient penalty's double backward."""
+  assert hybrid_plan(2, 5, side // 2)[1] == "subpixel"
+  assert hybrid_plan(2, 5, 5)[1] == "patches"
+  x = jax.random.normal(jax.random.key(0), (2, side, side, 3))
   kern = 0.3 * jax.random.normal(jax.random.key(1), (5, 5, 3, 4))
 
   def gp(impl):

@@ -16,7 +16,7 @@ each one's derivatives are the other two. On XLA:CPU they differ wildly in speed
   runs each in the form measured fastest (`hybrid_plan`): the forward pass and the kernel
   gradient as XLA convolutions (the latter written in the layout XLA runs fast everywhere and
   summed over batch chunks), the input gradient of a strided convolution as one stride-1
-  "sub-pixel" convolution + depth-to-space (patches below 8×8). A transposed convolution is the
+  "sub-pixel" convolution + depth-to-space (patches below 6×6). A transposed convolution is the
   input gradient of a strided one, so it runs as that family's B_x and costs no inserted zeros.
 
 On GPU/TPU the vendor convolutions win: `impl="auto"` is "hybrid" on the CPU and "xla"
@@ -92,13 +92,17 @@ def hybrid_plan(stride: int, kernel_size: int, out_side: int) -> Tuple[str, str,
   strided convolution needs input dilation, slow in XLA at every size measured (40.7 ms against
   11.5 ms for patches); as a sub-pixel convolution it ran 9.8 ms against 12.0 for patches at
   16×16×64→128 and 3.1 against 3.6 at 32×32×3→64, but 10.6 against 8.9 where ȳ is 4×4
-  (8×8×128→256), so below 8×8 it stays patches. A 1×1 convolution is a plain matmul.
+  (8×8×128→256), so there it stays patches. At the 7×7 outputs of the 28×28 models (the second
+  critic layer and the first generator layer) the sub-pixel form made the whole DCGAN WGAN-GP
+  step 1.19–1.30× faster at dim 16 and 0.99–1.09× at dim 64 (`python -m benchmarks.conv_plan`,
+  variant "patches7" the former choice), so it is used from 6×6 up. A 1×1 convolution is a
+  plain matmul.
   """
   if kernel_size == 1 or out_side < 4:
     return "patches", "patches", "patches"
   if stride == 1:
     return "xla", "xla", "xla"
-  return "xla", ("subpixel" if out_side >= 8 else "patches"), "xla"
+  return "xla", ("subpixel" if out_side >= 6 else "patches"), "xla"
 
 
 def _bilinear(fwd: Callable, grad_x: Callable, grad_k: Callable):
