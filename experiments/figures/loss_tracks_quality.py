@@ -29,23 +29,23 @@ fashion_frechet_distance (FD, lower is better) between their 128 penultimate fea
 those of a fixed subset of training images. FD rather than the classifier score: it compares
 the whole sample distribution with the data (as W does) and is 0 only there, while the score (1
 to 10) has a ceiling, ignores realism within a class and sits at its floor until samples look
-like some class (default run, wgan_dcgan: score 1.00 → 1.04 over the first 100 iterations while
-FD fell 727 → 704). The classifier score is logged beside it.
+like some class (default run, wgan_dcgan: score 1.00 → 1.10 over the first 100 iterations while
+FD fell 665 → 588). The classifier score is logged beside it.
 
 Correlation, and why windows: a warm-up block (100 critic steps at once) can bring the critic
 closer to its supremum, so the W estimate can step after a block without any change of the
 generator: correlating across a block then measures the schedule, not the samples (the old toy
-figure's ρ = +0.73 came from such a step; default run here, block before iteration 500: +14% for
-wgan_mlp_g, −4% and −2% for the other two live critics). We therefore correlate only within
+figure's ρ = +0.73 came from such a step; default run here, block before iteration 500: +6% for
+wgan_mlp_g, −2% and −21% for the other two live critics). We therefore correlate only within
 *clean windows*: maximal ranges of generator iterations containing no warm-up iteration ([25,
 500), [501, 1000), …), each median-filtered on its own (edges padded with the nearest value, not
 zeros) and paired with the evaluations made inside it. We do not normalise by the critic's
 Lipschitz scale: we measure that scale (mean ‖∇ₓ f‖ at real–fake interpolates,
-`critic_grad_norm`) at every evaluation and report its change across each block; where the W
-estimate steps the scale does not (default run: at the block before iteration 500 the W estimate
-of wgan_mlp_g rose 14%, its scale 5%), so dividing by it would not remove the step. Reported:
-Spearman ρ between the filtered loss and FD in each window, their mean, and (for contrast only)
-the whole-run ρ with the README's zero-padded filter across the blocks.
+`critic_grad_norm`) at every evaluation and report its change across each block; it does not
+step with the W estimate (default run, block before iteration 500: +6%, +5%, +35% for the three
+live critics), so dividing by it would remove wgan_mlp_g's step only and deepen the others'.
+Reported: Spearman ρ between the filtered loss and FD in each window, their mean, and (for
+contrast only) the whole-run ρ with the README's zero-padded filter across the blocks.
 """
 
 from __future__ import annotations
@@ -92,25 +92,32 @@ NOTE = (  # what RESULTS.md says about this figure's runs (default scale, seed 0
     "RMSProp in PyTorch's form, as the official WGAN code (the earlier run used optax's form, "
     "whose epsilon set the clipped critic's step size); the GAN runs train bit for bit as "
     "before, but every FD moved because the Fashion classifier was trained anew on this "
-    "machine (the real test images' FD 8.0 then, 6.6 now). Fig 3 right reproduced at the "
-    "paper's RMSProp 5e-5: FD 665 -> 325, rho(W, FD) +0.99. Fig 3 left not within budget at "
-    "5e-5: the MLP generator stalls (FD 548 -> 509, rho +0.32); at 10x the rate (5e-4, the "
-    "labelled extra run) it improves (579 -> 355) and W tracks it (rho +0.73). Fig 3 bottom: "
+    "machine (the real test images' FD 8.0 then, 6.6 now). Re-run (issue 29) with the "
+    "sub-pixel convolution plan (the same function in another summation order): the verdicts "
+    "are unchanged; the two MLP/MLP runs (no convolution) train bit for bit as before, the "
+    "others' final FDs moved by up to 15 and their mean rho by up to 0.17 (Fig 3 left +0.32 "
+    "-> +0.15; the extra run +0.73 -> +0.56, windows +0.95 and +0.17, near the 0.5 bar); 757 "
+    "CPU s (two figures at once), was 892. Fig 3 right reproduced at the paper's RMSProp "
+    "5e-5: FD 665 -> 325, rho(W, FD) +0.99. Fig 3 left not within budget at "
+    "5e-5: the MLP generator stalls (FD 548 -> 499, rho +0.15); at 10x the rate (5e-4, the "
+    "labelled extra run) it improves (579 -> 370) and W tracks it (rho +0.56). Fig 3 bottom: "
     "at 100x (5e-3) the MLP/MLP critic dies by iteration 200 (W and its gradient exactly 0 "
     "from then on: 'Loss is constant') and the samples stay as bad as at the start (FD 567 -> "
-    "577: 'samples are constant as well'). Its flatness statistic was recoded after this run "
-    "(issue 27; no retraining): the filtered W's range after the first quarter over the run's "
-    "largest |W|, 0 here, against 0.31-0.32 for the working WGAN runs whose W falls; it was "
+    "577: 'samples are constant as well'). Its flatness statistic was recoded after the issue-27 "
+    "run (no retraining): the filtered W's range after the first quarter over the run's "
+    "largest |W|, 0 here, against 0.24-0.34 for the working WGAN runs whose W falls; it was "
     "W's change over its median, undefined for a dead critic. Whether the paper's failing run "
     "had a dead critic its figure does not say (the earlier run's critic died at ~700, after "
     "FD had improved 631 -> 429). Figs "
-    "4 and 8 not reproduced at this length: the DCGAN GAN's samples improve (FD 666 -> 255) "
+    "4 and 8 not reproduced at this length: the DCGAN GAN's samples improve (FD 666 -> 257) "
     "while its 1/2 L + log 2 and -log D cost fall with FD (rho +0.77 and +0.76); the MLP/MLP "
     "GAN at Adam 2e-3 trains (FD 535 -> 276) and its curves fall with FD (rho +0.89, +0.92). "
-    "Only the MLP generator with the DCGAN discriminator shows rising curves (G cost +0.67 of "
-    "its median), while its samples get worse (FD 563 -> 631). The long config (--scale long, "
+    "Only the MLP generator with the DCGAN discriminator shows rising curves (G cost +0.53 of "
+    "its median), while its samples get worse (FD 563 -> 639). The long config (--scale long, "
     "docs/results/long/: 10^4 iterations, 3 seeds of wgan_mlp_g, gan_mlp_g and gan_dcgan, "
-    "6685 CPU s) fails all 9 of its checks. Fig 3 left at 5e-5: the samples do improve at "
+    "6685 CPU s; trained before the sub-pixel plan, at commit c8ebe38, so the current code "
+    "trains it in another summation order) fails all 9 of its checks. Fig 3 left at 5e-5: "
+    "the samples do improve at "
     "that length (FD 548 -> 196, 553 -> 274, 540 -> 311) and the filtered W falls with them "
     "(0.083 -> 0.008; whole-run rho +0.99 on every seed), but the pre-registered statistic, "
     "the mean within-window rho, is +0.35, +0.40, +0.43: +0.89 to +0.99 in the first windows, "
