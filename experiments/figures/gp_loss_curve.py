@@ -52,17 +52,21 @@ PAPER = ("WGAN-GP (arXiv:1704.00028) §5.6, Fig. 5a: 'An important benefit of we
          "features.")
 NOTE = (  # what RESULTS.md says about this figure's runs
     "Partly reproduced at the CPU default (3 seeds × 2000 generator iterations, DCGAN dim 8, "
-    "batch 32; 474 CPU s, about 4 min on 2 idle cores). The curve has Fig 5a's shape: the "
-    "negative critic cost climbs from −λ (the penalty of an untrained critic) to a peak of "
+    "batch 32; 427 CPU s (two figures at once), about 4 min on 2 idle cores). The curve has "
+    "Fig 5a's shape: the negative critic cost climbs from −λ (the penalty of an untrained "
+    "critic) to a peak of "
     "16-22 at iterations 210-300, then falls to about 7 by 2000 (0.32-0.45 of the peak), and "
-    "after the peak it tracks the samples' FD on every seed (Spearman ρ 0.70, 0.93, 0.99) "
+    "after the peak it tracks the samples' FD on every seed (Spearman ρ 0.67, 0.94, 0.99) "
     "while FD falls to 0.36-0.40 of its start. It has not levelled off at this length: over "
-    "the last third the fitted line still moves 0.14, 0.18 and 0.29 of the fall (the check "
+    "the last third the fitted line still moves 0.13, 0.18 and 0.29 of the fall (the check "
     "asks ≤ 0.2 on every seed), so 'converges toward a minimum' is not shown; the paper's "
     "curve runs 4×10⁴ iterations (--full). The samples are far from the data (FD ~250 "
     "against 3.2 for real test images; blurred garment shapes). The filter's edge padding "
     "was changed from 'nearest' to 'reflect' after the first run (the last filtered value "
-    "was one raw value's); the verdict did not change.")
+    "was one raw value's); the verdict did not change. Re-run (issue 29) with the sub-pixel "
+    "convolution plan (the same function in another summation order): the verdicts are "
+    "unchanged; the final −loss moved by ≤ 0.1 (7.13, 7.00, 7.29 → 7.10, 7.10, 7.20), ρ by "
+    "≤ 0.03, the last third's share by ≤ 0.01, the peaks and FD ratios not at two decimals.")
 PUBLISHED = "one LSUN curve (y 0–50, 0–4×10⁴ iterations) falling toward a floor; no number"
 
 SHAPE = (28, 28, 1)
