@@ -44,7 +44,8 @@ PROG = "python -m experiments.images"
 
 
 def build_parser():
-  return cli.preset_parser(IMAGE_PRESETS, prog=PROG, description=__doc__, choices=dict(objective=_objectives()))
+  return cli.preset_parser(IMAGE_PRESETS, prog=PROG, description=__doc__,
+                           choices=dict(objective=_objectives()))
 
 
 def fingerprint(config: ImageConfig, data, gan) -> Dict:
