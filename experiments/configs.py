@@ -394,7 +394,7 @@ IMAGE_PRESETS = {
     "default": IMAGE_DEFAULT,
     # Fashion-MNIST sized for 2 CPU cores: what `--dataset fashion-mnist` runs when no --preset
     # is named (a data set's own preset; see `preset_for`). The DCGAN at dim 32 (a quarter of
-    # dim 64's convolution work), FASHION_CPU_ITERS generator iterations: 12 min 9 s on 2 idle
+    # dim 64's convolution work), FASHION_CPU_ITERS generator iterations: 10 min 57 s on 2 idle
     # cores, the first classifier training and the evaluations included (docs/experiments.md).
     "fashion-mnist": with_leaves(IMAGE_DEFAULT, dataset="fashion-mnist", dim=32,
                                  iters=FASHION_CPU_ITERS, eval_every=500, num_samples=1000,
